@@ -1,0 +1,21 @@
+"""DVC stage `data`: fetch and prepare the profile's dataset as cached split arrays."""
+
+from __future__ import annotations
+
+from ablate.cli import exit_on_input_error
+from ablate.config import compose
+from ablate.data.prepare import load
+from ablate.params import load_params
+
+
+@exit_on_input_error
+def main() -> None:
+    params = load_params()
+    cfg = compose([f"profile={params['profile']}"])
+    prepared = load(cfg.data)
+    sizes = {k: len(v) for k, v in prepared.splits.items()}
+    print(f"data {cfg.data.name}: {prepared.x.shape[1:]} {sizes} hash {prepared.data_hash}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""The structured-config schema of one run, and the checks that run before any training.
+
+Hydra merges every YAML file under `conf/` into these dataclasses, so an unknown key or a
+value of the wrong type fails at composition; `validate` then checks every name against the
+registries and every number against its range, naming the bad value and the valid ones.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig
+
+from ablate.errors import ConfigError
+from ablate.models import ACTIVATIONS, ARCHITECTURES, DOWNSAMPLING, INITS, NORM_POSITIONS, NORMS
+
+PREPROCESSING = ("raw", "center", "standardize")
+OPTIMIZERS = ("sgd", "adam")
+WANDB_MODES = ("disabled", "offline", "online")
+
+
+@dataclass
+class DataConfig:
+    name: str = "mnist5k"
+    root: str = "data"  # downloads and prepared arrays live under here
+    val_fraction: float = 0.1
+    test_fraction: float = 0.2
+    split_seed: int = 0  # the split is fixed; the run seed does not move it
+    train_limit: int | None = None  # train on at most this many examples (profile budgets)
+    preprocessing: str = "standardize"
+    batch_size: int = 128
+    path: str | None = None  # imagefolder: the folder of class subfolders
+    url: str | None = None  # cifar10: archive URL (default: the canonical one)
+    sha256: str | None = None  # cifar10: expected archive hash (default: the canonical one)
+
+
+@dataclass
+class ModelConfig:
+    arch: str = "plain"
+    activation: str = "relu"
+    init: str = "kaiming"
+    init_std: float = 0.01  # for small_normal
+    norm: str = "batch"
+    norm_position: str = "pre"
+    downsampling: str = "maxpool"
+    width: int = 16
+    depth: int = 1
+    stages: int = 3
+    bottleneck: bool = False
+
+
+@dataclass
+class OptimConfig:
+    name: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+
+
+@dataclass
+class TrainerConfig:
+    max_epochs: int = 3
+    max_steps: int = -1  # -1: no step limit
+    max_time_s: float = 300.0  # per-run wall-clock limit; over it the run is `timeout`
+    diverge_factor: float = 20.0  # loss above this times its first value is `diverged`
+    accelerator: str = "cpu"
+    precision: str = "32-true"
+    deterministic: bool = True
+    threads: int = 0  # torch CPU threads; 0: leave torch's choice
+    history_every: int = 10  # record the training loss every this many steps
+    progress_bar: bool = False
+
+
+@dataclass
+class StudyConfig:
+    name: str = "adhoc"
+    questions: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ProfileConfig:
+    name: str = "cpu"
+    seeds: int = 2
+    sweeps: dict[str, dict[str, str]] = field(default_factory=dict)  # study -> axis -> levels
+
+
+@dataclass
+class TrainConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    study: StudyConfig = field(default_factory=StudyConfig)
+    profile: ProfileConfig = field(default_factory=ProfileConfig)
+    seed: int = 0
+    runs_dir: str = "runs"
+    wandb: str = "disabled"
+
+
+def register_schema() -> None:
+    ConfigStore.instance().store(name="train_schema", node=TrainConfig)
+
+
+def _choice(errors: list[str], name: str, value: Any, valid: list[str] | tuple[str, ...]) -> None:
+    if value not in valid:
+        errors.append(f"{name}={value!r} is not valid; choose one of: {', '.join(valid)}")
+
+
+def _positive(errors: list[str], name: str, value: float | None) -> None:
+    if value is not None and (not math.isfinite(value) or value <= 0):
+        errors.append(f"{name}={value!r} must be a positive number")
+
+
+def safe_name(kind: str, value: str) -> str:
+    """A name used as one folder level: no separators, no `..`, not absolute."""
+    if not value or PurePath(value).name != value or value in (".", "..") or "\\" in value:
+        raise ConfigError(f"{kind}={value!r} must be a plain folder name (no '/', '..')")
+    return value
+
+
+def validate(cfg: DictConfig | TrainConfig) -> None:
+    """Check every field against its registry or range; raise one error listing them all."""
+    from ablate.data.sources import SOURCES  # data imports config: avoid the cycle
+
+    errors: list[str] = []
+    m, d, o, t = cfg.model, cfg.data, cfg.optim, cfg.trainer
+    _choice(errors, "data.name", d.name, SOURCES.names())
+    _choice(errors, "data.preprocessing", d.preprocessing, PREPROCESSING)
+    _choice(errors, "model.arch", m.arch, ARCHITECTURES.names())
+    _choice(errors, "model.activation", m.activation, ACTIVATIONS.names())
+    _choice(errors, "model.init", m.init, INITS.names())
+    _choice(errors, "model.norm", m.norm, NORMS.names())
+    _choice(errors, "model.norm_position", m.norm_position, NORM_POSITIONS)
+    _choice(errors, "model.downsampling", m.downsampling, DOWNSAMPLING.names())
+    _choice(errors, "optim.name", o.name, OPTIMIZERS)
+    _choice(errors, "wandb", cfg.wandb, WANDB_MODES)
+    for name, value in [
+        ("model.width", m.width),
+        ("model.depth", m.depth),
+        ("model.stages", m.stages),
+        ("model.init_std", m.init_std),
+        ("optim.lr", o.lr),
+        ("trainer.max_epochs", t.max_epochs),
+        ("trainer.max_time_s", t.max_time_s),
+        ("trainer.diverge_factor", t.diverge_factor),
+        ("trainer.history_every", t.history_every),
+        ("data.batch_size", d.batch_size),
+        ("data.train_limit", d.train_limit),
+    ]:
+        _positive(errors, name, value)
+    if m.arch == "inception" and m.width % 4:
+        errors.append(f"model.width={m.width} must be a multiple of 4 for model.arch=inception")
+    if not (0 <= d.val_fraction < 1 and 0 < d.test_fraction < 1):
+        errors.append("data.val_fraction must be in [0, 1) and data.test_fraction in (0, 1)")
+    elif d.val_fraction + d.test_fraction >= 1:
+        errors.append("data.val_fraction + data.test_fraction must leave a training split")
+    if o.momentum < 0 or o.weight_decay < 0:
+        errors.append("optim.momentum and optim.weight_decay must be >= 0")
+    if cfg.seed < 0:
+        errors.append(f"seed={cfg.seed} must be >= 0")
+    try:
+        safe_name("study.name", cfg.study.name)
+    except ConfigError as err:
+        errors.append(str(err))
+    if errors:
+        raise ConfigError("; ".join(errors))
+
+
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+
+
+def compose(
+    overrides: list[str] | None = None, config_name: str = "train", with_hydra: bool = False
+) -> DictConfig:
+    """The config Hydra would give `python -m ablate.train <overrides>`, without running it."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    register_schema()
+    if GlobalHydra.instance().is_initialized():
+        GlobalHydra.instance().clear()
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        return hydra_compose(
+            config_name, overrides=list(overrides or []), return_hydra_config=with_hydra
+        )

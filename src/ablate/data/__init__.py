@@ -1,0 +1,1 @@
+"""Data: fetch sources, prepare fixed splits as cached arrays, serve them as tensors."""

@@ -1,0 +1,13 @@
+"""Errors that mean the user's input is wrong: reported in one line, before any training."""
+
+
+class AblateInputError(ValueError):
+    """Bad configuration or data supplied by the user; the message names the fix."""
+
+
+class ConfigError(AblateInputError):
+    """A config value outside its valid set or range."""
+
+
+class DataError(AblateInputError):
+    """Data that cannot be fetched, read or trusted."""

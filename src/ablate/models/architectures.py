@@ -1,0 +1,181 @@
+"""Network families by name, built from the activation/norm/downsampling registries.
+
+Every conv family is stem -> `stages` stages (width doubling, resolution halving between
+them) -> global average pool -> linear head, so families differ only in their blocks.
+`depth` is blocks per stage (hidden layers for the MLP).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+from torch import nn
+
+from ablate.models.activations import ACTIVATIONS
+from ablate.models.downsampling import DOWNSAMPLING
+from ablate.models.inits import apply_init
+from ablate.models.norms import NORMS, norm_act
+from ablate.registry import Registry
+
+
+class ModelSpec(Protocol):
+    """The fields of the model config that the builders read."""
+
+    arch: str
+    activation: str
+    init: str
+    init_std: float
+    norm: str
+    norm_position: str
+    downsampling: str
+    width: int
+    depth: int
+    stages: int
+    bottleneck: bool
+
+
+@dataclass
+class Parts:
+    """Layer factories for one model, so blocks need not know the registries."""
+
+    spec: ModelSpec
+
+    def act(self) -> nn.Module:
+        return ACTIVATIONS[self.spec.activation]()
+
+    def after(self, channels: int, dims: int = 2) -> list[nn.Module]:
+        """Norm and activation after a conv/linear layer, in the configured order."""
+        return norm_act(channels, dims, self.spec.norm, self.act(), self.spec.norm_position)
+
+    def unit(self, cin: int, cout: int, k: int = 3, stride: int = 1) -> nn.Sequential:
+        return nn.Sequential(nn.Conv2d(cin, cout, k, stride, k // 2), *self.after(cout))
+
+    def pre_norm(self, channels: int) -> nn.Module:
+        """The norm that closes a residual branch before the sum (pre-activation position)."""
+        if self.spec.norm_position == "pre":
+            return NORMS[self.spec.norm](channels, 2)
+        return nn.Identity()
+
+
+class ResidualBlock(nn.Module):
+    """ResNet basic block (two 3x3 convs) or bottleneck block (1x1 -> 3x3 -> 1x1)."""
+
+    def __init__(self, parts: Parts, cin: int, cout: int, stride: int, bottleneck: bool) -> None:
+        super().__init__()
+        if bottleneck:
+            mid = max(cout // 4, 1)
+            self.branch = nn.Sequential(
+                parts.unit(cin, mid, 1),
+                parts.unit(mid, mid, 3, stride),
+                nn.Conv2d(mid, cout, 1),
+                parts.pre_norm(cout),
+            )
+        else:
+            self.branch = nn.Sequential(
+                parts.unit(cin, cout, 3, stride),
+                nn.Conv2d(cout, cout, 3, 1, 1),
+                parts.pre_norm(cout),
+            )
+        self.shortcut: nn.Module = nn.Identity()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride), parts.pre_norm(cout))
+        # After the sum: the activation, then the norm when it sits after the activation.
+        post = parts.after(cout)
+        self.out = nn.Sequential(*(post if parts.spec.norm_position == "post" else post[-1:]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.branch(x) + self.shortcut(x))
+
+
+class InceptionBlock(nn.Module):
+    """Four parallel branches (1x1, 3x3, 5x5, pool) concatenated, GoogLeNet style.
+
+    With `bottleneck`, a 1x1 convolution reduces the channels before the 3x3 and 5x5
+    convolutions (Szegedy et al. 2014, Fig. 2b); without it, they read every input channel.
+    """
+
+    def __init__(self, parts: Parts, cin: int, cout: int, stride: int, bottleneck: bool) -> None:
+        super().__init__()
+        b = cout // 4
+        reduce = max(b // 2, 1)
+
+        def wide(k: int) -> nn.Sequential:
+            if not bottleneck:
+                return parts.unit(cin, b, k, stride)
+            return nn.Sequential(parts.unit(cin, reduce, 1), parts.unit(reduce, b, k, stride))
+
+        self.branches = nn.ModuleList(
+            [
+                parts.unit(cin, b, 1, stride),
+                wide(3),
+                wide(5),
+                nn.Sequential(nn.MaxPool2d(3, stride, 1), parts.unit(cin, cout - 3 * b, 1)),
+            ]
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([branch(x) for branch in self.branches], dim=1)
+
+
+class PlainBlock(nn.Sequential):
+    """Conv -> norm -> act (the classic stack of the notes)."""
+
+    def __init__(self, parts: Parts, cin: int, cout: int, stride: int, bottleneck: bool) -> None:
+        super().__init__(*parts.unit(cin, cout, 3, stride))
+
+
+BlockFactory = Callable[[Parts, int, int, int, bool], nn.Module]
+ARCHITECTURES: Registry[BlockFactory | None] = Registry("architecture")
+ARCHITECTURES.register("plain")(PlainBlock)
+ARCHITECTURES.register("resnet")(ResidualBlock)
+ARCHITECTURES.register("inception")(InceptionBlock)
+ARCHITECTURES.register("mlp")(None)  # no conv blocks: built by `build_mlp`
+
+# Families that honour `bottleneck` (the others reject it rather than ignore it).
+BOTTLENECK_ARCHS = ("resnet", "inception")
+
+
+def build_conv_net(spec: ModelSpec, in_shape: tuple[int, int, int], classes: int) -> nn.Sequential:
+    parts = Parts(spec)
+    block = ARCHITECTURES[spec.arch]
+    assert block is not None
+    width = spec.width
+    layers: list[nn.Module] = [parts.unit(in_shape[0], width)]
+    cin = width
+    for stage in range(spec.stages):
+        cout = spec.width * 2**stage
+        stride = 1
+        if stage > 0:
+            down = DOWNSAMPLING[spec.downsampling](cin, parts.after)
+            layers += down.before
+            stride = down.stride
+        for i in range(spec.depth):
+            layers.append(block(parts, cin, cout, stride if i == 0 else 1, spec.bottleneck))
+            cin = cout
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, classes)]
+    return nn.Sequential(*layers)
+
+
+def build_mlp(spec: ModelSpec, in_shape: tuple[int, int, int], classes: int) -> nn.Sequential:
+    parts = Parts(spec)
+    features = in_shape[0] * in_shape[1] * in_shape[2]
+    layers: list[nn.Module] = [nn.Flatten()]
+    for _ in range(spec.depth):
+        layers += [nn.Linear(features, spec.width), *parts.after(spec.width, dims=1)]
+        features = spec.width
+    layers.append(nn.Linear(features, classes))
+    return nn.Sequential(*layers)
+
+
+def build_model(spec: ModelSpec, in_shape: tuple[int, int, int], classes: int) -> nn.Module:
+    """Build and initialise the network that `spec` describes, for images of `in_shape`."""
+    ARCHITECTURES[spec.arch]  # an unknown family fails here, naming the valid ones
+    if spec.bottleneck and spec.arch not in BOTTLENECK_ARCHS:
+        raise ValueError(
+            f"model.bottleneck=true needs model.arch in {BOTTLENECK_ARCHS}, got {spec.arch!r}"
+        )
+    build = build_mlp if spec.arch == "mlp" else build_conv_net
+    return apply_init(build(spec, in_shape, classes), spec.init, spec.init_std)

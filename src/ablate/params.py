@@ -1,0 +1,34 @@
+"""params.yaml: the pipeline knobs that DVC tracks (profile, seeds, studies, wandb)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ablate.config import CONF_DIR, WANDB_MODES
+from ablate.errors import ConfigError
+
+PROFILES = tuple(sorted(p.stem for p in (CONF_DIR / "profile").glob("*.yaml")))
+STUDIES = tuple(sorted(p.stem for p in (CONF_DIR / "study").glob("*.yaml")))
+MAX_SEEDS = 100
+
+
+def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
+    """Read and check params.yaml; a bad value fails here, before any stage does work."""
+    params = yaml.safe_load(Path(path).read_text()) or {}
+    profile = params.setdefault("profile", "cpu")
+    if profile not in PROFILES:
+        raise ConfigError(f"profile={profile!r} is not valid; choose one of: {', '.join(PROFILES)}")
+    seeds = params.setdefault("seeds", None)
+    if seeds is not None and (not isinstance(seeds, int) or not 1 <= seeds <= MAX_SEEDS):
+        raise ConfigError(f"seeds={seeds!r} must be null or an integer in 1..{MAX_SEEDS}")
+    for study in params.setdefault("studies", ["main"]):
+        if study not in STUDIES:
+            raise ConfigError(f"study {study!r} is not valid; choose from: {', '.join(STUDIES)}")
+    if params.setdefault("wandb", "disabled") not in WANDB_MODES:
+        raise ConfigError(
+            f"wandb={params['wandb']!r} is not valid; choose one of: {', '.join(WANDB_MODES)}"
+        )
+    return params

@@ -1,0 +1,34 @@
+"""Run keys: a short hash of every config field that can change a run's result."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+# Fields that do not change the numbers a run produces: where it writes, how it logs,
+# how long it may take, which study asked for it.
+IGNORED = {
+    "data": {"root", "url"},
+    "trainer": {"max_time_s", "threads", "progress_bar"},
+}
+KEYED_SECTIONS = ("data", "model", "optim", "trainer", "seed")
+
+
+def key_fields(cfg: DictConfig) -> dict[str, Any]:
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(plain, dict)
+    fields: dict[str, Any] = {}
+    for section in KEYED_SECTIONS:
+        value = plain[section]
+        if isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k not in IGNORED.get(section, ())}
+        fields[section] = value
+    return fields
+
+
+def run_key(cfg: DictConfig) -> str:
+    blob = json.dumps(key_fields(cfg), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]

@@ -1,0 +1,204 @@
+"""One run: train one resolved config and write `runs/<study>/<key>/` atomically.
+
+The folder is built under a temporary name and renamed into place when complete, and
+`result.json` inside it means done: a rerun of a finished key is skipped, so sweeps resume
+after a crash and grow incrementally. Diverged, timed-out and failed runs are results too.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import platform
+import shutil
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from omegaconf import DictConfig, OmegaConf
+from torch.utils.flop_counter import FlopCounterMode
+
+from ablate.config import safe_name, validate
+from ablate.data.datamodule import TensorDataModule
+from ablate.errors import AblateInputError
+from ablate.io import atomic_write_text
+from ablate.models import build_model
+from ablate.training.callbacks import RunTimeout, TimeBudget
+from ablate.training.keys import run_key
+from ablate.training.module import Classifier, Diverged
+
+FINISHED = ("ok", "diverged")  # statuses a rerun keeps; `failed` and `timeout` are retried
+HISTORY_COLUMNS = ["step", "epoch", "train_loss", "val_loss", "val_acc"]
+
+log = logging.getLogger("ablate")
+
+
+def quiet_lightning() -> None:
+    """Silence Lightning's per-run banners and the warnings that do not apply here."""
+    for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lightning"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+
+
+def run_dir(cfg: DictConfig) -> Path:
+    return Path(cfg.runs_dir) / safe_name("study.name", cfg.study.name) / run_key(cfg)
+
+
+def read_result(folder: Path) -> dict[str, Any] | None:
+    """The result of a finished run folder, or None if absent or unreadable."""
+    try:
+        return json.loads((folder / "result.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def count_flops(net: torch.nn.Module, shape: tuple[int, ...]) -> int:
+    """Forward FLOPs for one image (torch's flop counter; a multiply-add counts as 2)."""
+    was_training = net.training
+    net.eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        net(torch.zeros(1, *shape))
+    net.train(was_training)
+    return int(counter.get_total_flops())
+
+
+def environment() -> dict[str, Any]:
+    return {
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "lightning": pl.__version__,
+            "numpy": np.__version__,
+        },
+        "hardware": {
+            "machine": platform.machine(),
+            "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        },
+    }
+
+
+def _history_csv(rows: list[dict[str, float]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, HISTORY_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def train(cfg: DictConfig, result: dict[str, Any], module_out: list[Classifier]) -> None:
+    """Fit, validate and test; fill `result` as it goes, so a crash keeps what was measured."""
+    pl.seed_everything(cfg.seed, workers=False, verbose=False)
+    dm = TensorDataModule(cfg.data, seed=cfg.seed, device="cpu")
+    dm.setup()
+    result["data_hash"] = dm.data_hash
+    net = build_model(cfg.model, dm.input_shape, dm.num_classes)
+    result["params"] = sum(p.numel() for p in net.parameters())
+    result["flops_per_image"] = count_flops(net, dm.input_shape)
+    module = Classifier(net, cfg.optim, cfg.trainer.diverge_factor, cfg.trainer.history_every)
+    module_out.append(module)
+    trainer = pl.Trainer(
+        accelerator=cfg.trainer.accelerator,
+        devices=1,
+        precision=cfg.trainer.precision,
+        max_epochs=cfg.trainer.max_epochs,
+        max_steps=cfg.trainer.max_steps,
+        deterministic=cfg.trainer.deterministic,
+        logger=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        enable_progress_bar=cfg.trainer.progress_bar,
+        num_sanity_val_steps=0,
+        callbacks=[TimeBudget(cfg.trainer.max_time_s)],
+    )
+    start = time.perf_counter()
+    trainer.fit(module, datamodule=dm)
+    fit_s = time.perf_counter() - start
+    steps = trainer.global_step
+    result.update(
+        epochs=trainer.current_epoch,
+        steps=steps,
+        fit_time_s=fit_s,
+        train_images_per_s=steps * cfg.data.batch_size / fit_s if fit_s else None,
+    )
+    val = [row for row in module.history if "val_acc" in row]
+    if val:
+        result.update(val_acc=val[-1]["val_acc"], val_loss=val[-1]["val_loss"])
+        result["best_val_acc"] = max(row["val_acc"] for row in val)
+    trainer.test(module, datamodule=dm, verbose=False)
+    result.update(module.last_eval)
+
+
+def run(cfg: DictConfig) -> dict[str, Any]:
+    """Train `cfg` unless its key already finished; return its result record."""
+    validate(cfg)
+    final = run_dir(cfg)
+    done = read_result(final)
+    if done is not None and done.get("status") in FINISHED:
+        done["skipped"] = True
+        return done
+    torch.set_flush_denormal(True)  # tiny inits make denormals that slow CPU math ~100x
+    if cfg.trainer.threads:
+        torch.set_num_threads(cfg.trainer.threads)
+    quiet_lightning()
+    key = final.name
+    result: dict[str, Any] = {
+        "key": key,
+        "study": cfg.study.name,
+        "seed": cfg.seed,
+        "status": "ok",
+        **environment(),
+    }
+    modules: list[Classifier] = []
+    start = time.perf_counter()
+    try:
+        train(cfg, result, modules)
+    except AblateInputError:
+        raise  # the user's input is wrong: say so, record nothing
+    except Diverged as err:
+        result.update(status="diverged", diverged_step=err.step, error=str(err))
+    except RunTimeout as err:
+        result.update(status="timeout", error=str(err))
+    except Exception as err:  # a crash is a result too; the sweep goes on
+        result.update(status="failed", error=f"{type(err).__name__}: {err}")
+        result["traceback"] = traceback.format_exc(limit=8)
+    result["wall_time_s"] = time.perf_counter() - start
+    result["config"] = OmegaConf.to_container(cfg, resolve=True)
+    history = modules[0].history if modules else []
+    write_run(final, cfg, result, history)
+    return result
+
+
+def write_run(final: Path, cfg: DictConfig, result: dict[str, Any], history: list[dict]) -> None:
+    """Write the run folder under a temporary name, then rename it into place."""
+    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    atomic_write_text(tmp / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    atomic_write_text(tmp / "history.csv", _history_csv(history))
+    atomic_write_text(tmp / "result.json", json.dumps(result, indent=2, default=float))
+    if final.exists():  # a failed or timed-out attempt being retried
+        shutil.rmtree(final)
+    try:
+        os.replace(tmp, final)
+    except OSError:  # another process finished the same key first: keep theirs
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(
+        f"{result['status']:>8} {cfg.study.name}/{final.name}"
+        f" test_acc={result.get('test_acc', float('nan')):.4f}"
+        f" {result['wall_time_s']:.1f}s",
+        file=sys.stderr,
+    )

@@ -1,0 +1,83 @@
+"""Offline sources, splits, preprocessing and the prepared-array cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ablate.config import DataConfig
+from ablate.data.datamodule import IndexBatches, TensorDataModule, preprocess
+from ablate.data.prepare import cache_path, load, prepare, split_indices
+from ablate.data.sources import SOURCES
+
+
+def test_offline_sources_have_expected_shapes():
+    mnist = SOURCES["mnist5k"]()
+    assert mnist.x.shape == (5000, 28, 28, 1) and mnist.x.dtype == np.uint8
+    assert np.bincount(mnist.y).tolist() == [500] * 10
+    digits = SOURCES["digits"]()
+    assert digits.x.shape == (1797, 8, 8, 1) and digits.x.max() == 255
+
+
+def test_split_is_disjoint_complete_and_seeded():
+    y = np.arange(1000)
+    a = split_indices(y, 0.1, 0.2, seed=0)
+    b = split_indices(y, 0.1, 0.2, seed=0)
+    c = split_indices(y, 0.1, 0.2, seed=1)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert not np.array_equal(a["train"], c["train"])
+    joined = np.concatenate(list(a.values()))
+    assert sorted(joined.tolist()) == list(range(1000))
+    assert (len(a["train"]), len(a["val"]), len(a["test"])) == (720, 80, 200)
+
+
+def test_official_test_split_is_kept():
+    s = split_indices(np.zeros(120), 0.25, 0.5, seed=0, n_test=20)
+    assert s["test"].tolist() == list(range(100, 120))
+    assert len(s["val"]) == 25 and len(s["train"]) == 75
+
+
+def test_preprocessing_uses_training_statistics_only():
+    x = np.zeros((4, 2, 2, 1), np.uint8)
+    x[:2] = 100  # the training split
+    x[2:] = 255  # other splits: must not move the statistics
+    train = np.array([0, 1])
+    assert preprocess(x, train, "raw").max() == pytest.approx(1.0)
+    centred = preprocess(x, train, "center")
+    assert centred[:2].mean() == pytest.approx(0.0, abs=1e-6)
+    assert centred[2:].mean() == pytest.approx((255 - 100) / 255, rel=1e-5)
+    x[0] = 50
+    std = preprocess(x, train, "standardize")
+    assert std[:2].std() == pytest.approx(1.0, rel=1e-3)
+
+
+def test_prepared_cache_is_reused_and_hash_is_stable(data_root):
+    cfg = DataConfig(name="digits", root=str(data_root))
+    path = prepare(cfg)
+    mtime = path.stat().st_mtime_ns
+    assert prepare(cfg) == path and path.stat().st_mtime_ns == mtime
+    assert load(cfg).data_hash == load(cfg).data_hash
+    other = DataConfig(name="digits", root=str(data_root), split_seed=1)
+    assert cache_path(other) != path
+    assert load(other).data_hash != load(cfg).data_hash
+
+
+def test_datamodule_limits_train_and_batches_by_index(data_root):
+    cfg = DataConfig(name="digits", root=str(data_root), train_limit=100, batch_size=32)
+    dm = TensorDataModule(cfg, seed=0)
+    dm.setup()
+    assert dm.input_shape == (1, 8, 8) and dm.num_classes == 10
+    batches = list(dm.train_dataloader())
+    assert [len(b[1]) for b in batches] == [32, 32, 32, 4]
+    assert len(dm.train_dataloader()) == 4
+
+
+def test_index_batches_reshuffle_each_pass_but_repeat_per_seed():
+    import torch
+
+    x, y = torch.arange(10.0)[:, None], torch.arange(10)
+    first = [b[1].tolist() for b in IndexBatches(x, y, 10, True, seed=3)]
+    loader = IndexBatches(x, y, 10, True, seed=3)
+    again = [b[1].tolist() for b in loader]
+    second_pass = [b[1].tolist() for b in loader]
+    assert first == again and first != second_pass

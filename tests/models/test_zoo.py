@@ -1,0 +1,135 @@
+"""Every combination builds and gives logits of the right shape on every input size."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import replace
+
+import pytest
+import torch
+from torch import nn
+
+from ablate.config import ModelConfig
+from ablate.models import (
+    ACTIVATIONS,
+    ARCHITECTURES,
+    DOWNSAMPLING,
+    INITS,
+    NORM_POSITIONS,
+    NORMS,
+    apply_init,
+    build_model,
+)
+from ablate.models.architectures import BOTTLENECK_ARCHS
+from ablate.models.inits import expected_std
+
+SIZES = {"mnist": (1, 28, 28), "cifar": (3, 32, 32), "digits": (1, 8, 8)}
+
+
+def specs():
+    for arch, norm, pos, down in itertools.product(
+        ARCHITECTURES, NORMS, NORM_POSITIONS, DOWNSAMPLING
+    ):
+        for bottleneck in (False, True) if arch in BOTTLENECK_ARCHS else (False,):
+            yield ModelConfig(
+                arch=arch,
+                norm=norm,
+                norm_position=pos,
+                downsampling=down,
+                bottleneck=bottleneck,
+                width=8,
+                depth=1,
+                stages=3,
+            )
+
+
+@pytest.mark.parametrize("size", SIZES.values(), ids=SIZES.keys())
+def test_every_structure_gives_logits(size):
+    for spec in specs():
+        net = build_model(spec, size, 10).eval()
+        assert net(torch.randn(2, *size)).shape == (2, 10), spec
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS.names())
+@pytest.mark.parametrize("arch", ARCHITECTURES.names())
+def test_every_activation_in_every_family(activation, arch):
+    net = build_model(ModelConfig(arch=arch, activation=activation, width=8), (1, 28, 28), 10)
+    out = net(torch.randn(3, 1, 28, 28))
+    assert out.shape == (3, 10) and torch.isfinite(out).all()
+
+
+def _params(net: nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())
+
+
+def test_parameter_counts_match_hand_counts():
+    base = ModelConfig(arch="plain", norm="none", width=8, depth=1, stages=2)
+    # stem 1->8 (8*9+8), stage0 8->8 (8*8*9+8), stage1 8->16 (8*16*9+16), head 16*10+10
+    plain = 80 + 584 + 1168 + 170
+    assert _params(build_model(base, (1, 28, 28), 10)) == plain
+    # batch norm adds a scale and a shift per channel: 8 + 8 + 16 channels
+    assert _params(build_model(replace(base, norm="batch"), (1, 28, 28), 10)) == plain + 64
+    # pooling and folding the stride add nothing; an extra stride-2 layer adds one 8->8 conv
+    assert (
+        _params(build_model(replace(base, downsampling="strided_conv"), (1, 28, 28), 10)) == plain
+    )
+    assert (
+        _params(build_model(replace(base, downsampling="conv_layer"), (1, 28, 28), 10))
+        == plain + 584
+    )
+    # MLP 64 -> 32 -> 32 -> 10
+    mlp = ModelConfig(arch="mlp", norm="none", width=32, depth=2)
+    assert _params(build_model(mlp, (1, 8, 8), 10)) == 64 * 32 + 32 + 32 * 32 + 32 + 32 * 10 + 10
+
+
+def test_bottleneck_cuts_parameters_of_wide_blocks():
+    for arch in BOTTLENECK_ARCHS:
+        wide = ModelConfig(arch=arch, width=64, norm="none")
+        assert _params(build_model(replace(wide, bottleneck=True), (3, 32, 32), 10)) < _params(
+            build_model(wide, (3, 32, 32), 10)
+        )
+
+
+def test_bottleneck_on_plain_is_refused():
+    with pytest.raises(ValueError, match="model.bottleneck=true needs model.arch"):
+        build_model(ModelConfig(arch="plain", bottleneck=True), (1, 8, 8), 10)
+
+
+@pytest.mark.parametrize("name", ["small_normal", "xavier", "kaiming"])
+def test_init_std_matches_its_formula(name):
+    torch.manual_seed(0)
+    layer = apply_init(nn.Linear(400, 300), name, std=0.01)
+    want = expected_std(name, fan_in=400, fan_out=300, std=0.01)
+    assert layer.weight.std().item() == pytest.approx(want, rel=0.03)
+    assert layer.weight.mean().item() == pytest.approx(0.0, abs=want * 0.02)
+    assert torch.count_nonzero(layer.bias) == 0
+
+
+def test_kaiming_conv_std_uses_fan_in():
+    conv = apply_init(nn.Conv2d(64, 32, 3), "kaiming")
+    assert conv.weight.std().item() == pytest.approx(math.sqrt(2 / (64 * 9)), rel=0.05)
+
+
+def test_zero_init_zeroes_weights_and_biases():
+    net = build_model(ModelConfig(arch="resnet", init="zeros", width=8), (1, 28, 28), 10)
+    for module in net.modules():
+        if isinstance(module, nn.Conv2d | nn.Linear):
+            assert torch.count_nonzero(module.weight) == 0
+            assert module.bias is None or torch.count_nonzero(module.bias) == 0
+
+
+def test_default_init_keeps_pytorch_draws():
+    torch.manual_seed(0)
+    expected = nn.Linear(10, 10)
+    torch.manual_seed(0)
+    layer = apply_init(nn.Linear(10, 10), "default")
+    assert torch.equal(layer.weight, expected.weight) and torch.equal(layer.bias, expected.bias)
+    assert "default" in INITS
+
+
+def test_norm_position_orders_layers():
+    pre = build_model(ModelConfig(norm_position="pre", width=8), (1, 8, 8), 10)
+    post = build_model(ModelConfig(norm_position="post", width=8), (1, 8, 8), 10)
+    assert [type(m).__name__ for m in pre[0]] == ["Conv2d", "BatchNorm2d", "ReLU"]
+    assert [type(m).__name__ for m in post[0]] == ["Conv2d", "ReLU", "BatchNorm2d"]

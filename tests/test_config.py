@@ -1,0 +1,71 @@
+"""Bad values fail before any training, naming the bad value and the valid ones."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from hydra.errors import ConfigCompositionException
+
+from ablate.config import compose, validate
+from ablate.errors import ConfigError
+
+from .conftest import REPO
+
+
+def test_default_config_is_valid():
+    validate(compose([]))
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            "model.activation=swish",
+            "model.activation='swish' is not valid; choose one of: identity",
+        ),
+        ("model.init=orthogonal", "model.init='orthogonal' is not valid; choose one of: default"),
+        ("model.norm=layer", "model.norm='layer' is not valid; choose one of: none, batch"),
+        ("model.downsampling=blur", "choose one of: maxpool, avgpool, strided_conv, conv_layer"),
+        ("model.arch=vgg", "model.arch='vgg' is not valid; choose one of: plain, resnet"),
+        ("data.preprocessing=whiten", "choose one of: raw, center, standardize"),
+        ("optim.lr=0", "optim.lr=0.0 must be a positive number"),
+        ("optim.lr=-0.1", "optim.lr=-0.1 must be a positive number"),
+        ("model.depth=0", "model.depth=0 must be a positive number"),
+        ("model.width=-4", "model.width=-4 must be a positive number"),
+        ("trainer.max_epochs=0", "trainer.max_epochs=0 must be a positive number"),
+        ("study.name=../x", "study.name='../x' must be a plain folder name"),
+        ("study.name=/tmp/x", "study.name='/tmp/x' must be a plain folder name"),
+    ],
+)
+def test_bad_value_is_named(override, message):
+    with pytest.raises(ConfigError, match=r".*" + message.replace("(", r"\(").replace(".", r"\.")):
+        validate(compose([override]))
+
+
+def test_several_errors_are_reported_together():
+    with pytest.raises(ConfigError) as err:
+        validate(compose(["model.activation=swish", "optim.lr=-1"]))
+    assert "model.activation" in str(err.value) and "optim.lr" in str(err.value)
+
+
+def test_typos_and_wrong_types_fail_at_composition():
+    with pytest.raises(ConfigCompositionException, match="Could not override 'model.activaton'"):
+        compose(["model.activaton=relu"])
+    with pytest.raises(ConfigCompositionException, match="Error merging override model.width=wide"):
+        compose(["model.width=wide"])
+
+
+def test_cli_exits_nonzero_with_one_line_before_training(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "ablate.train", "model.activation=swish", f"runs_dir={tmp_path}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "error: model.activation='swish' is not valid; choose one of:" in proc.stderr
+    assert "relu" in proc.stderr
+    assert not any(tmp_path.rglob("result.json"))

@@ -1,0 +1,133 @@
+"""Integration tests that really train on the 8x8 digits: one run, its folder and record,
+skip on rerun, determinism, divergence and failure as results."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ablate.training import run as run_module
+from ablate.training.keys import run_key
+from ablate.training.run import run, run_dir
+
+from ..conftest import REPO
+
+RESULT_FIELDS = {
+    "status",
+    "key",
+    "seed",
+    "val_acc",
+    "val_loss",
+    "test_acc",
+    "test_loss",
+    "epochs",
+    "steps",
+    "wall_time_s",
+    "fit_time_s",
+    "train_images_per_s",
+    "params",
+    "flops_per_image",
+    "versions",
+    "hardware",
+    "data_hash",
+    "config",
+}
+
+
+def test_one_run_writes_its_folder_and_is_skipped_on_rerun(make_cfg):
+    cfg = make_cfg("model.activation=tanh", "model.init=xavier")
+    result = run(cfg)
+    folder = run_dir(cfg)
+    assert result["status"] == "ok" and result.keys() >= RESULT_FIELDS
+    assert sorted(p.name for p in folder.iterdir()) == ["config.yaml", "history.csv", "result.json"]
+    assert result["test_acc"] > 0.3  # 10 classes: chance is 0.1
+    history = (folder / "history.csv").read_text().splitlines()
+    assert history[0] == "step,epoch,train_loss,val_loss,val_acc" and len(history) > 2
+    assert "activation: tanh" in (folder / "config.yaml").read_text()
+    before = (folder / "result.json").read_bytes()
+    again = run(cfg)
+    assert again.get("skipped") and (folder / "result.json").read_bytes() == before
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_same_config_and_seed_give_identical_metrics(make_cfg, tmp_path: Path):
+    a = run(make_cfg("runs_dir=" + str(tmp_path / "a")))
+    b = run(make_cfg("runs_dir=" + str(tmp_path / "b")))
+    for name in ("val_acc", "val_loss", "test_acc", "test_loss", "steps"):
+        assert a[name] == b[name], name
+    c = run(make_cfg("runs_dir=" + str(tmp_path / "c"), "seed=1"))
+    assert c["key"] != a["key"] and c["test_loss"] != a["test_loss"]
+
+
+def test_key_ignores_paths_and_budgets_but_not_axes(make_cfg):
+    base = run_key(make_cfg())
+    assert run_key(make_cfg("runs_dir=/elsewhere", "trainer.max_time_s=5")) == base
+    assert run_key(make_cfg("model.activation=tanh")) != base
+    assert run_key(make_cfg("seed=3")) != base
+
+
+def test_exploding_loss_is_recorded_as_diverged(make_cfg):
+    result = run(make_cfg("optim=sgd", "optim.lr=1000", "model.norm=none"))
+    assert result["status"] == "diverged"
+    assert isinstance(result["diverged_step"], int)
+    assert (
+        json.loads(
+            (
+                run_dir(make_cfg("optim=sgd", "optim.lr=1000", "model.norm=none")) / "result.json"
+            ).read_text()
+        )["status"]
+        == "diverged"
+    )
+
+
+def test_crash_is_recorded_as_failed_and_retried(make_cfg, monkeypatch):
+    cfg = make_cfg()
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("injected crash")
+
+    monkeypatch.setattr(run_module, "build_model", boom)
+    result = run(cfg)
+    assert result["status"] == "failed" and "injected crash" in result["error"]
+    monkeypatch.undo()
+    retried = run(cfg)
+    assert retried["status"] == "ok" and not retried.get("skipped")
+
+
+def test_time_budget_stops_a_run_as_timeout(make_cfg):
+    result = run(make_cfg("trainer.max_time_s=1e-9"))
+    assert result["status"] == "timeout"
+
+
+def test_cli_multirun_writes_one_folder_per_job(tmp_path: Path, data_root: Path):
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ablate.train",
+            "-m",
+            "profile=smoke",
+            "model.activation=relu,tanh",
+            "model.norm=none,batch",
+            f"runs_dir={tmp_path}",
+            f"data.root={data_root}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = [json.loads(p.read_text()) for p in tmp_path.glob("adhoc/*/result.json")]
+    assert len(results) == 4 and {r["status"] for r in results} == {"ok"}
+    cells = {(r["config"]["model"]["activation"], r["config"]["model"]["norm"]) for r in results}
+    assert cells == {("relu", "none"), ("relu", "batch"), ("tanh", "none"), ("tanh", "batch")}
+
+
+@pytest.mark.parametrize("arch", ["resnet", "inception", "mlp"])
+def test_every_family_trains(make_cfg, arch):
+    assert run(make_cfg(f"model.arch={arch}"))["status"] == "ok"
