@@ -70,7 +70,7 @@ class TrainerConfig:
     accelerator: str = "cpu"
     precision: str = "32-true"
     deterministic: bool = True
-    threads: int = 0  # torch CPU threads; 0: leave torch's choice
+    threads: int = 0  # torch CPU threads (0: torch decides); keyed, as it moves the numbers
     history_every: int = 10  # record the training loss every this many steps
     progress_bar: bool = False
 

@@ -6,12 +6,12 @@ import hydra
 from omegaconf import DictConfig
 
 from ablate.cli import exit_on_input_error
-from ablate.config import register_schema
+from ablate.config import CONF_DIR, register_schema
 
 register_schema()
 
 
-@hydra.main(version_base="1.3", config_path="../../conf", config_name="train")
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 @exit_on_input_error
 def main(cfg: DictConfig) -> float | None:
     from ablate.training.run import run  # after Hydra parsed the CLI: --help stays fast

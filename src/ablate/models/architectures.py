@@ -2,6 +2,7 @@
 
 Every conv family is stem -> `stages` stages (width doubling, resolution halving between
 them) -> global average pool -> linear head, so families differ only in their blocks.
+The downsampling closes a stage, where the classic stack puts its pool (conv -> pool).
 `depth` is blocks per stage (hidden layers for the MLP).
 """
 
@@ -147,14 +148,16 @@ def build_conv_net(spec: ModelSpec, in_shape: tuple[int, int, int], classes: int
     cin = width
     for stage in range(spec.stages):
         cout = spec.width * 2**stage
-        stride = 1
-        if stage > 0:
-            down = DOWNSAMPLING[spec.downsampling](cin, parts.after)
-            layers += down.before
-            stride = down.stride
+        # Every stage but the last ends by halving the map: a pool after its blocks, or
+        # the stride folded into its last block, or an extra stride-2 conv layer.
+        down = DOWNSAMPLING[spec.downsampling](cout, parts.after)
+        last = stage == spec.stages - 1
         for i in range(spec.depth):
-            layers.append(block(parts, cin, cout, stride if i == 0 else 1, spec.bottleneck))
+            stride = down.stride if not last and i == spec.depth - 1 else 1
+            layers.append(block(parts, cin, cout, stride, spec.bottleneck))
             cin = cout
+        if not last:
+            layers += down.before
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, classes)]
     return nn.Sequential(*layers)
 

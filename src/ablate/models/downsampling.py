@@ -1,9 +1,9 @@
 """How a stage halves the feature map: a pooling layer, or a stride-2 convolution.
 
-Each entry returns the layers to put before the stage (or none) and the stride to give the
-stage's first convolution. The two strided variants are the two ways to drop a pool, which
-cost opposite things (see question C3): `strided_conv` folds the stride into an existing
-conv, which then runs on a quarter of the positions (fewer FLOPs, no new parameters);
+Each entry returns the layers that close a stage (or none) and the stride to give the
+stage's last block. The two strided variants are the two ways to drop a pool, which
+cost opposite things (see question C3): `strided_conv` folds the stride into the conv
+before the pool, which then runs on a quarter of the positions (fewer FLOPs, no new parameters);
 `conv_layer` replaces the pool by an extra stride-2 conv layer, the All-CNN way (more
 parameters and FLOPs).
 """

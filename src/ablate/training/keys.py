@@ -12,7 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 # how long it may take, which study asked for it.
 IGNORED = {
     "data": {"root", "url"},
-    "trainer": {"max_time_s", "threads", "progress_bar"},
+    "trainer": {"max_time_s", "progress_bar"},
 }
 KEYED_SECTIONS = ("data", "model", "optim", "trainer", "seed")
 

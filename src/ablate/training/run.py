@@ -102,7 +102,8 @@ def _history_csv(rows: list[dict[str, float]]) -> str:
 def train(cfg: DictConfig, result: dict[str, Any], module_out: list[Classifier]) -> None:
     """Fit, validate and test; fill `result` as it goes, so a crash keeps what was measured."""
     pl.seed_everything(cfg.seed, workers=False, verbose=False)
-    dm = TensorDataModule(cfg.data, seed=cfg.seed, device="cpu")
+    on_gpu = cfg.trainer.accelerator in ("gpu", "cuda") and torch.cuda.is_available()
+    dm = TensorDataModule(cfg.data, seed=cfg.seed, device="cuda" if on_gpu else "cpu")
     dm.setup()
     result["data_hash"] = dm.data_hash
     net = build_model(cfg.model, dm.input_shape, dm.num_classes)

@@ -1,0 +1,30 @@
+"""DVC stage `aggregate`: runs/<study>/*/result.json -> results/runs.csv + results/metrics.json."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ablate.analysis.collect import collect
+from ablate.analysis.metrics import headline
+from ablate.cli import exit_on_input_error
+from ablate.io import atomic_write_text
+from ablate.params import load_params
+
+OUT = Path("results")
+
+
+@exit_on_input_error
+def main() -> None:
+    params = load_params()
+    runs, problems = collect("runs", params["studies"])
+    for line in problems:
+        print(f"skipped {line}", file=sys.stderr)
+    atomic_write_text(OUT / "runs.csv", runs.to_csv(index=False))
+    atomic_write_text(OUT / "metrics.json", json.dumps(headline(runs), indent=2) + "\n")
+    print(f"aggregate: {len(runs)} runs -> {OUT / 'runs.csv'} ({len(problems)} skipped)")
+
+
+if __name__ == "__main__":
+    main()

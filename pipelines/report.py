@@ -1,0 +1,20 @@
+"""DVC stage `report`: results/runs.csv -> reports/report.md and reports/figures/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ablate.cli import exit_on_input_error
+from ablate.params import load_params
+from ablate.report.render import write_report
+
+
+@exit_on_input_error
+def main() -> None:
+    verdicts = write_report(Path("results/runs.csv"), load_params(), Path("reports"))
+    for qid, v in verdicts.items():
+        print(f"{qid}: {v.verdict} {v.key_number}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Analysis: collect run folders into one table; statistics; verdict rules."""

@@ -1,0 +1,20 @@
+"""The learning rate as a nuisance parameter: tuned per grid cell on the validation split.
+
+Comparing arms at one shared learning rate is unfair to the arms it does not suit, so when
+a study sweeps several, each cell keeps the runs of the rate with the best mean validation
+accuracy, and only those runs' test accuracy enters the comparisons.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def select_best_lr(df: pd.DataFrame, cell_axes: list[str]) -> pd.DataFrame:
+    """Rows of the best-validated learning rate in each cell (all rows if only one rate)."""
+    if df.empty or df["lr"].nunique() <= 1:
+        return df
+    scored = df.assign(_score=df["val_acc"].fillna(-1.0))  # diverged: never the best
+    means = scored.groupby([*cell_axes, "lr"], dropna=False)["_score"].mean().reset_index()
+    best = means.loc[means.groupby(cell_axes, dropna=False)["_score"].idxmax(), [*cell_axes, "lr"]]
+    return df.merge(best, on=[*cell_axes, "lr"], how="inner")

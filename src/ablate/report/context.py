@@ -1,0 +1,102 @@
+"""What every report section reads: the run table, the pipeline params, where figures go."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from ablate.analysis.collect import AXES
+from ablate.analysis.tuning import select_best_lr
+from ablate.analysis.verdicts import Verdict
+from ablate.params import STUDIES
+
+
+def load_questions() -> list[dict[str, str]]:
+    text = resources.files("ablate.report").joinpath("questions.yaml").read_text("utf-8")
+    return yaml.safe_load(text)
+
+
+@dataclass
+class Section:
+    """One block of the report; `verdicts` feed the summary table."""
+
+    anchor: str
+    title: str
+    body: str
+    verdicts: list[Verdict] = field(default_factory=list)
+
+
+@dataclass
+class Context:
+    runs: pd.DataFrame  # every run of every study, any status
+    params: dict[str, Any]
+    out_dir: Path  # reports/
+
+    @property
+    def figures(self) -> Path:
+        return self.out_dir / "figures"
+
+    def figure(self, name: str) -> tuple[Path, str]:
+        """The file path of a figure, and its link relative to the report."""
+        return self.figures / name, f"figures/{name}"
+
+    def study(self, name: str, status: str | None = "ok") -> pd.DataFrame:
+        rows = self.runs[self.runs["study"] == name]
+        return rows if status is None else rows[rows["status"] == status]
+
+    def tuned(self, study: str, cell_axes: list[str]) -> pd.DataFrame:
+        """Finished runs of `study` at each cell's best-validated learning rate."""
+        return select_best_lr(self.study(study), cell_axes)
+
+    def missing_reason(self, study: str) -> str | None:
+        """Why a study has no evidence, or None when it has finished runs."""
+        if study not in STUDIES:
+            return f"study `{study}` is not defined yet (no conf/study/{study}.yaml)"
+        if study not in self.params.get("studies", []):
+            return f"study `{study}` is not in params.yaml `studies`"
+        if self.study(study).empty:
+            return f"study `{study}` has no finished runs"
+        return None
+
+    def describe(self, study: str) -> str:
+        """What was run: axes and levels, seeds, data and budget, as one paragraph."""
+        df = self.study(study, status=None)
+        varied = [a for a in AXES if df[a].nunique(dropna=True) > 1]
+        levels = "; ".join(
+            f"{a} ∈ {{{', '.join(map(str, pd.unique(df[a].dropna())))}}}" for a in varied
+        )
+        first = df.iloc[0]
+        return (
+            f"Study `{study}`: {len(df)} runs ({df['seed'].nunique()} seeds per cell) over "
+            f"{levels or 'one cell'}. Data `{first['dataset']}` "
+            f"({_int(first['train_limit'])} training images, preprocessing "
+            f"`{first['preprocessing']}`), {_int(first['max_epochs'])} epochs of "
+            f"{first['optimizer']} at lr {_lrs(df)}, batch "
+            f"{_int(first['batch_size'])}, width {_int(first['width'])}."
+        )
+
+    def reproduce(self, study: str) -> str:
+        profile = self.params.get("profile", "cpu")
+        return (
+            f"Reproduce: `dvc repro sweep@{study}` (profile `{profile}` from params.yaml), "
+            f"or by hand `python -m ablate.train -m study={study} profile={profile}`."
+        )
+
+
+def _lrs(df: pd.DataFrame) -> str:
+    rates = sorted(df["lr"].dropna().unique())
+    if len(rates) == 1:
+        return f"{rates[0]:g}"
+    return "{" + ", ".join(f"{r:g}" for r in rates) + "} (tuned per cell on validation accuracy)"
+
+
+def _int(value: Any) -> str:
+    try:
+        return str(int(value))
+    except (TypeError, ValueError):
+        return "all"

@@ -1,0 +1,200 @@
+"""Assemble reports/report.md: header, summary of every question ID, one section per ID in
+the order of the notes, the main-grid overview, non-ok runs and the run inventory."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ablate.analysis.verdicts import NOT_RUN, MissingEvidence, Verdict, not_run
+from ablate.io import atomic_write_text
+from ablate.report import convolution, main_grid
+from ablate.report.context import Context, Section, load_questions
+from ablate.report.markdown import fmt, table
+
+Builder = Callable[[Context], Section]
+BUILDERS: dict[str, Builder] = {"C3": convolution.c3, "C4": convolution.c4}
+OVERVIEW: dict[str, list[Builder]] = {"main": [main_grid.main_effects, main_grid.interactions]}
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        return out + (" (with local changes)" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _unique(df: pd.DataFrame, column: str) -> str:
+    values = [str(v) for v in pd.unique(df[column].dropna())]
+    return ", ".join(values) if values else "—"
+
+
+def header(ctx: Context) -> str:
+    runs = ctx.runs
+    counts = runs["status"].value_counts()
+    status = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "diverged", "timeout", "failed"))
+    hardware = f"{_unique(runs, 'processor')}, {_unique(runs, 'cpus')} CPUs"
+    if runs["cuda"].notna().any():
+        hardware += f", GPU {_unique(runs, 'cuda')}"
+    rows = [
+        ["profile", ctx.params.get("profile")],
+        ["dataset", _unique(runs, "dataset")],
+        ["runs", f"{len(runs)} ({status})"],
+        ["compute", f"{runs['wall_time_s'].sum() / 60:.1f} min of training, summed over runs"],
+        ["git commit", git_commit()],
+        [
+            "versions",
+            f"python {_unique(runs, 'python')}, torch {_unique(runs, 'torch')}, "
+            f"lightning {_unique(runs, 'lightning')}",
+        ],
+        ["hardware", hardware],
+        ["generated", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")],
+    ]
+    return table(["", ""], rows)
+
+
+def question_section(ctx: Context, q: dict[str, str]) -> tuple[Section, Verdict]:
+    reason = ctx.missing_reason(q["study"])
+    builder = BUILDERS.get(q["id"])
+    if reason is None and builder is None:
+        reason = f"no analysis of study `{q['study']}` answers {q['id']} yet"
+    assert reason is not None or builder is not None
+    quote = f"> 原文：{q['zh']}\n>\n> *{q['en']}*"
+    section = None
+    if reason is None:
+        try:
+            section = builder(ctx)
+        except MissingEvidence as err:
+            reason = str(err)
+    if section is None:
+        verdict = not_run(q["id"], reason)
+        body = f"{quote}\n\n**Not run**: {reason}."
+        return Section(q["id"].lower(), f"{q['id']}", body), verdict
+    verdict = section.verdicts[0]
+    body = "\n\n".join(
+        [
+            quote,
+            section.body,
+            f"**Verdict: {verdict.verdict}.** {verdict.explanation}",
+            ctx.reproduce(q["study"]),
+        ]
+    )
+    return Section(section.anchor, section.title, body, section.verdicts), verdict
+
+
+def summary(questions: list[dict[str, str]], results: dict[str, Verdict]) -> str:
+    rows = []
+    for q in questions:
+        v = results[q["id"]]
+        if v.verdict == NOT_RUN:
+            verdict, evidence = f"not run: {v.explanation}", "—"
+        else:
+            verdict, evidence = f"**{v.verdict}**", v.key_number
+        rows.append([f"[{q['id']}](#{q['id'].lower()})", q["en"], verdict, evidence])
+    return table(["ID", "claim or question", "verdict", "key number (95% CI)"], rows)
+
+
+def problems(ctx: Context) -> str:
+    bad = ctx.runs[ctx.runs["status"] != "ok"]
+    if bad.empty:
+        return "Every run finished with status `ok`."
+    rows = [
+        [
+            r["study"],
+            r["key"],
+            r["status"],
+            ", ".join(f"{a}={r[a]}" for a in main_grid.MAIN_AXES),
+            fmt(r.get("diverged_step")),
+            str(r.get("error") or "")[:120],
+        ]
+        for _, r in bad.iterrows()
+    ]
+    return (
+        "Diverged, timed-out and failed runs are results: they are listed here and "
+        "counted in the tables, never dropped silently.\n\n"
+        + table(["study", "key", "status", "cell", "step", "error"], rows)
+    )
+
+
+def inventory(ctx: Context) -> str:
+    rows = []
+    for study, group in ctx.runs.groupby("study", sort=True):
+        counts = group["status"].value_counts()
+        rows.append(
+            [
+                study,
+                len(group),
+                *(int(counts.get(s, 0)) for s in ("ok", "diverged", "timeout", "failed")),
+                f"{group['wall_time_s'].sum() / 60:.1f}",
+                _unique(group, "data_hash"),
+            ]
+        )
+    return table(
+        ["study", "runs", "ok", "diverged", "timeout", "failed", "minutes", "data hash"], rows
+    )
+
+
+def build(ctx: Context) -> tuple[str, dict[str, Verdict]]:
+    questions = load_questions()
+    results: dict[str, Verdict] = {}
+    sections: list[Section] = []
+    for q in questions:
+        section, verdict = question_section(ctx, q)
+        results[q["id"]] = verdict
+        sections.append(section)
+    overview = [
+        b(ctx)
+        for study, builders in OVERVIEW.items()
+        if ctx.missing_reason(study) is None
+        for b in builders
+    ]
+    toc = ["- [Summary](#summary)"]
+    toc += [f"- [{s.title}](#{s.anchor})" for s in overview]
+    toc += [f"- [{q['id']} — {q['section']}](#{q['id'].lower()})" for q in questions]
+    toc += ["- [Runs that did not finish ok](#not-ok)", "- [Run inventory](#inventory)"]
+    parts = [
+        "# Which CNN design choice matters, and why?",
+        "Every number, figure and verdict below is computed from the runs in `runs/` "
+        "(aggregated in `results/runs.csv`) by `dvc repro`; nothing is written by hand. "
+        "A verdict whose deciding 95% confidence interval spans zero reads *inconclusive*.",
+        header(ctx),
+        "## Contents\n\n" + "\n".join(toc),
+        '<a id="summary"></a>\n\n## Summary\n\n' + summary(questions, results),
+    ]
+    for s in overview:
+        parts.append(f'<a id="{s.anchor}"></a>\n\n## {s.title}\n\n{s.body}')
+    current = None
+    for q, s in zip(questions, sections, strict=True):
+        if q["section"] != current:
+            current = q["section"]
+            parts.append(f"## {current}")
+        parts.append(f'<a id="{q["id"].lower()}"></a>\n\n### {q["id"]}: {q["en"]}\n\n{s.body}')
+    parts.append('<a id="not-ok"></a>\n\n## Runs that did not finish ok\n\n' + problems(ctx))
+    parts.append('<a id="inventory"></a>\n\n## Run inventory\n\n' + inventory(ctx))
+    return "\n\n".join(parts) + "\n", results
+
+
+def write_report(runs_csv: Path, params: dict[str, Any], out_dir: Path) -> dict[str, Verdict]:
+    runs = pd.read_csv(runs_csv)
+    ctx = Context(runs, params, out_dir)
+    text, results = build(ctx)
+    atomic_write_text(out_dir / "report.md", text)
+    return results

@@ -1,0 +1,26 @@
+import pandas as pd
+
+from ablate.analysis.tuning import select_best_lr
+
+
+def test_each_cell_keeps_its_best_validated_rate():
+    df = pd.DataFrame(
+        {
+            "act": ["relu"] * 4 + ["tanh"] * 4,
+            "lr": [0.1, 0.1, 0.01, 0.01] * 2,
+            "seed": [0, 1] * 4,
+            "val_acc": [0.9, 0.8, 0.7, 0.7, None, None, 0.6, 0.5],  # tanh at 0.1 diverged
+            "test_acc": [0.88, 0.79, 0.69, 0.71, None, None, 0.58, 0.52],
+        }
+    )
+    picked = select_best_lr(df, ["act"])
+    assert picked.groupby("act")["lr"].unique().map(list).to_dict() == {
+        "relu": [0.1],
+        "tanh": [0.01],
+    }
+    assert len(picked) == 4
+
+
+def test_single_rate_is_left_alone():
+    df = pd.DataFrame({"act": ["relu", "tanh"], "lr": [0.1, 0.1], "val_acc": [0.5, 0.4]})
+    assert select_best_lr(df, ["act"]).equals(df)

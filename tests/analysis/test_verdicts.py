@@ -1,0 +1,51 @@
+"""Every verdict rule reaches each of its outcomes on synthetic estimates."""
+
+from __future__ import annotations
+
+import pytest
+
+from ablate.analysis import verdicts
+from ablate.analysis.stats import Estimate
+
+UP = Estimate(0.05, 0.02, 0.08, 10)
+DOWN = Estimate(-0.05, -0.08, -0.02, 10)
+FLAT = Estimate(0.01, -0.02, 0.04, 10)
+
+
+@pytest.mark.parametrize(
+    ("diff", "per_arch", "flops", "params", "expected"),
+    [
+        (UP, {"plain": UP, "resnet": UP}, 1.5, 1.2, "supported"),
+        (UP, {"plain": UP, "resnet": FLAT}, 0.5, 1.0, "nuanced"),  # better and cheaper
+        (FLAT, {"plain": UP, "resnet": DOWN}, 1.5, 1.2, "nuanced"),  # depends on family
+        (DOWN, {"plain": DOWN, "resnet": FLAT}, 1.5, 1.2, "refuted"),
+        (FLAT, {"plain": FLAT, "resnet": FLAT}, 1.5, 1.2, "inconclusive"),
+    ],
+)
+def test_c3_outcomes(diff, per_arch, flops, params, expected):
+    v = verdicts.c3_strided_vs_pool(diff, per_arch, flops, params)
+    assert v.verdict == expected
+    assert v.numbers["acc_diff"] == diff.mean and v.numbers["flops_ratio"] == flops
+    assert f"{diff.mean:+.3f}" in v.key_number
+
+
+@pytest.mark.parametrize(
+    ("diffs", "expected"),
+    [
+        ({"resnet": UP, "inception": UP}, "supported"),
+        ({"resnet": DOWN, "inception": DOWN}, "refuted"),
+        ({"resnet": UP, "inception": DOWN}, "nuanced"),
+        ({"resnet": UP, "inception": FLAT}, "nuanced"),
+        ({"resnet": FLAT, "inception": FLAT}, "inconclusive"),
+    ],
+)
+def test_c4_outcomes(diffs, expected):
+    v = verdicts.c4_architectures(diffs)
+    assert v.verdict == expected
+    assert set(v.numbers) == {f"diff_{a}" for a in diffs}
+
+
+def test_a_single_value_never_decides():
+    one = Estimate(0.5, 0.5, 0.5, 1)
+    assert one.compare() == "overlap"
+    assert verdicts.c4_architectures({"resnet": one}).verdict == "inconclusive"

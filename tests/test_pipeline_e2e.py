@@ -1,0 +1,132 @@
+"""End to end: `dvc repro` on the smoke profile in a temporary copy of the repository."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from PIL import Image
+
+from .conftest import REPO
+
+TOP_LEVEL_SKIP = {".venv", ".git", "runs", "data", "results", "reports", "dvc.lock", "wandb"}
+ANYWHERE_SKIP = shutil.ignore_patterns(
+    "__pycache__", ".pytest_cache", ".ruff_cache", "*.egg-info", "tmp", "cache"
+)
+
+
+def skip(folder: str, names: list[str]) -> set[str]:
+    """What not to copy: outputs and environments at the top, caches anywhere."""
+    skipped = set(ANYWHERE_SKIP(folder, names))
+    if Path(folder) == REPO:
+        skipped |= TOP_LEVEL_SKIP & set(names)
+    return skipped
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("e2e") / "repo"
+    shutil.copytree(REPO, root, ignore=skip)
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params.update(profile="smoke", studies=["main"], wandb="disabled")
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    return root
+
+
+def dvc(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(root / "src"),  # the copy's code, not the installed checkout's
+    }
+    return subprocess.run(
+        ["dvc", *args], cwd=root, env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.fixture(scope="module")
+def repro(project: Path) -> subprocess.CompletedProcess[str]:
+    proc = dvc(project, "repro")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def test_report_and_figures_exist_and_are_valid(project: Path, repro):
+    report = (project / "reports" / "report.md").read_text()
+    assert report.startswith("# Which CNN design choice matters")
+    for qid in [
+        "C1",
+        "C2",
+        "C3",
+        "C4",
+        "A1",
+        "A2",
+        "A3",
+        "A4",
+        "A5",
+        "D1",
+        "W1",
+        "W2",
+        "W3",
+        "B1",
+        "B2",
+        "T1",
+        "T2",
+        "T3",
+        "T4",
+    ]:
+        assert f"[{qid}](#{qid.lower()})" in report
+    links = re.findall(r"!\[[^\]]*\]\((figures/[^)]+)\)", report)
+    assert len(links) >= 4
+    for link in links:
+        path = project / "reports" / link
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        with Image.open(path) as img:
+            img.verify()
+            assert img.size[0] > 200 and img.size[1] > 100
+
+
+def summary_row(report: str, qid: str) -> str:
+    match = re.search(rf"^\| \[{qid}\]\(#{qid.lower()}\) \|.*$", report, re.M)
+    assert match, qid
+    return match.group(0)
+
+
+def test_summary_numbers_come_from_runs_csv(project: Path, repro):
+    report = (project / "reports" / "report.md").read_text()
+    runs = pd.read_csv(project / "results" / "runs.csv")
+    ok = runs[(runs["study"] == "main") & (runs["status"] == "ok")]
+    assert len(runs) == 4 and f"| runs | {len(runs)} ({len(ok)} ok" in report
+
+    def paired(axis: str, a: str, b: str) -> float:
+        others = [
+            c for c in ["activation", "init", "norm", "downsampling", "arch", "seed"] if c != axis
+        ]
+        wide = ok.pivot_table(index=others, columns=axis, values="test_acc")
+        return float((wide[a] - wide[b]).mean())
+
+    c3 = summary_row(report, "C3")
+    assert f"Δacc {paired('downsampling', 'strided_conv', 'maxpool'):+.3f} [" in c3
+    flops = ok.groupby("downsampling")["flops_per_image"].mean()
+    assert f"FLOPs ×{flops['strided_conv'] / flops['maxpool']:.2f}" in c3
+    c4 = summary_row(report, "C4")
+    assert f"resnet − plain {paired('arch', 'resnet', 'plain'):+.3f} [" in c4
+    assert "not run: study `depth_init`" in summary_row(report, "W1")
+
+
+def test_metrics_and_second_repro_do_no_training(project: Path, repro):
+    metrics = dvc(project, "metrics", "show")
+    assert metrics.returncode == 0 and "runs.total" in metrics.stdout
+    again = dvc(project, "repro")
+    assert again.returncode == 0
+    assert "Running stage" not in again.stdout
+    runs = sorted(p.name for p in (project / "runs" / "main").iterdir() if p.is_dir())
+    assert len(runs) == 4

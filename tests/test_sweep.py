@@ -1,0 +1,63 @@
+"""Study grids as profiles size them, checked whole before any job starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ablate.errors import ConfigError
+from ablate.params import load_params
+from ablate.sweep import check_grid, expand, study_grid
+
+
+def test_cpu_grid_is_the_full_factorial_with_two_seeds():
+    grid = study_grid("cpu", "main", None)
+    levels = expand(grid)
+    assert levels["model.activation"] == ["sigmoid", "tanh", "relu", "leaky_relu"]
+    assert levels["seed"] == ["0", "1"]
+    assert check_grid("cpu", "main", levels) == 4 * 3 * 2 * 2 * 3 * 2
+
+
+def test_profile_replaces_levels_and_params_seeds_win():
+    levels = expand(study_grid("smoke", "main", 3))
+    assert levels["model.arch"] == ["plain", "resnet"]
+    assert levels["model.activation"] == ["relu"]
+    assert levels["seed"] == ["0", "1", "2"]
+
+
+def test_bad_level_fails_before_any_job_and_names_it():
+    levels = expand(study_grid("smoke", "main", None))
+    levels["model.activation"] = ["relu", "swish"]
+    with pytest.raises(ConfigError, match="model.activation='swish' is not valid; choose one of"):
+        check_grid("smoke", "main", levels)
+
+
+@pytest.mark.parametrize(
+    ("kind", "args"), [("study", ("smoke", "nope")), ("profile", ("x", "main"))]
+)
+def test_unknown_study_or_profile_is_named(kind, args):
+    with pytest.raises(ConfigError, match=f"{kind}=.* is not valid; choose one of"):
+        study_grid(*args, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("profile: laptop", "profile='laptop' is not valid; choose one of: cpu, gpu, smoke"),
+        ("seeds: 0", "seeds=0 must be null or an integer in 1..100"),
+        ("seeds: many", "seeds='many' must be null"),
+        ("studies: [main, nope]", "study 'nope' is not valid"),
+        ("wandb: cloud", "wandb='cloud' is not valid; choose one of: disabled, offline, online"),
+    ],
+)
+def test_bad_params_are_named(tmp_path: Path, text: str, message: str):
+    path = tmp_path / "params.yaml"
+    path.write_text(text + "\n")
+    with pytest.raises(ConfigError, match=message):
+        load_params(path)
+
+
+def test_repo_params_are_valid():
+    params = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
+    assert params["profile"] == "cpu" and "main" in params["studies"]
