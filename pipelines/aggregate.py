@@ -1,4 +1,5 @@
-"""DVC stage `aggregate`: runs/<study>/*/result.json -> results/runs.csv + results/metrics.json."""
+"""DVC stage `aggregate`: runs/<study>/*/ -> results/runs.csv, probes.csv, history.csv and
+metrics.json (the headline numbers for `dvc metrics show`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ablate.analysis.collect import collect
+from ablate.analysis.collect import collect, collect_history, collect_probes
 from ablate.analysis.metrics import headline
 from ablate.cli import exit_on_input_error
 from ablate.io import atomic_write_text
@@ -22,6 +23,12 @@ def main() -> None:
     for line in problems:
         print(f"skipped {line}", file=sys.stderr)
     atomic_write_text(OUT / "runs.csv", runs.to_csv(index=False))
+    atomic_write_text(
+        OUT / "probes.csv", collect_probes("runs", params["studies"]).to_csv(index=False)
+    )
+    atomic_write_text(
+        OUT / "history.csv", collect_history("runs", params["studies"]).to_csv(index=False)
+    )
     atomic_write_text(OUT / "metrics.json", json.dumps(headline(runs), indent=2) + "\n")
     print(f"aggregate: {len(runs)} runs -> {OUT / 'runs.csv'} ({len(problems)} skipped)")
 

@@ -11,7 +11,7 @@ from ablate.report.render import write_report
 
 @exit_on_input_error
 def main() -> None:
-    verdicts = write_report(Path("results/runs.csv"), load_params(), Path("reports"))
+    verdicts = write_report(Path("results"), load_params(), Path("reports"))
     for qid, v in verdicts.items():
         print(f"{qid}: {v.verdict} {v.key_number}")
 

@@ -35,7 +35,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("e2e") / "repo"
     shutil.copytree(REPO, root, ignore=skip)
     params = yaml.safe_load((root / "params.yaml").read_text())
-    params.update(profile="smoke", studies=["main"], wandb="disabled")
+    params.update(profile="smoke", wandb="disabled")
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     return root
@@ -104,7 +104,7 @@ def test_summary_numbers_come_from_runs_csv(project: Path, repro):
     report = (project / "reports" / "report.md").read_text()
     runs = pd.read_csv(project / "results" / "runs.csv")
     ok = runs[(runs["study"] == "main") & (runs["status"] == "ok")]
-    assert len(runs) == 4 and f"| runs | {len(runs)} ({len(ok)} ok" in report
+    assert len(ok) == 4 and f"| runs | {len(runs)} (" in report
 
     def paired(axis: str, a: str, b: str) -> float:
         others = [
@@ -119,7 +119,12 @@ def test_summary_numbers_come_from_runs_csv(project: Path, repro):
     assert f"FLOPs ×{flops['strided_conv'] / flops['maxpool']:.2f}" in c3
     c4 = summary_row(report, "C4")
     assert f"resnet − plain {paired('arch', 'resnet', 'plain'):+.3f} [" in c4
-    assert "not run: study `depth_init`" in summary_row(report, "W1")
+    for qid in ["C1", "C2", "A1", "A3", "W1", "T3", "T4"]:
+        cells = summary_row(report, qid).split(" | ")
+        verdict = cells[2].strip("* ")
+        assert verdict in {"supported", "refuted", "nuanced", "inconclusive"} or verdict.startswith(
+            "not run: "
+        ), cells
 
 
 def test_metrics_and_second_repro_do_no_training(project: Path, repro):

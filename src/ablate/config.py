@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 
 from ablate.errors import ConfigError
 from ablate.models import ACTIVATIONS, ARCHITECTURES, DOWNSAMPLING, INITS, NORM_POSITIONS, NORMS
+from ablate.models.architectures import parse_stem
 
 PREPROCESSING = ("raw", "center", "standardize")
 OPTIMIZERS = ("sgd", "adam")
@@ -34,6 +35,8 @@ class DataConfig:
     preprocessing: str = "standardize"
     batch_size: int = 128
     path: str | None = None  # imagefolder: the folder of class subfolders
+    folds: int = 0  # k > 0: cross-validation, the val split is fold `fold` of the train split
+    fold: int = 0
     url: str | None = None  # cifar10: archive URL (default: the canonical one)
     sha256: str | None = None  # cifar10: expected archive hash (default: the canonical one)
 
@@ -51,6 +54,7 @@ class ModelConfig:
     depth: int = 1
     stages: int = 3
     bottleneck: bool = False
+    stem: str = "k3s1p1"  # first conv: kernel, stride, padding (question C2 varies it)
 
 
 @dataclass
@@ -76,6 +80,14 @@ class TrainerConfig:
 
 
 @dataclass
+class ProbesConfig:
+    enabled: bool = True  # per-layer statistics at init and at the end of training
+    every: int = 0  # also every this many steps (0: never)
+    batch: int = 256  # validation images the probes look at
+    smoothness: bool = False  # loss/gradient change along the gradient at each probe
+
+
+@dataclass
 class StudyConfig:
     name: str = "adhoc"
     questions: list[str] = field(default_factory=list)
@@ -85,7 +97,7 @@ class StudyConfig:
 class ProfileConfig:
     name: str = "cpu"
     seeds: int = 2
-    sweeps: dict[str, dict[str, str]] = field(default_factory=dict)  # study -> axis -> levels
+    sweeps: dict[str, dict[str, Any]] = field(default_factory=dict)  # study -> axis -> levels
 
 
 @dataclass
@@ -94,6 +106,7 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    probes: ProbesConfig = field(default_factory=ProbesConfig)
     study: StudyConfig = field(default_factory=StudyConfig)
     profile: ProfileConfig = field(default_factory=ProfileConfig)
     seed: int = 0
@@ -149,6 +162,7 @@ def validate(cfg: DictConfig | TrainConfig) -> None:
         ("trainer.diverge_factor", t.diverge_factor),
         ("trainer.history_every", t.history_every),
         ("data.batch_size", d.batch_size),
+        ("probes.batch", cfg.probes.batch),
         ("data.train_limit", d.train_limit),
     ]:
         _positive(errors, name, value)
@@ -158,6 +172,14 @@ def validate(cfg: DictConfig | TrainConfig) -> None:
         errors.append("data.val_fraction must be in [0, 1) and data.test_fraction in (0, 1)")
     elif d.val_fraction + d.test_fraction >= 1:
         errors.append("data.val_fraction + data.test_fraction must leave a training split")
+    try:
+        parse_stem(m.stem)
+    except ValueError as err:
+        errors.append(str(err))
+    if d.folds < 0 or d.folds == 1 or (d.folds and not 0 <= d.fold < d.folds):
+        errors.append(
+            f"data.folds={d.folds}, data.fold={d.fold}: need folds 0 or >= 2 and 0 <= fold < folds"
+        )
     if o.momentum < 0 or o.weight_decay < 0:
         errors.append("optim.momentum and optim.weight_decay must be >= 0")
     if cfg.seed < 0:

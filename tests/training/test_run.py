@@ -43,7 +43,12 @@ def test_one_run_writes_its_folder_and_is_skipped_on_rerun(make_cfg):
     result = run(cfg)
     folder = run_dir(cfg)
     assert result["status"] == "ok" and result.keys() >= RESULT_FIELDS
-    assert sorted(p.name for p in folder.iterdir()) == ["config.yaml", "history.csv", "result.json"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "config.yaml",
+        "history.csv",
+        "probes.json",
+        "result.json",
+    ]
     assert result["test_acc"] > 0.3  # 10 classes: chance is 0.1
     history = (folder / "history.csv").read_text().splitlines()
     assert history[0] == "step,epoch,train_loss,val_loss,val_acc" and len(history) > 2

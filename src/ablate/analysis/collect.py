@@ -24,6 +24,7 @@ AXES = [
     "stages",
     "bottleneck",
     "init_std",
+    "stem",
 ]
 COLUMNS = [
     "study",
@@ -33,6 +34,8 @@ COLUMNS = [
     *AXES,
     "dataset",
     "preprocessing",
+    "folds",
+    "fold",
     "train_limit",
     "batch_size",
     "optimizer",
@@ -51,6 +54,8 @@ COLUMNS = [
     "train_images_per_s",
     "params",
     "flops_per_image",
+    "infer_images_per_s",
+    "classes",
     "data_hash",
     "error",
     "python",
@@ -72,6 +77,8 @@ def flatten(result: dict[str, Any]) -> dict[str, Any]:
     row.update(
         dataset=data.get("name"),
         preprocessing=data.get("preprocessing"),
+        folds=data.get("folds"),
+        fold=data.get("fold"),
         train_limit=data.get("train_limit"),
         batch_size=data.get("batch_size"),
         optimizer=optim.get("name"),
@@ -81,6 +88,7 @@ def flatten(result: dict[str, Any]) -> dict[str, Any]:
         **result.get("hardware", {}),
     )
     row.pop("machine", None)
+    row.update({f"probe_{k}": v for k, v in result.get("probe", {}).items()})
     return row
 
 
@@ -88,22 +96,96 @@ def collect(runs_dir: str | Path, studies: list[str]) -> tuple[pd.DataFrame, lis
     """All readable runs of `studies`, and a line per folder that could not be read."""
     rows: list[dict[str, Any]] = []
     problems: list[str] = []
+    for study, run in _run_folders(runs_dir, studies):
+        path = run / "result.json"
+        try:
+            result = json.loads(path.read_text())
+            if not isinstance(result, dict) or "status" not in result:
+                raise ValueError("no 'status' field")
+        except FileNotFoundError:
+            problems.append(f"{path}: missing (run never finished)")
+            continue
+        except (OSError, ValueError) as err:
+            problems.append(f"{path}: unreadable ({type(err).__name__}: {err})")
+            continue
+        rows.append({**flatten(result), "study": study})
+    probe_columns = sorted({k for r in rows for k in r if k.startswith("probe_")})
+    table = pd.DataFrame(rows, columns=COLUMNS + probe_columns)
+    return table.sort_values(["study", "key"], ignore_index=True), problems
+
+
+def _run_folders(runs_dir: str | Path, studies: list[str]):
     for study in studies:
         folder = Path(runs_dir) / study
-        if not folder.is_dir():
+        if folder.is_dir():
+            for run in sorted(folder.iterdir()):
+                if run.is_dir() and not run.name.startswith("."):
+                    yield study, run
+
+
+HIST_STUDIES = {"depth_init"}  # only these keep activation histograms (the classic figure)
+
+
+def collect_probes(runs_dir: str | Path, studies: list[str]) -> pd.DataFrame:
+    """probes.json of every run, long: one row per (run, probe point, layer)."""
+    rows: list[dict[str, Any]] = []
+    for study, run in _run_folders(runs_dir, studies):
+        try:
+            points = json.loads((run / "probes.json").read_text())
+        except (OSError, ValueError):
             continue
-        for run in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            path = run / "result.json"
-            try:
-                result = json.loads(path.read_text())
-                if not isinstance(result, dict) or "status" not in result:
-                    raise ValueError("no 'status' field")
-            except FileNotFoundError:
-                problems.append(f"{path}: missing (run never finished)")
-                continue
-            except (OSError, ValueError) as err:
-                problems.append(f"{path}: unreadable ({type(err).__name__}: {err})")
-                continue
-            rows.append({**flatten(result), "study": study})
-    table = pd.DataFrame(rows, columns=COLUMNS)
-    return table.sort_values(["study", "key"], ignore_index=True), problems
+        for i, point in enumerate(points):
+            base = {
+                "study": study,
+                "key": run.name,
+                "point": i,
+                "when": point["when"],
+                "step": point["step"],
+            }
+            rows.append(
+                {
+                    **base,
+                    "kind": "point",
+                    "loss": point.get("loss"),
+                    "sign_agreement": point.get("sign_agreement"),
+                    **{f"smooth_{k}": v for k, v in point.get("smooth", {}).items()},
+                }
+            )
+            for j, act in enumerate(point["activations"]):
+                hist = " ".join(f"{v:g}" for v in act["hist"]) if study in HIST_STUDIES else ""
+                rows.append(
+                    {
+                        **base,
+                        "kind": "act",
+                        "layer_idx": j,
+                        "layer": act["layer"],
+                        **{
+                            k: act.get(k)
+                            for k in ("act_mean", "act_std", "sat_frac", "dead_frac", "zero_frac")
+                        },
+                        "hist": hist,
+                    }
+                )
+            for j, grad in enumerate(point["gradients"]):
+                rows.append(
+                    {
+                        **base,
+                        "kind": "grad",
+                        "layer_idx": j,
+                        "layer": grad["layer"],
+                        "grad_norm": grad["grad_norm"],
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def collect_history(runs_dir: str | Path, studies: list[str]) -> pd.DataFrame:
+    """history.csv of every run, long, with study and key columns."""
+    frames = []
+    for study, run in _run_folders(runs_dir, studies):
+        try:
+            frame = pd.read_csv(run / "history.csv")
+        except (OSError, ValueError, pd.errors.EmptyDataError):
+            continue
+        frames.append(frame.assign(study=study, key=run.name))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

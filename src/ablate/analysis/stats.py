@@ -81,3 +81,23 @@ def paired_diff(
 
 def intervals_overlap(a: Estimate, b: Estimate) -> bool:
     return not (a.lo > b.hi or b.lo > a.hi)
+
+
+def diff_of_means(
+    a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, seed: int = 0
+) -> Estimate:
+    """mean(a) - mean(b) with a 95% CI, resampling the two groups independently."""
+    x = np.asarray(a, dtype=float)
+    y = np.asarray(b, dtype=float)
+    x, y = x[np.isfinite(x)], y[np.isfinite(y)]
+    if len(x) == 0 or len(y) == 0:
+        return Estimate(float("nan"), float("nan"), float("nan"), 0)
+    rng = np.random.default_rng(seed)
+    diffs = x[rng.integers(0, len(x), size=(RESAMPLES, len(x)))].mean(axis=1) - y[
+        rng.integers(0, len(y), size=(RESAMPLES, len(y)))
+    ].mean(axis=1)
+    tail = (1 - LEVEL) / 2 * 100
+    lo, hi = np.percentile(diffs, [tail, 100 - tail])
+    n = min(len(x), len(y))
+    mean = float(x.mean() - y.mean())
+    return Estimate(mean, float(lo), float(hi), n) if n > 1 else Estimate(mean, mean, mean, 1)

@@ -124,3 +124,390 @@ def c4_architectures(diffs: dict[str, Estimate], baseline: str = "plain") -> Ver
         f"Every difference from {baseline} has a 95% CI spanning 0.",
         numbers,
     )
+
+
+def from_parts(
+    qid: str, parts: dict[str, bool | None], key: str, numbers: dict[str, float], detail: str
+) -> Verdict:
+    """A claim made of sub-claims, each measured true, false, or unclear (None: its CI spans
+    the threshold). All true: supported; all false: refuted; some unclear and none false:
+    inconclusive; a mix of true and false: nuanced, naming which part fails."""
+    held = [name for name, ok in parts.items() if ok is True]
+    failed = [name for name, ok in parts.items() if ok is False]
+    unclear = [name for name, ok in parts.items() if ok is None]
+    if held and not failed and not unclear:
+        verdict = "supported"
+    elif failed and not held and not unclear:
+        verdict = "refuted"
+    elif not failed:
+        verdict = "inconclusive"
+    else:
+        verdict = "nuanced"
+    tags = [
+        f"holds: {', '.join(held)}" if held else "",
+        f"fails: {', '.join(failed)}" if failed else "",
+        f"unclear (CI spans the threshold): {', '.join(unclear)}" if unclear else "",
+    ]
+    return Verdict(qid, verdict, key, f"{detail} ({'; '.join(t for t in tags if t)}).", numbers)
+
+
+def _dir(est: Estimate) -> bool | None:
+    """True if the difference is clearly positive, False if clearly negative, None if not."""
+    return {"higher": True, "lower": False, "overlap": None}[est.compare()]
+
+
+def c1_bottleneck(acc_diff: Estimate, flops_ratio: float, params_ratio: float) -> Verdict:
+    """Claim: a 1x1 reduction cuts dimensionality (and so parameters and FLOPs) while the
+    1x1 layer still mixes every channel, so accuracy holds. `acc_diff` is with minus
+    without the reduction; ratios are with over without."""
+    numbers = {"acc_diff": acc_diff.mean, "flops_ratio": flops_ratio, "params_ratio": params_ratio}
+    key = f"FLOPs ×{flops_ratio:.2f}; params ×{params_ratio:.2f}; Δacc {acc_diff.fmt(signed=True)}"
+    cheaper = flops_ratio < 1 and params_ratio < 1
+    holds = None if acc_diff.compare() == "overlap" else acc_diff.compare() == "higher"
+    if not cheaper:
+        return Verdict("C1", "refuted", key, "The 1x1 reductions did not cut the cost.", numbers)
+    if holds is False:
+        return Verdict(
+            "C1",
+            "nuanced",
+            key,
+            "The reductions cut parameters and FLOPs, but cost accuracy at this budget.",
+            numbers,
+        )
+    return Verdict(
+        "C1",
+        "supported",
+        key,
+        "The reductions cut parameters and FLOPs; the "
+        "accuracy difference is " + ("positive." if holds else "within noise (its CI spans 0)."),
+        numbers,
+    )
+
+
+def c2_stride_fit(unread_frac: float, acc_diff: Estimate, flops_ratio: float) -> Verdict:
+    """Claim: a kernel/stride that does not tile the input leaves information out (some
+    border pixels never read) and hurts; open: does it cost more compute? `unread_frac`:
+    share of input pixels the non-fitting stems never read; `acc_diff`: non-fitting minus
+    fitting test accuracy; `flops_ratio`: non-fitting over fitting FLOPs."""
+    numbers = {"unread_frac": unread_frac, "acc_diff": acc_diff.mean, "flops_ratio": flops_ratio}
+    key = (
+        f"{unread_frac:.1%} of pixels never read; Δacc {acc_diff.fmt(signed=True)}; "
+        f"FLOPs ×{flops_ratio:.2f}"
+    )
+    parts = {
+        "coverage is asymmetric": unread_frac > 0,
+        "it costs accuracy": None
+        if acc_diff.compare() == "overlap"
+        else acc_diff.compare() == "lower",
+    }
+    compute = "costs less compute, not more" if flops_ratio < 1 else "costs more compute"
+    return from_parts(
+        "C2", parts, key, numbers, f"A misfit stride drops border pixels and {compute}"
+    )
+
+
+def depth_limit(acc: dict[tuple[str, int], Estimate], chance: float) -> dict[str, int | None]:
+    """Per family, the smallest depth whose accuracy CI lies below chance + 0.1 (None: all
+    depths train)."""
+    out: dict[str, int | None] = {}
+    for (arch, depth), est in sorted(acc.items()):
+        out.setdefault(arch, None)
+        if out[arch] is None and est.hi < chance + 0.1:
+            out[arch] = depth
+    return out
+
+
+def a1_linear_collapse(identity_vs_linear: Estimate, nonlinear_vs_linear: Estimate) -> Verdict:
+    """Claim: without a nonlinearity depth adds nothing: a deep identity-activation net
+    matches (does not beat) a linear classifier, while nonlinear nets beat it."""
+    numbers = {
+        "identity_minus_linear": identity_vs_linear.mean,
+        "nonlinear_minus_linear": nonlinear_vs_linear.mean,
+    }
+    key = (
+        f"identity − linear {identity_vs_linear.fmt(signed=True)}; "
+        f"best nonlinear − linear {nonlinear_vs_linear.fmt(signed=True)}"
+    )
+    beats = identity_vs_linear.compare() == "higher"
+    parts = {
+        "the deep identity net does not beat the linear one": not beats,
+        "nonlinear nets beat it": _dir(nonlinear_vs_linear),
+    }
+    return from_parts("A1", parts, key, numbers, "Deep linear nets vs a linear classifier")
+
+
+def a2_sigmoid(
+    grad_ratio: float,
+    relu_grad_ratio: float,
+    mean_sigmoid: float,
+    cost_ratio: Estimate,
+    sat_frac: float,
+) -> Verdict:
+    """Claim: sigmoid saturates so gradients shrink layer by layer, its outputs are not
+    zero-centred, and exp() makes it costly. `grad_ratio`: first-layer over last-layer
+    weight-gradient norm at init in the deepest sigmoid net (relu's alongside);
+    `cost_ratio`: sigmoid over relu forward+backward time."""
+    numbers = {
+        "grad_ratio": grad_ratio,
+        "relu_grad_ratio": relu_grad_ratio,
+        "mean_sigmoid": mean_sigmoid,
+        "cost_ratio": cost_ratio.mean,
+        "sat_frac": sat_frac,
+    }
+    key = (
+        f"grad first/last {grad_ratio:.2g} (relu {relu_grad_ratio:.2g}); mean output "
+        f"{mean_sigmoid:.2f}; time vs relu ×{cost_ratio.fmt(digits=2)}"
+    )
+    costly = True if cost_ratio.lo > 1 else False if cost_ratio.hi < 1 else None
+    parts = {
+        "gradients shrink with depth": grad_ratio < 0.1 and grad_ratio < relu_grad_ratio,
+        "outputs are not zero-centred": abs(mean_sigmoid) > 0.25,
+        "it costs more than relu": costly,
+    }
+    return from_parts("A2", parts, key, numbers, "Sigmoid in deep nets")
+
+
+def a3_zero_init(max_weight_grad: float, acc: Estimate, chance: float) -> Verdict:
+    """Claim: ReLU with zero weights and biases outputs zeros, every weight gradient is 0,
+    and the net cannot learn (accuracy stays at chance)."""
+    numbers = {"max_weight_grad": max_weight_grad, "acc": acc.mean, "chance": chance}
+    key = (
+        f"max weight-gradient norm at init {max_weight_grad:.3g}; accuracy {acc.fmt()} "
+        f"(chance {chance:.3f})"
+    )
+    learns = None if acc.lo <= chance + 0.05 <= acc.hi else acc.lo > chance + 0.05
+    parts = {
+        "every weight gradient is 0": max_weight_grad == 0.0,
+        "it cannot learn": None if learns is None else not learns,
+    }
+    return from_parts("A3", parts, key, numbers, "ReLU with all-zero init")
+
+
+def a4_leaky(
+    acc_diff: Estimate, per_lr: dict[float, Estimate], dead_relu: float, dead_leaky: float
+) -> Verdict:
+    """Claim: Leaky ReLU improves on ReLU by avoiding dead units. `acc_diff`: leaky minus
+    relu test accuracy, paired by lr, init and seed; `per_lr` the same per learning rate."""
+    numbers = {"acc_diff": acc_diff.mean, "dead_relu": dead_relu, "dead_leaky": dead_leaky}
+    key = (
+        f"Δacc leaky − relu {acc_diff.fmt(signed=True)}; dead units relu {dead_relu:.1%}, "
+        f"never-positive leaky {dead_leaky:.1%}"
+    )
+    better = [lr for lr, e in per_lr.items() if e.compare() == "higher"]
+    if acc_diff.compare() == "higher":
+        return Verdict("A4", "supported", key, "Leaky ReLU is more accurate overall.", numbers)
+    if acc_diff.compare() == "lower":
+        return Verdict("A4", "refuted", key, "ReLU is more accurate overall.", numbers)
+    if better:
+        return Verdict(
+            "A4",
+            "nuanced",
+            key,
+            f"Leaky ReLU helps only at lr {', '.join(f'{lr:g}' for lr in better)}.",
+            numbers,
+        )
+    return Verdict(
+        "A4", "inconclusive", key, "No difference beyond noise at any learning rate.", numbers
+    )
+
+
+def a5_relu(
+    acc_vs: dict[str, Estimate],
+    grad_ratio: dict[str, float],
+    zero_frac: float,
+    cost: dict[str, float],
+) -> Verdict:
+    """Open question: why does ReLU work so well? Measured as: ReLU's accuracy in deep nets
+    against each saturating activation (`acc_vs`: relu minus other), with its gradient flow
+    (first/last gradient ratio), sparsity and cost as the candidate reasons."""
+    numbers = {f"acc_vs_{k}": v.mean for k, v in acc_vs.items()}
+    numbers.update({f"grad_ratio_{k}": v for k, v in grad_ratio.items()})
+    numbers["zero_frac"] = zero_frac
+    key = "; ".join(f"relu − {k} {v.fmt(signed=True)}" for k, v in acc_vs.items())
+    parts = {f"relu beats {k}": _dir(v) for k, v in acc_vs.items()}
+    flow = ", ".join(f"{k} {v:.2g}" for k, v in grad_ratio.items())
+    detail = (
+        f"Deep nets: gradient first/last layer {flow}; {zero_frac:.0%} of ReLU outputs "
+        "are exactly 0 (sparse); fwd+bwd ms " + ", ".join(f"{k} {v:.2f}" for k, v in cost.items())
+    )
+    return from_parts("A5", parts, key, numbers, detail)
+
+
+def d1_centering(sign_diff: Estimate, acc_diff: Estimate) -> Verdict:
+    """Open question: why zero-centred inputs? Tested guesses: all-positive inputs make a
+    unit's weight-gradient row share one sign (`sign_diff`: raw minus centred single-sign
+    fraction), and centred data trains better (`acc_diff`: centred minus raw accuracy)."""
+    numbers = {"sign_diff": sign_diff.mean, "acc_diff": acc_diff.mean}
+    key = (
+        f"single-sign rows raw − centred {sign_diff.fmt(signed=True)}; Δacc centred − raw "
+        f"{acc_diff.fmt(signed=True)}"
+    )
+    parts = {
+        "raw inputs give one-sign gradient rows more often": _dir(sign_diff),
+        "centred inputs train better": _dir(acc_diff),
+    }
+    return from_parts("D1", parts, key, numbers, "Zero-centred inputs")
+
+
+def w1_small_init(shallow: Estimate, deep: Estimate, std_ratio: float, chance: float) -> Verdict:
+    """Claim: std-0.01 init works in small nets, but in deep nets activations and gradients
+    shrink towards 0 and training stalls."""
+    numbers = {"shallow_acc": shallow.mean, "deep_acc": deep.mean, "std_ratio": std_ratio}
+    key = (
+        f"acc shallow {shallow.fmt()} vs deep {deep.fmt()}; activation std last/first "
+        f"{std_ratio:.2g}"
+    )
+    bar = chance + 0.1
+    parts = {
+        "works in small nets": None if shallow.lo <= bar <= shallow.hi else shallow.lo > bar,
+        "stalls in deep nets": None if deep.lo <= bar <= deep.hi else deep.hi < bar,
+        "activations shrink with depth": std_ratio < 0.1,
+    }
+    return from_parts("W1", parts, key, numbers, "Small Gaussian init (std 0.01)")
+
+
+def w2_xavier(tanh_ratio: float, relu_ratio: float, deep_tanh: Estimate, chance: float) -> Verdict:
+    """Claim (from the literature, the notes are empty): Xavier keeps the activation scale
+    stable through depth for tanh, but not for ReLU (which halves it per layer)."""
+    numbers = {
+        "tanh_std_ratio": tanh_ratio,
+        "relu_std_ratio": relu_ratio,
+        "deep_tanh_acc": deep_tanh.mean,
+    }
+    key = (
+        f"std last/first: tanh {tanh_ratio:.2g}, relu {relu_ratio:.2g}; "
+        f"deep tanh acc {deep_tanh.fmt()}"
+    )
+    parts = {
+        "stable for tanh": 0.2 <= tanh_ratio <= 5,
+        "shrinks for relu": relu_ratio < 0.2,
+        "deep tanh trains": None
+        if deep_tanh.lo <= chance + 0.1 <= deep_tanh.hi
+        else deep_tanh.lo > chance + 0.1,
+    }
+    return from_parts("W2", parts, key, numbers, "Xavier init through depth")
+
+
+def w3_kaiming(vs_xavier: Estimate, vs_small: Estimate, relu_ratio: float) -> Verdict:
+    """Claim: deep ReLU nets train with Kaiming init where Xavier or small init stall.
+    `vs_*`: kaiming minus the other's test accuracy in the deepest ReLU nets."""
+    numbers = {"vs_xavier": vs_xavier.mean, "vs_small": vs_small.mean, "std_ratio": relu_ratio}
+    key = (
+        f"deep relu: kaiming − xavier {vs_xavier.fmt(signed=True)}, kaiming − small "
+        f"{vs_small.fmt(signed=True)}; std last/first {relu_ratio:.2g}"
+    )
+    parts = {"beats xavier": _dir(vs_xavier), "beats small init": _dir(vs_small)}
+    return from_parts("W3", parts, key, numbers, "Kaiming init in deep ReLU nets")
+
+
+def b1_position(pre_vs_post: Estimate, bn_vs_none: Estimate) -> Verdict:
+    """Claim: BN standardises features and belongs before the activation. `pre_vs_post`:
+    BN-before minus BN-after test accuracy (paired by lr, init, seed)."""
+    numbers = {"pre_minus_post": pre_vs_post.mean, "bn_minus_none": bn_vs_none.mean}
+    key = (
+        f"before − after activation {pre_vs_post.fmt(signed=True)}; BN − none "
+        f"{bn_vs_none.fmt(signed=True)}"
+    )
+    d = pre_vs_post.compare()
+    if d == "higher":
+        return Verdict(
+            "B1", "supported", key, "BN before the activation is more accurate.", numbers
+        )
+    if d == "lower":
+        return Verdict(
+            "B1", "refuted", key, "BN after the activation is more accurate here.", numbers
+        )
+    return Verdict(
+        "B1",
+        "inconclusive",
+        key,
+        "Before and after are within noise of each "
+        "other; the position matters less than having BN at all.",
+        numbers,
+    )
+
+
+def b2_why_bn(lr_range_bn: int, lr_range_none: int, beta_diff: Estimate) -> Verdict:
+    """Open question: BN makes training easier; why? Measured: the number of swept learning
+    rates that train, with and without BN, and the change of the gradient along the gradient
+    direction (`beta_diff`: BN minus none, lower is smoother; Santurkar et al. 2018)."""
+    numbers = {
+        "lr_range_bn": lr_range_bn,
+        "lr_range_none": lr_range_none,
+        "beta_diff": beta_diff.mean,
+    }
+    key = (
+        f"learning rates that train: BN {lr_range_bn}, none {lr_range_none}; "
+        f"β-smoothness BN − none {beta_diff.fmt(signed=True, digits=2)}"
+    )
+    smoother = _dir(beta_diff)
+    parts = {
+        "BN trains over a wider lr range": lr_range_bn > lr_range_none,
+        "BN makes the landscape smoother": None if smoother is None else not smoother,
+    }
+    return from_parts("B2", parts, key, numbers, "What BN changes")
+
+
+def t1_overfit(steps: dict[str, int | None], threshold: float) -> Verdict:
+    """Claim: with regularisation off, a correct net drives the loss on a tiny subset to
+    about 0. `steps`: per family, the first step with loss below `threshold` (None: never)."""
+    numbers = {f"steps_{k}": float(v) if v is not None else float("nan") for k, v in steps.items()}
+    key = "; ".join(f"{k} {v if v is not None else 'never'}" for k, v in steps.items())
+    parts = {f"{k} reaches loss < {threshold:g}": v is not None for k, v in steps.items()}
+    return from_parts("T1", parts, key, numbers, "Overfitting a tiny subset")
+
+
+def t2_t3_lr(qid: str, labels: dict[float, list[str]], kind: str) -> Verdict:
+    """Claims: T2, loss that barely changes means the lr is too small (curves classified
+    `stalled` sit at the low end of the sweep); T3, NaN or growing loss means it is too
+    large (`diverged` at the high end). `labels`: lr -> curve classes of its runs."""
+    rates = sorted(labels)
+    hit = [lr for lr in rates if kind in labels[lr]]
+    healthy = [lr for lr in rates if "healthy" in labels[lr]]
+    numbers = {f"{kind}_lrs": float(len(hit))}
+    key = (
+        f"{kind}: lr {', '.join(f'{r:g}' for r in hit) or 'none'}; healthy: lr "
+        f"{', '.join(f'{r:g}' for r in healthy) or 'none'}"
+    )
+    if not hit:
+        return Verdict(
+            qid, "inconclusive", key, f"No curve of the sweep was {kind}; widen it.", numbers
+        )
+    extreme = rates[0] if kind == "stalled" else rates[-1]
+    low = kind == "stalled"
+    if not healthy:
+        side_ok = True
+    elif low:
+        side_ok = all(lr < min(healthy) for lr in hit)
+    else:
+        side_ok = all(lr > max(healthy) for lr in hit)
+    parts = {
+        f"the {'smallest' if low else 'largest'} lr is {kind}": kind in labels[extreme],
+        f"every {kind} lr lies {'below' if low else 'above'} the healthy ones": side_ok,
+    }
+    return from_parts(qid, parts, key, numbers, f"Where {kind} curves sit in the lr sweep")
+
+
+def t4_cv(
+    cv_choice: float, test_choice: float, on_edge: bool, regret: Estimate, gap: float
+) -> Verdict:
+    """Claim: choose hyperparameters on a validation split (k-fold cross-validation), not
+    on the test set. `regret`: test accuracy of the test-set choice minus that of the CV
+    choice (per fold); `gap`: CV estimate minus test accuracy at the CV choice."""
+    numbers = {
+        "cv_choice": cv_choice,
+        "test_choice": test_choice,
+        "regret": regret.mean,
+        "gap": gap,
+    }
+    key = (
+        f"CV picks lr {cv_choice:g}, the test set {test_choice:g}; regret "
+        f"{regret.fmt(signed=True)}; CV − test {gap:+.3f}"
+    )
+    parts = {
+        "CV finds a value as good as peeking at the test set": True
+        if cv_choice == test_choice
+        else (None if regret.lo <= 0 else False),
+        "the choice is inside the grid": not on_edge,
+    }
+    return from_parts("T4", parts, key, numbers, "Cross-validated choice of the learning rate")

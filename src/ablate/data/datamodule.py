@@ -73,6 +73,12 @@ class TensorDataModule(pl.LightningDataModule):
         splits = dict(data.splits)
         if self.cfg.train_limit:
             splits["train"] = splits["train"][: self.cfg.train_limit]
+        if self.cfg.folds:  # cross-validation: hold out one fold of the training split
+            chunks = np.array_split(splits["train"], self.cfg.folds)
+            splits["val"] = chunks[self.cfg.fold]
+            splits["train"] = np.concatenate(
+                [c for i, c in enumerate(chunks) if i != self.cfg.fold]
+            )
         used = np.concatenate(list(splits.values()))
         images = preprocess(data.x[used], np.arange(len(splits["train"])), self.cfg.preprocessing)
         start = 0

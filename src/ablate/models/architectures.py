@@ -8,6 +8,7 @@ The downsampling closes a stage, where the classic stack puts its pool (conv -> 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -19,6 +20,7 @@ from ablate.models.activations import ACTIVATIONS
 from ablate.models.downsampling import DOWNSAMPLING
 from ablate.models.inits import apply_init
 from ablate.models.norms import NORMS, norm_act
+from ablate.probes.layers import ACT_TAG
 from ablate.registry import Registry
 
 
@@ -36,6 +38,21 @@ class ModelSpec(Protocol):
     depth: int
     stages: int
     bottleneck: bool
+    stem: str
+
+
+STEM = re.compile(r"^k(\d+)s(\d+)p(\d+)$")
+
+
+def parse_stem(stem: str) -> tuple[int, int, int]:
+    """'k3s2p1' -> (kernel 3, stride 2, padding 1) for the first convolution."""
+    match = STEM.match(stem)
+    if not match or int(match[1]) < 1 or int(match[2]) < 1:
+        raise ValueError(
+            f"model.stem={stem!r} must look like k<kernel>s<stride>p<padding>, e.g. k3s1p1"
+        )
+    k, s, p = (int(v) for v in match.groups())
+    return k, s, p
 
 
 @dataclass
@@ -45,14 +62,19 @@ class Parts:
     spec: ModelSpec
 
     def act(self) -> nn.Module:
-        return ACTIVATIONS[self.spec.activation]()
+        module = ACTIVATIONS[self.spec.activation]()
+        setattr(module, ACT_TAG, self.spec.activation)  # lets the probes find it
+        return module
 
     def after(self, channels: int, dims: int = 2) -> list[nn.Module]:
         """Norm and activation after a conv/linear layer, in the configured order."""
         return norm_act(channels, dims, self.spec.norm, self.act(), self.spec.norm_position)
 
-    def unit(self, cin: int, cout: int, k: int = 3, stride: int = 1) -> nn.Sequential:
-        return nn.Sequential(nn.Conv2d(cin, cout, k, stride, k // 2), *self.after(cout))
+    def unit(
+        self, cin: int, cout: int, k: int = 3, stride: int = 1, padding: int | None = None
+    ) -> nn.Sequential:
+        pad = k // 2 if padding is None else padding
+        return nn.Sequential(nn.Conv2d(cin, cout, k, stride, pad), *self.after(cout))
 
     def pre_norm(self, channels: int) -> nn.Module:
         """The norm that closes a residual branch before the sum (pre-activation position)."""
@@ -134,6 +156,7 @@ ARCHITECTURES.register("plain")(PlainBlock)
 ARCHITECTURES.register("resnet")(ResidualBlock)
 ARCHITECTURES.register("inception")(InceptionBlock)
 ARCHITECTURES.register("mlp")(None)  # no conv blocks: built by `build_mlp`
+ARCHITECTURES.register("linear")(None)  # one linear map: the baseline of question A1
 
 # Families that honour `bottleneck` (the others reject it rather than ignore it).
 BOTTLENECK_ARCHS = ("resnet", "inception")
@@ -144,7 +167,8 @@ def build_conv_net(spec: ModelSpec, in_shape: tuple[int, int, int], classes: int
     block = ARCHITECTURES[spec.arch]
     assert block is not None
     width = spec.width
-    layers: list[nn.Module] = [parts.unit(in_shape[0], width)]
+    k, s, p = parse_stem(spec.stem)
+    layers: list[nn.Module] = [parts.unit(in_shape[0], width, k, s, p)]
     cin = width
     for stage in range(spec.stages):
         cout = spec.width * 2**stage
@@ -173,6 +197,13 @@ def build_mlp(spec: ModelSpec, in_shape: tuple[int, int, int], classes: int) -> 
     return nn.Sequential(*layers)
 
 
+def build_linear(spec: ModelSpec, in_shape: tuple[int, int, int], classes: int) -> nn.Sequential:
+    return nn.Sequential(nn.Flatten(), nn.Linear(in_shape[0] * in_shape[1] * in_shape[2], classes))
+
+
+BUILDERS = {"mlp": build_mlp, "linear": build_linear}
+
+
 def build_model(spec: ModelSpec, in_shape: tuple[int, int, int], classes: int) -> nn.Module:
     """Build and initialise the network that `spec` describes, for images of `in_shape`."""
     ARCHITECTURES[spec.arch]  # an unknown family fails here, naming the valid ones
@@ -180,5 +211,5 @@ def build_model(spec: ModelSpec, in_shape: tuple[int, int, int], classes: int) -
         raise ValueError(
             f"model.bottleneck=true needs model.arch in {BOTTLENECK_ARCHS}, got {spec.arch!r}"
         )
-    build = build_mlp if spec.arch == "mlp" else build_conv_net
+    build = BUILDERS.get(spec.arch, build_conv_net)
     return apply_init(build(spec, in_shape, classes), spec.init, spec.init_std)

@@ -36,6 +36,30 @@ class Context:
     runs: pd.DataFrame  # every run of every study, any status
     params: dict[str, Any]
     out_dir: Path  # reports/
+    probes: pd.DataFrame = field(default_factory=pd.DataFrame)  # per layer, per probe point
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)  # loss curves
+    cost: pd.DataFrame = field(default_factory=pd.DataFrame)  # activation microbenchmark
+
+    def chance(self, study: str) -> float:
+        classes = self.study(study, status=None)["classes"].dropna()
+        return 1.0 / (float(classes.iloc[0]) if len(classes) else 10.0)
+
+    def layers(self, study: str, kind: str, when: str = "init") -> pd.DataFrame:
+        """Per-layer probe rows of `study` joined with the runs' axes."""
+        if self.probes.empty:
+            return pd.DataFrame()
+        rows = self.probes[
+            (self.probes["study"] == study)
+            & (self.probes["kind"] == kind)
+            & (self.probes["when"] == when)
+        ]
+        return rows.merge(self.study(study, status=None).drop(columns=["study"]), on="key")
+
+    def curves(self, study: str) -> pd.DataFrame:
+        if self.history.empty:
+            return pd.DataFrame()
+        rows = self.history[self.history["study"] == study]
+        return rows.merge(self.study(study, status=None).drop(columns=["study"]), on="key")
 
     @property
     def figures(self) -> Path:
@@ -66,7 +90,7 @@ class Context:
     def describe(self, study: str) -> str:
         """What was run: axes and levels, seeds, data and budget, as one paragraph."""
         df = self.study(study, status=None)
-        varied = [a for a in AXES if df[a].nunique(dropna=True) > 1]
+        varied = [a for a in [*AXES, "preprocessing", "fold"] if df[a].nunique(dropna=True) > 1]
         levels = "; ".join(
             f"{a} ∈ {{{', '.join(map(str, pd.unique(df[a].dropna())))}}}" for a in varied
         )

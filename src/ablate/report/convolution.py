@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ablate.analysis import verdicts
-from ablate.analysis.stats import bootstrap, paired_diff
+from ablate.analysis.stats import bootstrap, diff_of_means, paired_diff
 from ablate.report import figures
 from ablate.report.context import Context, Section
 from ablate.report.main_grid import MAIN_AXES
@@ -119,6 +119,9 @@ def c4(ctx: Context) -> Section:
         if arch != base
     }
     verdict = verdicts.c4_architectures(diffs, base)
+    depth_text, limits = depth_table(ctx)
+    for arch, depth in limits.items():
+        verdict.numbers[f"depth_limit_{arch}"] = float("nan") if depth is None else depth
     costs = _cost_table(df, ["arch"])
     path, link = ctx.figure("c4_architectures.png")
     figures.bars(
@@ -150,3 +153,151 @@ def c4(ctx: Context) -> Section:
         ]
     )
     return Section("c4", "C4", body, [verdict])
+
+
+def c1(ctx: Context) -> Section:
+    df = ctx.study("bottleneck")
+    require(df, "bottleneck", [False, True])
+    diff = paired_diff(
+        df.assign(bneck=df["bottleneck"].astype(str)), "bneck", "True", "False", ["arch", "seed"]
+    )
+    costs = _cost_table(df, ["arch", "bottleneck"])
+    by = costs.groupby("bottleneck")[["params", "flops"]].mean()
+    verdict = verdicts.c1_bottleneck(
+        diff,
+        by.loc[True, "flops"] / by.loc[False, "flops"],
+        by.loc[True, "params"] / by.loc[False, "params"],
+    )
+    infer = df.groupby(["arch", "bottleneck"])["infer_images_per_s"].median()
+    path, link = ctx.figure("c1_bottleneck.png")
+    figures.accuracy_vs_cost(
+        costs.assign(bottleneck=costs["bottleneck"].astype(str)),
+        "mflops",
+        "forward MFLOPs per image",
+        "bottleneck",
+        "arch",
+        path,
+        "1x1 reductions: accuracy against cost",
+    )
+    rows = [
+        [
+            r["arch"],
+            r["bottleneck"],
+            f"{r['mean']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]",
+            si(r["params"]),
+            si(r["flops"]),
+            f"{r['img_s']:.0f}",
+            f"{infer[(r['arch'], r['bottleneck'])]:.0f}",
+        ]
+        for _, r in costs.iterrows()
+    ]
+    body = "\n\n".join(
+        [
+            ctx.describe("bottleneck"),
+            f"![Accuracy against FLOPs with and without 1x1 reductions]({link})",
+            table(
+                [
+                    "arch",
+                    "1x1 bottleneck",
+                    "test accuracy [95% CI]",
+                    "params",
+                    "FLOPs/image",
+                    "train images/s",
+                    "inference images/s",
+                ],
+                rows,
+            ),
+            "Szegedy et al. (2014) introduced 1x1 reductions to cut the cost of the 3x3 and 5x5 "
+            f"branches; here they change FLOPs ×{verdict.numbers['flops_ratio']:.2f} and "
+            f"parameters ×{verdict.numbers['params_ratio']:.2f}, "
+            + ("in agreement." if verdict.numbers["flops_ratio"] < 1 else "against it."),
+        ]
+    )
+    return Section("c1", "C1", body, [verdict])
+
+
+def c2(ctx: Context) -> Section:
+    from ablate.analysis.coverage import coverage, summary
+    from ablate.models.architectures import parse_stem
+
+    df = ctx.study("stride_fit")
+    stems = sorted(df["stem"].unique())
+    if len(stems) < 2:
+        raise verdicts.MissingEvidence("the stride_fit grid has fewer than two stems")
+    size = {"digits": 8, "cifar10": 32}.get(str(df["dataset"].iloc[0]), 28)
+    geometry = {stem: {s: summary(s, *parse_stem(stem)) for s in (28, 32, 8)} for stem in stems}
+    fits = [s for s in stems if geometry[s][size]["fits"]]
+    misfits = [s for s in stems if not geometry[s][size]["fits"]]
+    if not fits or not misfits:
+        raise verdicts.MissingEvidence(
+            f"the stems do not include both fitting and misfitting ones at {size} px"
+        )
+    acc = diff_of_means(
+        df[df["stem"].isin(misfits)]["test_acc"], df[df["stem"].isin(fits)]["test_acc"]
+    )
+    flops = df.groupby("stem")["flops_per_image"].median()
+    unread = sum(geometry[s][size]["unread_frac"] for s in misfits) / len(misfits)
+    verdict = verdicts.c2_stride_fit(unread, acc, flops[misfits].mean() / flops[fits].mean())
+    path, link = ctx.figure("c2_coverage.png")
+    figures.coverage_maps(
+        {f"{s} on {size}px": coverage(size, *parse_stem(s)) for s in stems},
+        path,
+        "How often the first conv reads each input pixel",
+    )
+    accs = {s: bootstrap(g["test_acc"]) for s, g in df.groupby("stem")}
+    rows = [
+        [
+            s,
+            "yes" if geometry[s][size]["fits"] else "no",
+            *(f"{geometry[s][n]['unread_frac']:.1%}" for n in (28, 32, 8)),
+            geometry[s][size]["out"],
+            si(flops[s]),
+            accs[s].fmt(),
+        ]
+        for s in stems
+    ]
+    body = "\n\n".join(
+        [
+            ctx.describe("stride_fit"),
+            f"![Coverage maps of the first convolution]({link})",
+            "*Reads per input pixel (darkest: never read). A stem is kNsNpN: kernel, stride, "
+            "padding of the first convolution.*",
+            table(
+                [
+                    "stem",
+                    f"reads every pixel at {size}px",
+                    "unread at 28px",
+                    "unread at 32px",
+                    "unread at 8px",
+                    "output size",
+                    "FLOPs/image",
+                    "test accuracy [95% CI]",
+                ],
+                rows,
+            ),
+        ]
+    )
+    return Section("c2", "C2", body, [verdict])
+
+
+def depth_table(ctx: Context) -> tuple[str, dict[str, int | None]]:
+    """C4's second half: accuracy by depth for plain and ResNet without BN."""
+    df = ctx.study("depth_arch")
+    if df.empty:
+        return "", {}
+    acc = {(a, int(d)): bootstrap(g["test_acc"]) for (a, d), g in df.groupby(["arch", "depth"])}
+    layers = df.groupby(["arch", "depth"])["probe_act_layers"].median()
+    limits = verdicts.depth_limit(acc, ctx.chance("depth_arch"))
+    rows = [[a, d, int(layers.get((a, d), 0)), e.fmt()] for (a, d), e in sorted(acc.items())]
+    text = (
+        ctx.describe("depth_arch")
+        + "\n\n"
+        + table(["arch", "blocks per stage", "nonlinear layers", "test accuracy [95% CI]"], rows)
+        + "\n\nFirst depth (blocks per stage) whose accuracy CI lies below chance + 0.1: "
+        + ", ".join(
+            f"{a}: {d if d is not None else 'none (trains at every depth)'}"
+            for a, d in limits.items()
+        )
+        + "."
+    )
+    return text, limits

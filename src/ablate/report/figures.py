@@ -101,3 +101,80 @@ def bars(
     sns.barplot(data=df, x=x, y=y, hue=hue, errorbar=("ci", 95), seed=0, ax=ax)
     ax.set(ylabel=ylabel, title=title)
     return save(fig, path)
+
+
+def lines(
+    df: pd.DataFrame,
+    x: str,
+    y: str,
+    hue: str,
+    path: Path,
+    title: str,
+    *,
+    style: str | None = None,
+    col: str | None = None,
+    logx: bool = False,
+    logy: bool = False,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+) -> Path:
+    """seaborn line plot (mean and 95% CI over seeds), optionally one panel per `col`."""
+    grid = sns.relplot(
+        data=df,
+        x=x,
+        y=y,
+        hue=hue,
+        style=style,
+        col=col,
+        kind="line",
+        errorbar=("ci", 95),
+        seed=0,
+        height=3,
+        aspect=1.3,
+        palette="viridis" if pd.api.types.is_numeric_dtype(df[hue]) else None,
+        facet_kws={"sharey": True},
+    )
+    for ax in grid.axes.flat:
+        if logx:
+            ax.set_xscale("log")
+        if logy:
+            ax.set_yscale("log")
+    grid.set_axis_labels(xlabel or x, ylabel or y)
+    grid.figure.suptitle(title, y=1.04)
+    return save(grid.figure, path)
+
+
+def layer_heatmaps(panels: dict[str, pd.DataFrame], path: Path, title: str, ncols: int) -> Path:
+    """One heatmap per panel: rows are histogram bins, columns layers (the classic figure)."""
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(3.6 * ncols, 2.8 * nrows), constrained_layout=True, squeeze=False
+    )
+    for ax, (name, table) in zip(axes.flat, panels.items(), strict=False):
+        sns.heatmap(table, ax=ax, cmap="magma", cbar=False, xticklabels=5, yticklabels=10)
+        ax.set_title(name, fontsize=9)
+        ax.set(xlabel="layer", ylabel="activation value")
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.set_visible(False)
+    fig.suptitle(title)
+    return save(fig, path)
+
+
+def coverage_maps(maps: dict[str, object], path: Path, title: str) -> Path:
+    """How often each input pixel is read, one panel per kernel/stride/padding."""
+    fig, axes = plt.subplots(
+        1, len(maps), figsize=(2.6 * len(maps), 2.8), constrained_layout=True, squeeze=False
+    )
+    for ax, (name, grid) in zip(axes.flat, maps.items(), strict=True):
+        sns.heatmap(
+            grid,
+            ax=ax,
+            cmap="viridis",
+            cbar=False,
+            xticklabels=False,
+            yticklabels=False,
+            square=True,
+        )
+        ax.set_title(name, fontsize=9)
+    fig.suptitle(title)
+    return save(fig, path)

@@ -13,12 +13,40 @@ import pandas as pd
 
 from ablate.analysis.verdicts import NOT_RUN, MissingEvidence, Verdict, not_run
 from ablate.io import atomic_write_text
-from ablate.report import convolution, main_grid
+from ablate.report import (
+    activations,
+    batchnorm,
+    convolution,
+    init,
+    main_grid,
+    practice,
+    preprocessing,
+)
 from ablate.report.context import Context, Section, load_questions
 from ablate.report.markdown import fmt, table
 
 Builder = Callable[[Context], Section]
-BUILDERS: dict[str, Builder] = {"C3": convolution.c3, "C4": convolution.c4}
+BUILDERS: dict[str, Builder] = {
+    "C1": convolution.c1,
+    "C2": convolution.c2,
+    "C3": convolution.c3,
+    "C4": convolution.c4,
+    "A1": activations.a1,
+    "A2": activations.a2,
+    "A3": activations.a3,
+    "A4": activations.a4,
+    "A5": activations.a5,
+    "D1": preprocessing.d1,
+    "W1": init.w1,
+    "W2": init.w2,
+    "W3": init.w3,
+    "B1": batchnorm.b1,
+    "B2": batchnorm.b2,
+    "T1": practice.t1,
+    "T2": practice.t2,
+    "T3": practice.t3,
+    "T4": practice.t4,
+}
 OVERVIEW: dict[str, list[Builder]] = {"main": [main_grid.main_effects, main_grid.interactions]}
 
 
@@ -192,9 +220,24 @@ def build(ctx: Context) -> tuple[str, dict[str, Verdict]]:
     return "\n\n".join(parts) + "\n", results
 
 
-def write_report(runs_csv: Path, params: dict[str, Any], out_dir: Path) -> dict[str, Verdict]:
-    runs = pd.read_csv(runs_csv)
-    ctx = Context(runs, params, out_dir)
+def _read(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except (OSError, pd.errors.EmptyDataError):
+        return pd.DataFrame()
+
+
+def write_report(results: Path, params: dict[str, Any], out_dir: Path) -> dict[str, Verdict]:
+    """Read the aggregated tables under `results` and write `out_dir`/report.md."""
+    runs = pd.read_csv(results / "runs.csv")
+    ctx = Context(
+        runs,
+        params,
+        out_dir,
+        probes=_read(results / "probes.csv"),
+        history=_read(results / "history.csv"),
+        cost=_read(results / "activation_cost.csv"),
+    )
     text, results = build(ctx)
     atomic_write_text(out_dir / "report.md", text)
     return results

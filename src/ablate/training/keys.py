@@ -14,7 +14,7 @@ IGNORED = {
     "data": {"root", "url"},
     "trainer": {"max_time_s", "progress_bar"},
 }
-KEYED_SECTIONS = ("data", "model", "optim", "trainer", "seed")
+KEYED_SECTIONS = ("data", "model", "optim", "trainer", "probes", "seed")
 
 
 def key_fields(cfg: DictConfig) -> dict[str, Any]:
@@ -29,6 +29,40 @@ def key_fields(cfg: DictConfig) -> dict[str, Any]:
     return fields
 
 
+# Fields a model family ignores: set to their defaults before hashing, so cells that differ
+# only in a moot field (a norm position without a norm, an activation of a linear model)
+# share one key and train once.
+MOOT = {
+    "linear": (
+        "activation",
+        "norm",
+        "norm_position",
+        "downsampling",
+        "width",
+        "depth",
+        "stages",
+        "bottleneck",
+        "stem",
+    ),
+    "mlp": ("downsampling", "stages", "bottleneck", "stem"),
+}
+
+
+def canonical(fields: dict[str, Any]) -> dict[str, Any]:
+    from ablate.config import DataConfig, ModelConfig
+
+    model, data, defaults = fields["model"], fields["data"], ModelConfig()
+    for name in MOOT.get(model["arch"], ()):
+        model[name] = getattr(defaults, name)
+    if model["norm"] == "none":
+        model["norm_position"] = defaults.norm_position
+    if model["init"] != "small_normal":
+        model["init_std"] = defaults.init_std
+    if not data["folds"]:
+        data["fold"] = DataConfig().fold
+    return fields
+
+
 def run_key(cfg: DictConfig) -> str:
-    blob = json.dumps(key_fields(cfg), sort_keys=True, separators=(",", ":"))
+    blob = json.dumps(canonical(key_fields(cfg)), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:12]

@@ -32,6 +32,7 @@ from ablate.data.datamodule import TensorDataModule
 from ablate.errors import AblateInputError
 from ablate.io import atomic_write_text
 from ablate.models import build_model
+from ablate.probes.callback import Probes, summarise
 from ablate.training.callbacks import RunTimeout, TimeBudget
 from ablate.training.keys import run_key
 from ablate.training.module import Classifier, Diverged
@@ -99,18 +100,24 @@ def _history_csv(rows: list[dict[str, float]]) -> str:
     return out.getvalue()
 
 
-def train(cfg: DictConfig, result: dict[str, Any], module_out: list[Classifier]) -> None:
+def train(
+    cfg: DictConfig, result: dict[str, Any], module_out: list[Classifier], probes: list[Probes]
+) -> None:
     """Fit, validate and test; fill `result` as it goes, so a crash keeps what was measured."""
     pl.seed_everything(cfg.seed, workers=False, verbose=False)
     on_gpu = cfg.trainer.accelerator in ("gpu", "cuda") and torch.cuda.is_available()
     dm = TensorDataModule(cfg.data, seed=cfg.seed, device="cuda" if on_gpu else "cpu")
     dm.setup()
-    result["data_hash"] = dm.data_hash
+    result.update(data_hash=dm.data_hash, classes=dm.num_classes)
     net = build_model(cfg.model, dm.input_shape, dm.num_classes)
     result["params"] = sum(p.numel() for p in net.parameters())
     result["flops_per_image"] = count_flops(net, dm.input_shape)
     module = Classifier(net, cfg.optim, cfg.trainer.diverge_factor, cfg.trainer.history_every)
     module_out.append(module)
+    callbacks: list[pl.Callback] = [TimeBudget(cfg.trainer.max_time_s)]
+    if cfg.probes.enabled:
+        probes.append(Probes(cfg.probes, cfg.optim.lr))
+        callbacks += probes
     trainer = pl.Trainer(
         accelerator=cfg.trainer.accelerator,
         devices=1,
@@ -123,7 +130,7 @@ def train(cfg: DictConfig, result: dict[str, Any], module_out: list[Classifier])
         enable_model_summary=False,
         enable_progress_bar=cfg.trainer.progress_bar,
         num_sanity_val_steps=0,
-        callbacks=[TimeBudget(cfg.trainer.max_time_s)],
+        callbacks=callbacks,
     )
     start = time.perf_counter()
     trainer.fit(module, datamodule=dm)
@@ -139,7 +146,9 @@ def train(cfg: DictConfig, result: dict[str, Any], module_out: list[Classifier])
     if val:
         result.update(val_acc=val[-1]["val_acc"], val_loss=val[-1]["val_loss"])
         result["best_val_acc"] = max(row["val_acc"] for row in val)
+    start = time.perf_counter()
     trainer.test(module, datamodule=dm, verbose=False)
+    result["infer_images_per_s"] = len(dm.tensors["test"][1]) / (time.perf_counter() - start)
     result.update(module.last_eval)
 
 
@@ -164,9 +173,10 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         **environment(),
     }
     modules: list[Classifier] = []
+    probes: list[Probes] = []
     start = time.perf_counter()
     try:
-        train(cfg, result, modules)
+        train(cfg, result, modules, probes)
     except AblateInputError:
         raise  # the user's input is wrong: say so, record nothing
     except Diverged as err:
@@ -179,17 +189,24 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     result["wall_time_s"] = time.perf_counter() - start
     result["config"] = OmegaConf.to_container(cfg, resolve=True)
     history = modules[0].history if modules else []
-    write_run(final, cfg, result, history)
+    points = probes[0].points if probes else []
+    if points:
+        result["probe"] = summarise(points)
+    write_run(final, cfg, result, history, points)
     return result
 
 
-def write_run(final: Path, cfg: DictConfig, result: dict[str, Any], history: list[dict]) -> None:
+def write_run(
+    final: Path, cfg: DictConfig, result: dict[str, Any], history: list[dict], points: list[dict]
+) -> None:
     """Write the run folder under a temporary name, then rename it into place."""
     tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     atomic_write_text(tmp / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     atomic_write_text(tmp / "history.csv", _history_csv(history))
+    if points:
+        atomic_write_text(tmp / "probes.json", json.dumps(points, default=float))
     atomic_write_text(tmp / "result.json", json.dumps(result, indent=2, default=float))
     if final.exists():  # a failed or timed-out attempt being retried
         shutil.rmtree(final)

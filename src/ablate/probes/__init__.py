@@ -1,0 +1,1 @@
+"""Probes: Lightning callbacks that measure what the questions need, at chosen steps only."""

@@ -1,0 +1,183 @@
+"""Per-layer statistics of a network on one fixed batch: activations and weight gradients.
+
+Activation modules are tagged when built (`ablate.models.architectures.Parts.act`), so the
+probes find exactly the nonlinearities, in forward order, whatever the family.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ablate.models.activations import BOUNDS
+
+ACT_TAG = "_ablate_activation"  # attribute set on every activation module: its registry name
+HIST_EDGES = torch.linspace(-2.5, 2.5, 51)
+SATURATION_MARGIN = 0.02  # within 2% of the output range from a bound counts as saturated
+
+
+def activation_modules(net: nn.Module) -> list[tuple[str, nn.Module]]:
+    return [(name, m) for name, m in net.named_modules() if hasattr(m, ACT_TAG)]
+
+
+def weight_layers(net: nn.Module) -> list[tuple[str, nn.Module]]:
+    return [(n, m) for n, m in net.named_modules() if isinstance(m, nn.Conv2d | nn.Linear)]
+
+
+@contextlib.contextmanager
+def preserved_state(net: nn.Module) -> Iterator[None]:
+    """Probe in train mode (batch statistics, as training sees them) without moving BN's
+    running statistics or leaving gradients behind."""
+    buffers = {
+        k: v.clone() for k, v in net.state_dict().items() if "running" in k or "num_batches" in k
+    }
+    grads = {p: p.grad for p in net.parameters()}
+    was_training = net.training
+    net.train()
+    try:
+        yield
+    finally:
+        net.load_state_dict(buffers, strict=False)
+        for p, g in grads.items():
+            p.grad = g
+        net.train(was_training)
+
+
+def _unit_view(out: torch.Tensor) -> torch.Tensor:
+    """(batch, units, ...) -> (units, values): a conv unit is a channel over all positions."""
+    return out.transpose(0, 1).reshape(out.shape[1], -1)
+
+
+def activation_stats(name: str, kind: str, out: torch.Tensor) -> dict[str, Any]:
+    x = out.detach().float()
+    per_unit = _unit_view(x)
+    stats: dict[str, Any] = {
+        "layer": name,
+        "activation": kind,
+        "act_mean": x.mean().item(),
+        "act_std": x.std().item(),
+        "dead_frac": (per_unit.max(dim=1).values <= 0).float().mean().item(),
+        "zero_frac": (x == 0).float().mean().item(),
+        "sat_frac": float("nan"),
+        "hist": torch.histc(x.clamp(-2.5, 2.5), bins=50, min=-2.5, max=2.5).tolist(),
+    }
+    if kind in BOUNDS:
+        lo, hi = BOUNDS[kind]
+        margin = SATURATION_MARGIN * (hi - lo)
+        stats["sat_frac"] = ((x <= lo + margin) | (x >= hi - margin)).float().mean().item()
+    return stats
+
+
+def first_layer_sign_agreement(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Fraction of first-layer units whose per-example weight-gradient row has one sign.
+
+    Per example, the first layer's weight gradient is (upstream gradient) x (input patch):
+    with all-positive inputs every entry of a unit's row shares the sign of the upstream
+    gradient (LeCun et al. 1998). Computed per example from the layer's input and output
+    gradient, so no per-example backward passes are needed."""
+    first = weight_layers(net)[0][1]
+    captured: dict[str, torch.Tensor] = {}
+
+    def keep_input(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor):
+        captured["x"] = inputs[0].detach()
+        output.register_hook(lambda g: captured.__setitem__("g", g.detach()))
+
+    handle = first.register_forward_hook(keep_input)
+    try:
+        F.cross_entropy(net(x), y).backward()
+    finally:
+        handle.remove()
+    inp, grad = captured["x"], captured["g"]
+    if isinstance(first, nn.Conv2d):
+        patches = F.unfold(inp, first.kernel_size, padding=first.padding, stride=first.stride)
+        rows = torch.einsum("bop,bkp->bok", grad.flatten(2), patches)
+    else:
+        rows = torch.einsum("bo,bk->bok", grad, inp.flatten(1))
+    nonzero = rows.abs() > 0
+    positive = ((rows > 0) | ~nonzero).all(dim=2)
+    negative = ((rows < 0) | ~nonzero).all(dim=2)
+    active = nonzero.any(dim=2)
+    single = (positive | negative) & active
+    return (single.sum() / active.sum().clamp(min=1)).item()
+
+
+def layer_stats(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, Any]:
+    """Activation statistics per nonlinearity and weight-gradient norm per layer."""
+    acts = activation_modules(net)
+    outputs: dict[str, torch.Tensor] = {}
+    handles = [
+        m.register_forward_hook(lambda mod, i, o, n=n: outputs.__setitem__(n, o)) for n, m in acts
+    ]
+    with preserved_state(net):
+        try:
+            net.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(net(x), y)
+            loss.backward()
+        finally:
+            for h in handles:
+                h.remove()
+        layers = [activation_stats(n, getattr(m, ACT_TAG), outputs[n]) for n, m in acts]
+        grads = [
+            {
+                "layer": n,
+                "grad_norm": m.weight.grad.norm().item() if m.weight.grad is not None else 0.0,
+            }
+            for n, m in weight_layers(net)
+        ]
+        net.zero_grad(set_to_none=True)
+        sign = first_layer_sign_agreement(net, x[:32], y[:32])
+    return {"loss": loss.item(), "activations": layers, "gradients": grads, "sign_agreement": sign}
+
+
+def smoothness(net: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: list[float]) -> dict:
+    """Loss and gradient change along the gradient direction (Santurkar et al. 2018).
+
+    For each step size eta: L(w - eta g) and ||grad(w - eta g) - g|| / ||eta g||, an
+    empirical beta-smoothness; a smoother landscape changes less along the same step."""
+    params = [p for p in net.parameters() if p.requires_grad]
+    with preserved_state(net):
+
+        def loss_and_grad() -> tuple[float, list[torch.Tensor]]:
+            net.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(net(x), y)
+            loss.backward()
+            return loss.item(), [
+                p.grad.detach().clone() if p.grad is not None else torch.zeros_like(p)
+                for p in params
+            ]
+
+        base_loss, base_grad = loss_and_grad()
+        norm = torch.sqrt(sum((g**2).sum() for g in base_grad)).item()
+        losses, betas = [], []
+        originals = [p.detach().clone() for p in params]
+        try:
+            for eta in steps:
+                with torch.no_grad():
+                    for p, g in zip(params, base_grad, strict=True):
+                        p.sub_(eta * g)
+                loss, grad = loss_and_grad()
+                change = torch.sqrt(
+                    sum(((a - b) ** 2).sum() for a, b in zip(grad, base_grad, strict=True))
+                )
+                losses.append(loss)
+                betas.append(change.item() / max(eta * norm, 1e-12))
+                with torch.no_grad():
+                    for p, o in zip(params, originals, strict=True):
+                        p.copy_(o)
+        finally:
+            with torch.no_grad():
+                for p, o in zip(params, originals, strict=True):
+                    p.copy_(o)
+        net.zero_grad(set_to_none=True)
+    finite = [v for v in losses if v == v and abs(v) != float("inf")]
+    return {
+        "loss": base_loss,
+        "grad_norm": norm,
+        "loss_range": (max(finite) - min(finite)) if finite else float("nan"),
+        "beta": max(betas) if betas else float("nan"),
+    }
