@@ -10,7 +10,7 @@ from pathlib import Path
 from ablate.analysis.collect import collect, collect_history, collect_probes
 from ablate.analysis.metrics import headline
 from ablate.cli import exit_on_input_error
-from ablate.io import atomic_write_text
+from ablate.io import atomic_write_text, clean_stale_temps
 from ablate.params import load_params
 
 OUT = Path("results")
@@ -19,6 +19,7 @@ OUT = Path("results")
 @exit_on_input_error
 def main() -> None:
     params = load_params()
+    clean_stale_temps(OUT)
     runs, problems = collect("runs", params["studies"])
     for line in problems:
         print(f"skipped {line}", file=sys.stderr)

@@ -135,3 +135,19 @@ def test_metrics_and_second_repro_do_no_training(project: Path, repro):
     assert "Running stage" not in again.stdout
     runs = sorted(p.name for p in (project / "runs" / "main").iterdir() if p.is_dir())
     assert len(runs) == 4
+
+
+def test_one_more_level_trains_only_the_new_cells(project: Path, repro):
+    main = project / "runs" / "main"
+    before = {p.parent.name: p.read_bytes() for p in main.glob("*/result.json")}
+    profile = project / "conf" / "profile" / "smoke.yaml"
+    text = profile.read_text()
+    profile.write_text(
+        text.replace("model.arch: plain,resnet\n", "model.arch: plain,resnet,inception\n")
+    )
+    proc = dvc(project, "repro")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    after = {p.parent.name: p.read_bytes() for p in main.glob("*/result.json")}
+    assert len(after) == len(before) + 2  # inception x (maxpool, strided_conv)
+    assert all(after[k] == v for k, v in before.items())
+    assert "| runs | " in (project / "reports" / "report.md").read_text()

@@ -112,6 +112,7 @@ class TrainConfig:
     seed: int = 0
     runs_dir: str = "runs"
     wandb: str = "disabled"
+    quiet: bool = False  # no progress line per run
 
 
 def register_schema() -> None:

@@ -11,3 +11,8 @@ class ConfigError(AblateInputError):
 
 class DataError(AblateInputError):
     """Data that cannot be fetched, read or trusted."""
+
+
+class OutputError(AblateInputError):
+    """An output location that cannot be written (a file where a folder should be, no
+    permission, a full disk): named before anything is lost."""

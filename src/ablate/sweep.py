@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import time
 from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -18,8 +19,7 @@ from omegaconf import OmegaConf
 from ablate.config import compose, validate
 from ablate.errors import ConfigError
 from ablate.params import PROFILES, STUDIES
-
-TOTAL_ENV = "ABLATE_SWEEP_TOTAL"  # read by the progress line of each run
+from ablate.training.progress import START_ENV, TOTAL_ENV
 
 
 def study_grid(profile: str, study: str, seeds: int | None) -> dict[str, str]:
@@ -75,9 +75,11 @@ def run_sweep(profile: str, study: str, seeds: int | None, wandb: str, extra: li
     argv += [f"{key}={value}" for key, value in grid.items()] + list(extra)
     saved, sys.argv = sys.argv, argv
     os.environ[TOTAL_ENV] = str(total)
+    os.environ[START_ENV] = str(time.time())
     try:
         main()
     finally:
         sys.argv = saved
         os.environ.pop(TOTAL_ENV, None)
+        os.environ.pop(START_ENV, None)
     return total

@@ -136,3 +136,27 @@ def test_cli_multirun_writes_one_folder_per_job(tmp_path: Path, data_root: Path)
 @pytest.mark.parametrize("arch", ["resnet", "inception", "mlp"])
 def test_every_family_trains(make_cfg, arch):
     assert run(make_cfg(f"model.arch={arch}"))["status"] == "ok"
+
+
+def test_moot_fields_share_a_key(make_cfg):
+    assert run_key(make_cfg("model.norm=none", "model.norm_position=post")) == run_key(
+        make_cfg("model.norm=none", "model.norm_position=pre")
+    )
+    assert run_key(make_cfg("model.norm=batch", "model.norm_position=post")) != run_key(
+        make_cfg("model.norm=batch", "model.norm_position=pre")
+    )
+    assert run_key(make_cfg("model.arch=linear", "model.activation=tanh")) == run_key(
+        make_cfg("model.arch=linear", "model.activation=relu")
+    )
+
+
+def test_folds_hold_out_one_chunk_of_the_training_split(make_cfg):
+    from ablate.data.datamodule import TensorDataModule
+
+    sizes = []
+    for fold in range(3):
+        dm = TensorDataModule(make_cfg("data.folds=3", f"data.fold={fold}").data)
+        dm.setup()
+        sizes.append((len(dm.tensors["train"][1]), len(dm.tensors["val"][1])))
+    assert sum(v for _, v in sizes) == sizes[0][0] + sizes[0][1]
+    assert len({t + v for t, v in sizes}) == 1

@@ -457,35 +457,42 @@ def t1_overfit(steps: dict[str, int | None], threshold: float) -> Verdict:
     return from_parts("T1", parts, key, numbers, "Overfitting a tiny subset")
 
 
-def t2_t3_lr(qid: str, labels: dict[float, list[str]], kind: str) -> Verdict:
+def t2_t3_lr(qid: str, arms: dict[str, dict[float, list[str]]], kind: str) -> Verdict:
     """Claims: T2, loss that barely changes means the lr is too small (curves classified
     `stalled` sit at the low end of the sweep); T3, NaN or growing loss means it is too
-    large (`diverged` at the high end). `labels`: lr -> curve classes of its runs."""
-    rates = sorted(labels)
-    hit = [lr for lr in rates if kind in labels[lr]]
-    healthy = [lr for lr in rates if "healthy" in labels[lr]]
-    numbers = {f"{kind}_lrs": float(len(hit))}
-    key = (
-        f"{kind}: lr {', '.join(f'{r:g}' for r in hit) or 'none'}; healthy: lr "
-        f"{', '.join(f'{r:g}' for r in healthy) or 'none'}"
-    )
-    if not hit:
-        return Verdict(
-            qid, "inconclusive", key, f"No curve of the sweep was {kind}; widen it.", numbers
-        )
-    extreme = rates[0] if kind == "stalled" else rates[-1]
+    large (`diverged` at the high end). `arms`: per arm (with / without BN), lr -> curve
+    classes of its runs; the rule holds when it holds within every arm."""
     low = kind == "stalled"
-    if not healthy:
-        side_ok = True
-    elif low:
-        side_ok = all(lr < min(healthy) for lr in hit)
-    else:
-        side_ok = all(lr > max(healthy) for lr in hit)
-    parts = {
-        f"the {'smallest' if low else 'largest'} lr is {kind}": kind in labels[extreme],
-        f"every {kind} lr lies {'below' if low else 'above'} the healthy ones": side_ok,
+    parts: dict[str, bool | None] = {}
+    summary = []
+    for arm, labels in sorted(arms.items()):
+        rates = sorted(labels)
+        hit = [lr for lr in rates if kind in labels[lr]]
+        healthy = [lr for lr in rates if "healthy" in labels[lr]]
+        summary.append(f"{arm}: {kind} at lr {', '.join(f'{r:g}' for r in hit) or 'none'}")
+        if not hit:
+            parts[f"{arm}: some lr is {kind}"] = None
+            continue
+        extreme = rates[0] if low else rates[-1]
+        if not healthy:
+            side_ok = True
+        elif low:
+            side_ok = all(lr < min(healthy) for lr in hit)
+        else:
+            side_ok = all(lr > max(healthy) for lr in hit)
+        parts[f"{arm}: the {'smallest' if low else 'largest'} lr is {kind}"] = (
+            kind in labels[extreme]
+        )
+        parts[f"{arm}: every {kind} lr lies {'below' if low else 'above'} the healthy ones"] = (
+            side_ok
+        )
+    numbers = {
+        f"{kind}_{arm}": float(sum(kind in v for v in labels.values()))
+        for arm, labels in arms.items()
     }
-    return from_parts(qid, parts, key, numbers, f"Where {kind} curves sit in the lr sweep")
+    return from_parts(
+        qid, parts, "; ".join(summary), numbers, f"Where {kind} curves sit in the lr sweep"
+    )
 
 
 def t4_cv(

@@ -20,7 +20,7 @@ ACC = "test accuracy"
 def save(fig: plt.Figure, path: Path) -> Path:
     """Write `fig` to `path` through a temporary file, so a reader never sees half a PNG."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.fig.tmp")
     fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
     plt.close(fig)
     os.replace(tmp, path)

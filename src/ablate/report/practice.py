@@ -77,8 +77,11 @@ def _labels(ctx: Context) -> pd.DataFrame:
 
 def _lr_section(ctx: Context, qid: str, kind: str) -> Section:
     runs = _labels(ctx)
-    labels = runs.groupby("lr")["curve"].apply(list).to_dict()
-    verdict = verdicts.t2_t3_lr(qid, {float(k): v for k, v in labels.items()}, kind)
+    arms = {
+        str(norm): {float(lr): list(g["curve"]) for lr, g in rows.groupby("lr")}
+        for norm, rows in runs.groupby("norm")
+    }
+    verdict = verdicts.t2_t3_lr(qid, arms, kind)
     first = {n: g[g["curve"] == "diverged"]["lr"].min() for n, g in runs.groupby("norm")}
     table_rows = [
         [

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from ablate.analysis.verdicts import NOT_RUN, MissingEvidence, Verdict, not_run
-from ablate.io import atomic_write_text
+from ablate.io import atomic_write_text, clean_stale_temps
 from ablate.report import (
     activations,
     batchnorm,
@@ -229,6 +229,8 @@ def _read(path: Path) -> pd.DataFrame:
 
 def write_report(results: Path, params: dict[str, Any], out_dir: Path) -> dict[str, Verdict]:
     """Read the aggregated tables under `results` and write `out_dir`/report.md."""
+    for folder in (out_dir, out_dir / "figures"):
+        clean_stale_temps(folder)
     runs = pd.read_csv(results / "runs.csv")
     ctx = Context(
         runs,

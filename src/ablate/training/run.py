@@ -7,6 +7,7 @@ after a crash and grow incrementally. Diverged, timed-out and failed runs are re
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -14,10 +15,10 @@ import logging
 import os
 import platform
 import shutil
-import sys
 import time
 import traceback
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,10 @@ from torch.utils.flop_counter import FlopCounterMode
 from ablate.config import safe_name, validate
 from ablate.data.datamodule import TensorDataModule
 from ablate.errors import AblateInputError
-from ablate.io import atomic_write_text
+from ablate.io import atomic_write_text, clean_stale_temps, pid_alive
 from ablate.models import build_model
 from ablate.probes.callback import Probes, summarise
+from ablate.training import progress
 from ablate.training.callbacks import RunTimeout, TimeBudget
 from ablate.training.keys import run_key
 from ablate.training.module import Classifier, Diverged
@@ -152,14 +154,58 @@ def train(
     result.update(module.last_eval)
 
 
+@contextlib.contextmanager
+def claimed(final: Path) -> Iterator[bool]:
+    """Claim a run key for this process (an exclusive-create file holding its pid), so two
+    sweeps over overlapping grids never train the same key; a dead claimant's claim is
+    taken over. Yields False when a live process holds the key."""
+    claim = final.parent / f".{final.name}.claim"
+    final.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(2):
+        try:
+            fd = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                holder = int(claim.read_text().strip() or 0)
+            except (OSError, ValueError):
+                holder = 0
+            if holder and pid_alive(holder):
+                yield False
+                return
+            claim.unlink(missing_ok=True)
+            continue
+        with os.fdopen(fd, "w") as handle:
+            handle.write(str(os.getpid()))
+        try:
+            yield True
+        finally:
+            claim.unlink(missing_ok=True)
+        return
+    yield False
+
+
 def run(cfg: DictConfig) -> dict[str, Any]:
-    """Train `cfg` unless its key already finished; return its result record."""
+    """Train `cfg` unless its key already finished or another process holds it; return its
+    result record."""
     validate(cfg)
     final = run_dir(cfg)
     done = read_result(final)
     if done is not None and done.get("status") in FINISHED:
         done["skipped"] = True
+        progress.report(cfg, done)
         return done
+    clean_stale_temps(final.parent)
+    with claimed(final) as mine:
+        done = read_result(final)  # finished while we waited for the claim
+        if not mine or (done is not None and done.get("status") in FINISHED):
+            result = {**(done or {"key": final.name, "status": "busy"}), "skipped": True}
+        else:
+            result = train_and_record(cfg, final)
+    progress.report(cfg, result)
+    return result
+
+
+def train_and_record(cfg: DictConfig, final: Path) -> dict[str, Any]:
     torch.set_flush_denormal(True)  # tiny inits make denormals that slow CPU math ~100x
     if cfg.trainer.threads:
         torch.set_num_threads(cfg.trainer.threads)
@@ -214,9 +260,3 @@ def write_run(
         os.replace(tmp, final)
     except OSError:  # another process finished the same key first: keep theirs
         shutil.rmtree(tmp, ignore_errors=True)
-    print(
-        f"{result['status']:>8} {cfg.study.name}/{final.name}"
-        f" test_acc={result.get('test_acc', float('nan')):.4f}"
-        f" {result['wall_time_s']:.1f}s",
-        file=sys.stderr,
-    )

@@ -1,0 +1,84 @@
+"""Probe statistics on small nets where the right answer is known by construction."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from ablate.config import ModelConfig
+from ablate.models import build_model
+from ablate.probes.callback import summarise
+from ablate.probes.cost import activation_cost
+from ablate.probes.layers import first_layer_sign_agreement, layer_stats, smoothness
+
+X = torch.randn(64, 1, 8, 8)
+Y = torch.randint(0, 10, (64,))
+
+
+def test_zero_init_relu_has_zero_weight_gradients_and_dead_units():
+    net = build_model(ModelConfig(init="zeros", norm="none", width=8), (1, 8, 8), 10)
+    stats = layer_stats(net, X, Y)
+    assert all(g["grad_norm"] == 0.0 for g in stats["gradients"])
+    assert all(a["dead_frac"] == 1.0 and a["zero_frac"] == 1.0 for a in stats["activations"])
+    assert len(stats["activations"]) == 4  # stem + one block in each of three stages
+
+
+def test_saturation_is_measured_for_bounded_activations_only():
+    big = build_model(
+        ModelConfig(
+            activation="tanh",
+            init="small_normal",
+            init_std=5.0,
+            norm="none",
+            arch="mlp",
+            width=32,
+            depth=3,
+        ),
+        (1, 8, 8),
+        10,
+    )
+    stats = layer_stats(big, X, Y)
+    assert all(a["sat_frac"] > 0.5 for a in stats["activations"])
+    relu = build_model(ModelConfig(arch="mlp", width=32, depth=3), (1, 8, 8), 10)
+    assert all(a["sat_frac"] != a["sat_frac"] for a in layer_stats(relu, X, Y)["activations"])
+
+
+def test_all_positive_inputs_give_one_sign_gradient_rows_in_a_linear_first_layer():
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.Tanh(), nn.Linear(16, 10))
+    positive = torch.rand(32, 1, 8, 8) + 0.1
+    assert first_layer_sign_agreement(net, positive, Y[:32]) == pytest.approx(1.0)
+    assert first_layer_sign_agreement(net, positive - 0.6, Y[:32]) < 0.1
+
+
+def test_probes_leave_bn_statistics_and_gradients_untouched():
+    net = build_model(ModelConfig(width=8), (1, 8, 8), 10)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    layer_stats(net, X, Y)
+    smoothness(net, X, Y, [0.1, 1.0])
+    after = net.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_smoothness_reports_finite_change_along_the_gradient():
+    net = build_model(ModelConfig(arch="mlp", width=16, depth=2), (1, 8, 8), 10)
+    out = smoothness(net, X, Y, [0.01, 0.1])
+    assert out["grad_norm"] > 0 and out["beta"] > 0 and out["loss_range"] >= 0
+
+
+def test_summary_names_first_and_last_layers():
+    net = build_model(ModelConfig(arch="mlp", width=16, depth=3, norm="none"), (1, 8, 8), 10)
+    point = {"when": "init", "step": 0, **layer_stats(net, X, Y)}
+    summary = summarise([point])
+    assert summary["act_layers"] == 3
+    assert summary["grad_norm_first_init"] == point["gradients"][0]["grad_norm"]
+    assert summary["act_std_last_init"] == point["activations"][-1]["act_std"]
+
+
+def test_activation_cost_times_every_activation_and_reports_ranges():
+    table = activation_cost(shape=(4, 4, 8, 8), repeats=2)
+    assert len(table) == 2 * 7
+    ranges = table.groupby("activation")[["out_min", "out_max"]].first()
+    assert ranges.loc["sigmoid"].tolist() == pytest.approx([0.0, 1.0], abs=1e-4)
+    assert ranges.loc["relu", "out_min"] == 0.0 and ranges.loc["tanh", "out_min"] < -0.99
