@@ -97,6 +97,7 @@ class StudyConfig:
 class ProfileConfig:
     name: str = "cpu"
     seeds: int = 2
+    jobs: int = 1  # sweep jobs at once with the `local` launcher
     sweeps: dict[str, dict[str, Any]] = field(default_factory=dict)  # study -> axis -> levels
 
 
@@ -112,6 +113,7 @@ class TrainConfig:
     seed: int = 0
     runs_dir: str = "runs"
     wandb: str = "disabled"
+    wandb_project: str = "ablate"
     quiet: bool = False  # no progress line per run
 
 

@@ -160,3 +160,18 @@ def test_folds_hold_out_one_chunk_of_the_training_split(make_cfg):
         sizes.append((len(dm.tensors["train"][1]), len(dm.tensors["val"][1])))
     assert sum(v for _, v in sizes) == sizes[0][0] + sizes[0][1]
     assert len({t + v for t, v in sizes}) == 1
+
+
+def test_the_readme_image_folder_example_trains(make_cfg):
+    shapes = REPO / "tests" / "fixtures" / "shapes"
+    cfg = make_cfg(
+        "data=imagefolder",
+        f"data.path={shapes}",
+        "data.batch_size=8",
+        "data.val_fraction=0.2",
+        "data.test_fraction=0.25",
+        "model.stages=2",
+    )
+    result = run(cfg)
+    assert result["status"] == "ok" and result["classes"] == 2
+    assert result["config"]["data"]["name"] == "imagefolder"

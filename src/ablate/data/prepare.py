@@ -31,8 +31,23 @@ class Prepared:
     data_hash: str
 
 
+def _folder_fingerprint(path: str | None) -> str | None:
+    """Names, sizes and times of an image folder's files: adding or editing an image
+    prepares a new cache instead of reusing a stale one."""
+    if not path or not Path(path).is_dir():
+        return None
+    digest = hashlib.sha256()
+    for file in sorted(p for p in Path(path).rglob("*") if p.is_file()):
+        stat = file.stat()
+        digest.update(f"{file.relative_to(path)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    return digest.hexdigest()[:16]
+
+
 def _split_settings(cfg: Any) -> dict[str, Any]:
-    return {name: getattr(cfg, name) for name in SPLIT_FIELDS}
+    settings = {name: getattr(cfg, name) for name in SPLIT_FIELDS}
+    if cfg.name == "imagefolder":
+        settings["content"] = _folder_fingerprint(cfg.path)
+    return settings
 
 
 def cache_path(cfg: Any) -> Path:

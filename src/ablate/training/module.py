@@ -41,6 +41,7 @@ class Classifier(pl.LightningModule):
         if not math.isfinite(value) or value > self.diverge_factor * max(self.first_loss, 1e-3):
             raise Diverged(self.global_step, value)
         if self.global_step % self.history_every == 0:
+            self.log("train_loss", value, on_step=True, on_epoch=False)
             self.history.append(
                 {"step": self.global_step, "epoch": self.current_epoch, "train_loss": value}
             )

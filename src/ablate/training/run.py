@@ -34,7 +34,7 @@ from ablate.errors import AblateInputError
 from ablate.io import atomic_write_text, clean_stale_temps, pid_alive
 from ablate.models import build_model
 from ablate.probes.callback import Probes, summarise
-from ablate.training import progress
+from ablate.training import progress, tracking
 from ablate.training.callbacks import RunTimeout, TimeBudget
 from ablate.training.keys import run_key
 from ablate.training.module import Classifier, Diverged
@@ -103,7 +103,11 @@ def _history_csv(rows: list[dict[str, float]]) -> str:
 
 
 def train(
-    cfg: DictConfig, result: dict[str, Any], module_out: list[Classifier], probes: list[Probes]
+    cfg: DictConfig,
+    result: dict[str, Any],
+    module_out: list[Classifier],
+    probes: list[Probes],
+    logger: Any | None = None,
 ) -> None:
     """Fit, validate and test; fill `result` as it goes, so a crash keeps what was measured."""
     pl.seed_everything(cfg.seed, workers=False, verbose=False)
@@ -127,7 +131,8 @@ def train(
         max_epochs=cfg.trainer.max_epochs,
         max_steps=cfg.trainer.max_steps,
         deterministic=cfg.trainer.deterministic,
-        logger=False,
+        logger=logger or False,
+        log_every_n_steps=cfg.trainer.history_every,
         enable_checkpointing=False,
         enable_model_summary=False,
         enable_progress_bar=cfg.trainer.progress_bar,
@@ -220,9 +225,10 @@ def train_and_record(cfg: DictConfig, final: Path) -> dict[str, Any]:
     }
     modules: list[Classifier] = []
     probes: list[Probes] = []
+    logger = tracking.make_logger(cfg, final.name)
     start = time.perf_counter()
     try:
-        train(cfg, result, modules, probes)
+        train(cfg, result, modules, probes, logger)
     except AblateInputError:
         raise  # the user's input is wrong: say so, record nothing
     except Diverged as err:
@@ -239,6 +245,7 @@ def train_and_record(cfg: DictConfig, final: Path) -> dict[str, Any]:
     if points:
         result["probe"] = summarise(points)
     write_run(final, cfg, result, history, points)
+    tracking.finish(logger, result)
     return result
 
 

@@ -1,0 +1,262 @@
+"""`python -m ablate.bench`: how fast the project trains, measured against its limits.
+
+Writes reports/bench.md and reports/bench.json. Every figure is a median of repeated
+measurements taken side by side in this process (the machines are shared and noisy, so
+ratios measured together mean more than any single absolute time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ablate.config import compose
+from ablate.data.datamodule import TensorDataModule
+from ablate.io import atomic_write_text
+from ablate.models import build_model
+from ablate.training.run import run
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _cfg(runs: Path, *overrides: str):
+    return compose([f"runs_dir={runs}", "probes.enabled=false", *overrides])
+
+
+def evaluate(net: torch.nn.Module, batches) -> float:
+    """Accuracy, summed on the host per batch as the project's module does."""
+    net.eval()
+    correct = total = 0
+    with torch.no_grad():
+        for x, y in batches:
+            logits = net(x)
+            F.cross_entropy(logits, y, reduction="sum").item()
+            correct += (logits.argmax(1) == y).sum().item()
+            total += len(y)
+    net.train()
+    return correct / total
+
+
+def plain_loop(cfg) -> dict[str, float]:
+    """The same training as a run of this project, as a minimal hand-written loop: same
+    model, data tensors, batches, optimiser, epochs, validation and test."""
+    start = time.perf_counter()
+    torch.manual_seed(cfg.seed)
+    dm = TensorDataModule(cfg.data, seed=cfg.seed)
+    dm.setup()
+    net = build_model(cfg.model, dm.input_shape, dm.num_classes)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.optim.lr)
+    fit_start = time.perf_counter()
+    for _ in range(cfg.trainer.max_epochs):
+        for x, y in dm.train_dataloader():
+            opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(net(x), y)
+            loss.item()  # the project checks every loss for divergence; so does this loop
+            loss.backward()
+            opt.step()
+        evaluate(net, dm.val_dataloader())
+    fit = time.perf_counter() - fit_start
+    evaluate(net, dm.test_dataloader())
+    return {"fit_s": fit, "run_s": time.perf_counter() - start}
+
+
+def lightning_run(cfg, runs: Path) -> dict[str, float]:
+    shutil.rmtree(runs, ignore_errors=True)
+    start = time.perf_counter()
+    result = run(cfg)
+    return {
+        "fit_s": result["fit_time_s"],
+        "run_s": time.perf_counter() - start,
+        "wall_s": result["wall_time_s"],
+        "images_per_s": result["train_images_per_s"],
+        "flops": result["flops_per_image"],
+    }
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
+def _median(rows: list[dict[str, float]], key: str) -> float:
+    return statistics.median(r[key] for r in rows)
+
+
+def compare(reps: int, tmp: Path, threads: int) -> dict[str, Any]:
+    torch.set_num_threads(threads)
+    cfg = _cfg(tmp / "runs", f"trainer.threads={threads}")
+    lit, plain = [], []
+    lightning_run(cfg, tmp / "runs")  # warm-up: first-call costs are not per-run costs
+    plain_loop(cfg)
+    for _ in range(reps):  # alternate, so drift on a shared machine hits both alike
+        lit.append(lightning_run(cfg, tmp / "runs"))
+        plain.append(plain_loop(cfg))
+    flops = lit[0]["flops"] * 3  # forward + backward, per training image
+    images_s = _median(lit, "images_per_s")
+    return {
+        "fit_ratio": _median(lit, "fit_s") / _median(plain, "fit_s"),
+        "run_ratio": _median(lit, "run_s") / _median(plain, "run_s"),
+        "lightning_fit_s": _median(lit, "fit_s"),
+        "plain_fit_s": _median(plain, "fit_s"),
+        "overhead_s": _median([{"v": r["run_s"] - r["fit_s"]} for r in lit], "v"),
+        "images_per_s": images_s,
+        "gflops": flops * images_s / 1e9,
+        "matmul_gflops": matmul_gflops(),
+    }
+
+
+def overhead_with_probes(reps: int, tmp: Path) -> float:
+    cfg = compose([f"runs_dir={tmp / 'runs'}"])
+    rows = [lightning_run(cfg, tmp / "runs") for _ in range(reps)]
+    return _median([{"v": r["run_s"] - r["fit_s"]} for r in rows], "v")
+
+
+def scaling(tmp: Path) -> dict[str, Any]:
+    """Time per run against training-set size and against width, with the fitted exponent."""
+    out: dict[str, Any] = {}
+    for axis, values in (("data.train_limit", [500, 1000, 2000]), ("model.width", [4, 8, 16])):
+        times = []
+        for value in values:
+            cfg = _cfg(tmp / "runs", f"{axis}={value}")
+            times.append(
+                statistics.median(lightning_run(cfg, tmp / "runs")["fit_s"] for _ in range(3))
+            )
+        slope = float(np.polyfit(np.log(values), np.log(times), 1)[0])
+        out[axis] = {"values": values, "fit_s": times, "exponent": slope}
+    return out
+
+
+def sweep_rate(tmp: Path, args: list[str], label: str) -> dict[str, float]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "ablate.train",
+        "-m",
+        f"runs_dir={tmp / label}",
+        "quiet=true",
+        *args,
+    ]
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=REPO, check=True, capture_output=True)
+    seconds = time.perf_counter() - start
+    n = len(list((tmp / label).glob("*/*/result.json")))
+    return {"runs": n, "seconds": seconds, "runs_per_min": 60 * n / seconds}
+
+
+def noop_repro(reps: int = 3) -> float | None:
+    dvc = shutil.which("dvc")
+    if not dvc or not (REPO / "dvc.lock").exists():
+        return None
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        subprocess.run([dvc, "repro"], cwd=REPO, capture_output=True, check=False)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def render(b: dict[str, Any]) -> str:
+    c, s = b["compare"], b["scaling"]
+    lines = [
+        "# Benchmark",
+        "",
+        f"Generated by `python -m ablate.bench` on {b['machine']}, torch {b['torch']}, "
+        f"{b['threads']} thread(s). Medians of {b['reps']} repetitions, taken side by side.",
+        "",
+        "| figure | value | target |",
+        "|---|---|---|",
+        f"| Lightning run / plain PyTorch loop, fit time | {c['fit_ratio']:.2f} | ≤ 1.10 |",
+        f"| Lightning run / plain PyTorch loop, whole run | {c['run_ratio']:.2f} | ≤ 1.10 |",
+        f"| fit time, Lightning / plain (s) | {c['lightning_fit_s']:.2f} / "
+        f"{c['plain_fit_s']:.2f} | |",
+        f"| train throughput (images/s) | {c['images_per_s']:.0f} | |",
+        f"| achieved GFLOP/s (3 x forward FLOPs x images/s) | {c['gflops']:.1f} | |",
+        f"| float32 2048² matmul GFLOP/s (ceiling) | {c['matmul_gflops']:.1f} | |",
+        f"| share of the matmul ceiling | {c['gflops'] / c['matmul_gflops']:.1%} | |",
+        f"| fixed per-run overhead, no probes (s) | {c['overhead_s']:.2f} | < 0.5 |",
+        f"| fixed per-run overhead, with probes (s) | {b['overhead_probes_s']:.2f} | |",
+        f"| smoke grid, one process (runs/min) | {b['smoke']['runs_per_min']:.1f} | |",
+        f"| cpu cells, 2 joblib workers (runs/min) | {b['cpu']['runs_per_min']:.1f} | |",
+        f"| no-op `dvc repro` (s) | {_fmt(b['noop_repro_s'])} | |",
+        "",
+        "How the cost of one run grows (fit time, seconds):",
+        "",
+        "| axis | values | fit s | fitted exponent |",
+        "|---|---|---|---|",
+    ]
+    for axis, row in s.items():
+        lines.append(
+            f"| {axis} | {row['values']} | "
+            f"{', '.join(f'{t:.2f}' for t in row['fit_s'])} | {row['exponent']:.2f} |"
+        )
+    lines += [
+        "",
+        "Sweep rates include process start-up (imports) and Hydra's composition of "
+        "every job. GPU: see the GPU section of the README for how to measure there.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=REPO / "reports")
+    args = parser.parse_args(argv)
+    torch.set_flush_denormal(True)
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        bench: dict[str, Any] = {
+            "machine": f"{platform.machine()} {platform.processor() or ''} "
+            f"({torch.get_num_threads()} torch threads available)".strip(),
+            "torch": torch.__version__,
+            "threads": args.threads,
+            "reps": args.reps,
+        }
+        bench["compare"] = compare(args.reps, tmp, args.threads)
+        bench["overhead_probes_s"] = overhead_with_probes(args.reps, tmp)
+        bench["scaling"] = scaling(tmp)
+        bench["smoke"] = sweep_rate(tmp, ["study=main", "profile=smoke"], "smoke")
+        bench["cpu"] = sweep_rate(
+            tmp,
+            [
+                "study=main",
+                "model.arch=plain,resnet",
+                "model.init=kaiming",
+                "model.downsampling=maxpool",
+                "model.activation=relu,tanh",
+            ],
+            "cpu",
+        )
+        bench["noop_repro_s"] = noop_repro()
+    text = render(bench)
+    atomic_write_text(args.out / "bench.md", text)
+    atomic_write_text(args.out / "bench.json", json.dumps(bench, indent=2, default=float))
+    sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""W&B tracking: one W&B run per training run, grouped by study and grid cell.
+
+Seeds of one cell share a group, so W&B draws the seed band; the axis values become tags,
+the resolved config the W&B config, the final metrics the summary. `offline` needs no
+account (`wandb sync wandb/offline-run-*` uploads later); `disabled` skips W&B entirely.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from ablate.training.keys import canonical, key_fields
+
+TAG_AXES = ("arch", "activation", "init", "norm", "downsampling")
+SUMMARY = (
+    "status",
+    "test_acc",
+    "test_loss",
+    "val_acc",
+    "best_val_acc",
+    "params",
+    "flops_per_image",
+    "train_images_per_s",
+    "wall_time_s",
+    "epochs",
+    "steps",
+)
+
+
+def cell_key(cfg: DictConfig) -> str:
+    """The run key without the seed: every seed of one grid cell shares it."""
+    fields = canonical(key_fields(cfg))
+    fields.pop("seed")
+    blob = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:8]
+
+
+def make_logger(cfg: DictConfig, key: str) -> Any | None:
+    """A Lightning WandbLogger for this run, or None when W&B is disabled."""
+    if cfg.wandb == "disabled":
+        return None
+    from pytorch_lightning.loggers import WandbLogger
+
+    os.environ.setdefault("WANDB_SILENT", "true")
+    return WandbLogger(
+        project=cfg.wandb_project,
+        name=f"{cfg.study.name}/{key}",
+        group=f"{cfg.study.name}/{cell_key(cfg)}",
+        job_type=cfg.study.name,
+        tags=[f"{axis}={cfg.model[axis]}" for axis in TAG_AXES],
+        config=OmegaConf.to_container(cfg, resolve=True),
+        mode=cfg.wandb,
+        save_dir=".",
+        reinit="finish_previous",
+    )
+
+
+def finish(logger: Any | None, result: dict[str, Any]) -> None:
+    """Write the final metrics into the W&B summary and close the run."""
+    if logger is None:
+        return
+    run = logger.experiment
+    run.summary.update({k: result[k] for k in SUMMARY if result.get(k) is not None})
+    close(run)
+
+
+def close(run: Any) -> None:
+    run.finish()
