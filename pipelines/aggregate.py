@@ -1,5 +1,9 @@
-"""DVC stage `aggregate`: runs/<study>/*/ -> results/runs.csv, probes.csv, history.csv and
-metrics.json (the headline numbers for `dvc metrics show`)."""
+"""DVC stage `aggregate`: runs/<study>/*/ -> results/runs.csv, probes.csv, history.csv, the
+dvc-plots tables and metrics.json (the headline numbers for `dvc metrics show`).
+
+Only runs of each study's *current* grid are kept: runs left from an earlier grid or budget
+stay on disk (their keys may come back) but are not mixed into the results.
+"""
 
 from __future__ import annotations
 
@@ -15,30 +19,44 @@ from ablate.analysis.plots import learning_curves, main_effects
 from ablate.cli import exit_on_input_error
 from ablate.io import atomic_write_text, clean_stale_temps
 from ablate.params import load_params
+from ablate.sweep import expected_keys
 
 OUT = Path("results")
+RUNS = Path("runs")
+
+
+def _only(table: pd.DataFrame, keys: set[str]) -> pd.DataFrame:
+    return table[table["key"].isin(keys)] if len(table) else table
+
+
+def _write(name: str, table: pd.DataFrame) -> None:
+    atomic_write_text(OUT / name, table.to_csv(index=False))
 
 
 @exit_on_input_error
 def main() -> None:
     params = load_params()
+    studies = params["studies"]
     clean_stale_temps(OUT)
-    runs, problems = collect("runs", params["studies"])
+    runs, problems = collect(RUNS, studies)
+    current = {s: expected_keys(params["profile"], s, params["seeds"]) for s in studies}
+    keep = [key in current[study] for study, key in zip(runs["study"], runs["key"], strict=True)]
+    stale = len(runs) - sum(keep)
+    runs = runs[keep].reset_index(drop=True)
     for line in problems:
         print(f"skipped {line}", file=sys.stderr)
-    atomic_write_text(OUT / "runs.csv", runs.to_csv(index=False))
-    atomic_write_text(
-        OUT / "probes.csv", collect_probes("runs", params["studies"]).to_csv(index=False)
-    )
-    atomic_write_text(
-        OUT / "history.csv", collect_history("runs", params["studies"]).to_csv(index=False)
-    )
-    atomic_write_text(OUT / "main_effects.csv", main_effects(runs).to_csv(index=False))
-    history = pd.read_csv(OUT / "history.csv") if (OUT / "history.csv").stat().st_size else None
-    curves = learning_curves(runs, history if history is not None else pd.DataFrame())
-    atomic_write_text(OUT / "learning_curves.csv", curves.to_csv(index=False))
+    kept = set(runs["key"])
+    history = _only(collect_history(RUNS, studies), kept)
+    _write("runs.csv", runs)
+    _write("probes.csv", _only(collect_probes(RUNS, studies), kept))
+    _write("history.csv", history)
+    _write("main_effects.csv", main_effects(runs))
+    _write("learning_curves.csv", learning_curves(runs, history))
     atomic_write_text(OUT / "metrics.json", json.dumps(headline(runs), indent=2) + "\n")
-    print(f"aggregate: {len(runs)} runs -> {OUT / 'runs.csv'} ({len(problems)} skipped)")
+    print(
+        f"aggregate: {len(runs)} runs -> {OUT / 'runs.csv'}; {len(problems)} unreadable and "
+        f"{stale} outside the current grids left out"
+    )
 
 
 if __name__ == "__main__":

@@ -150,4 +150,10 @@ def test_one_more_level_trains_only_the_new_cells(project: Path, repro):
     after = {p.parent.name: p.read_bytes() for p in main.glob("*/result.json")}
     assert len(after) == len(before) + 2  # inception x (maxpool, strided_conv)
     assert all(after[k] == v for k, v in before.items())
-    assert "| runs | " in (project / "reports" / "report.md").read_text()
+    table = pd.read_csv(project / "results" / "runs.csv")
+    assert (table["study"] == "main").sum() == len(after)
+    profile.write_text(text.replace("model.arch: plain,resnet\n", "model.arch: plain\n"))
+    assert dvc(project, "repro").returncode == 0
+    table = pd.read_csv(project / "results" / "runs.csv")
+    assert set(table[table["study"] == "main"]["arch"]) == {"plain"}  # dropped cells left out
+    assert len(list(main.glob("*/result.json"))) == len(after)  # ...but kept on disk

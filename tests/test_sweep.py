@@ -61,3 +61,16 @@ def test_bad_params_are_named(tmp_path: Path, text: str, message: str):
 def test_repo_params_are_valid():
     params = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
     assert params["profile"] == "cpu" and "main" in params["studies"]
+
+
+def test_expected_keys_match_composing_each_job():
+    from itertools import product
+
+    from ablate.config import compose
+    from ablate.sweep import expected_keys
+    from ablate.training.keys import run_key
+
+    levels = expand(study_grid("smoke", "bn", None))
+    jobs = product(*[[f"{k}={v}" for v in vs] for k, vs in levels.items()])
+    by_compose = {run_key(compose(["profile=smoke", "study=bn", *job])) for job in jobs}
+    assert expected_keys("smoke", "bn", None) == by_compose

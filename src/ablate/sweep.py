@@ -83,3 +83,31 @@ def run_sweep(profile: str, study: str, seeds: int | None, wandb: str, extra: li
         os.environ.pop(TOTAL_ENV, None)
         os.environ.pop(START_ENV, None)
     return total
+
+
+def expected_keys(profile: str, study: str, seeds: int | None) -> set[str]:
+    """The run keys of the study's current grid: what the aggregate keeps. Runs left over
+    from an earlier grid or budget stay on disk (their keys may come back) but are not
+    mixed into the current results."""
+    from itertools import product
+
+    from omegaconf import OmegaConf
+
+    from ablate.training.keys import run_key
+
+    base = compose([f"profile={profile}", f"study={study}"])
+    parser = OverridesParser.create()
+    axes = []
+    for key, value in study_grid(profile, study, seeds).items():
+        override = parser.parse_override(f"{key}={value}")
+        values = (
+            list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
+        )
+        axes.append([(key, v) for v in values])
+    keys = set()
+    for job in product(*axes):
+        cfg = base.copy()
+        for key, value in job:
+            OmegaConf.update(cfg, key, value, merge=False)
+        keys.add(run_key(cfg))
+    return keys

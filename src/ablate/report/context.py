@@ -87,7 +87,7 @@ class Context:
             return f"study `{study}` has no finished runs"
         return None
 
-    def describe(self, study: str) -> str:
+    def describe(self, study: str, tuned: bool = False) -> str:
         """What was run: axes and levels, seeds, data and budget, as one paragraph."""
         df = self.study(study, status=None)
         varied = [a for a in [*AXES, "preprocessing", "fold"] if df[a].nunique(dropna=True) > 1]
@@ -95,7 +95,7 @@ class Context:
             f"{a} ∈ {{{', '.join(map(str, pd.unique(df[a].dropna())))}}}" for a in varied
         )
         first = df.iloc[0]
-        return (
+        text = (
             f"Study `{study}`: {len(df)} runs ({df['seed'].nunique()} seeds per cell) over "
             f"{levels or 'one cell'}. Data `{first['dataset']}` "
             f"({_int(first['train_limit'])} training images, preprocessing "
@@ -103,6 +103,9 @@ class Context:
             f"{first['optimizer']} at lr {_lrs(df)}, batch "
             f"{_int(first['batch_size'])}, width {_int(first['width'])}."
         )
+        if tuned and df["lr"].nunique() > 1:
+            text += " The learning rate is tuned per grid cell on validation accuracy."
+        return text
 
     def reproduce(self, study: str) -> str:
         profile = self.params.get("profile", "cpu")
@@ -116,7 +119,7 @@ def _lrs(df: pd.DataFrame) -> str:
     rates = sorted(df["lr"].dropna().unique())
     if len(rates) == 1:
         return f"{rates[0]:g}"
-    return "{" + ", ".join(f"{r:g}" for r in rates) + "} (tuned per cell on validation accuracy)"
+    return "{" + ", ".join(f"{r:g}" for r in rates) + "}"
 
 
 def _int(value: Any) -> str:

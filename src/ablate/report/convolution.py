@@ -83,7 +83,7 @@ def c3(ctx: Context) -> Section:
     diffs.append(["all", diff.fmt(signed=True), diff.n])
     body = "\n\n".join(
         [
-            ctx.describe("main"),
+            ctx.describe("main", tuned=True),
             f"![Accuracy against FLOPs for pooling and strided conv]({link})",
             "*Mean test accuracy (95% CI) against forward FLOPs per image, per family.*",
             table(
@@ -139,7 +139,7 @@ def c4(ctx: Context) -> Section:
     ]
     body = "\n\n".join(
         [
-            ctx.describe("main"),
+            ctx.describe("main", tuned=True),
             f"![Test accuracy per architecture family, with and without BN]({link})",
             "*Mean test accuracy per family (95% CI), split by batch norm.*",
             table(

@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib.colors import LogNorm  # noqa: E402
 
 sns.set_theme(style="whitegrid", context="paper", palette="colorblind")
 ACC = "test accuracy"
@@ -119,6 +120,8 @@ def lines(
     ylabel: str | None = None,
 ) -> Path:
     """seaborn line plot (mean and 95% CI over seeds), optionally one panel per `col`."""
+    numeric = pd.api.types.is_numeric_dtype(df[hue])
+    spread = bool(numeric and df[hue].min() > 0 and df[hue].max() / df[hue].min() > 20)
     grid = sns.relplot(
         data=df,
         x=x,
@@ -131,7 +134,8 @@ def lines(
         seed=0,
         height=3,
         aspect=1.3,
-        palette="viridis" if pd.api.types.is_numeric_dtype(df[hue]) else None,
+        palette="viridis" if numeric else None,
+        hue_norm=LogNorm() if spread else None,
         facet_kws={"sharey": True},
     )
     for ax in grid.axes.flat:

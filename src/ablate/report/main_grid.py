@@ -33,7 +33,7 @@ def main_effects(ctx: Context) -> Section:
             )
     body = "\n\n".join(
         [
-            ctx.describe("main"),
+            ctx.describe("main", tuned=True),
             f"![Main effects: test accuracy per level of each axis]({link})",
             "*Each point averages every run at that level, over seeds and every other axis; "
             "bars are 95% bootstrap CIs.*",

@@ -68,11 +68,10 @@ def _labels(ctx: Context) -> pd.DataFrame:
     if runs.empty or runs["lr"].nunique() < 3:
         raise verdicts.MissingEvidence("lr_range needs at least three learning rates")
     losses = curves.dropna(subset=["train_loss"]).groupby("key")["train_loss"].apply(list)
-    return runs.assign(
-        curve=[
-            classify(losses.get(k, []), s) for k, s in zip(runs["key"], runs["status"], strict=True)
-        ]
-    )
+    classes = int(runs["classes"].dropna().iloc[0]) if runs["classes"].notna().any() else 10
+    keys, statuses = runs["key"], runs["status"]
+    labels = [classify(losses.get(k, []), s, classes) for k, s in zip(keys, statuses, strict=True)]
+    return runs.assign(curve=labels)
 
 
 def _lr_section(ctx: Context, qid: str, kind: str) -> Section:
@@ -112,7 +111,8 @@ def _lr_section(ctx: Context, qid: str, kind: str) -> Section:
     parts += [
         table(["lr", "norm", "curve classes", "test accuracy [95% CI]"], table_rows),
         "Rules: `diverged` if the loss became NaN/inf or ended above 1.5x its first value; "
-        "`stalled` if it lost less than 10% of its first value; otherwise `healthy`. "
+        "`stalled` if it lost less than 10% of its first value or ended above 95% of "
+        "ln(classes), the loss of a uniform guess; otherwise `healthy`. "
         "Smallest diverging lr: "
         + ", ".join(f"{n} {v:g}" if pd.notna(v) else f"{n} none" for n, v in first.items())
         + ".",
