@@ -40,8 +40,12 @@ def main() -> None:
     clean_stale_temps(OUT)
     runs, problems = collect(RUNS, studies)
     current = {s: expected_keys(params["profile"], s, params["seeds"]) for s in studies}
-    keep = [key in current[study] for study, key in zip(runs["study"], runs["key"], strict=True)]
-    stale = len(runs) - sum(keep)
+    keep = pd.Series(
+        [key in current[study] for study, key in zip(runs["study"], runs["key"], strict=True)],
+        index=runs.index,
+        dtype=bool,
+    )
+    stale = int((~keep).sum())
     runs = runs[keep].reset_index(drop=True)
     for line in problems:
         print(f"skipped {line}", file=sys.stderr)

@@ -10,9 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from ablate.sweep import study_grid
+
 from .conftest import REPO
 
 GRID = ["profile=smoke", "study=main", "trainer.threads=1", "quiet=true"]
+# The pipeline applies the profile's grid; a hand multirun passes it on the command line.
+SMOKE = [f"{k}={v}" for k, v in study_grid("smoke", "main", None).items()]
 
 
 def sweep(root: Path, data_root: Path, *launcher: str) -> dict[str, dict]:
@@ -22,6 +26,7 @@ def sweep(root: Path, data_root: Path, *launcher: str) -> dict[str, dict]:
         "ablate.train",
         "-m",
         *GRID,
+        *SMOKE,
         f"runs_dir={root}",
         f"data.root={data_root}",
         *launcher,
@@ -44,7 +49,6 @@ def basic(tmp_path_factory, data_root) -> dict[str, dict]:
             "hydra/launcher=submitit_local",
             "hydra.launcher.tasks_per_node=1",
             "hydra.launcher.timeout_min=10",
-            "hydra.launcher.array_parallelism=2",
         ],
     ],
     ids=["joblib", "submitit_local"],

@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _cfg(runs: Path, *overrides: str):
-    return compose([f"runs_dir={runs}", "probes.enabled=false", *overrides])
+    return compose([f"runs_dir={runs}", "probes.enabled=false", "quiet=true", *overrides])
 
 
 def evaluate(net: torch.nn.Module, batches) -> float:
@@ -125,9 +125,26 @@ def compare(reps: int, tmp: Path, threads: int) -> dict[str, Any]:
 
 
 def overhead_with_probes(reps: int, tmp: Path) -> float:
-    cfg = compose([f"runs_dir={tmp / 'runs'}"])
+    cfg = compose([f"runs_dir={tmp / 'runs'}", "quiet=true"])
     rows = [lightning_run(cfg, tmp / "runs") for _ in range(reps)]
     return _median([{"v": r["run_s"] - r["fit_s"]} for r in rows], "v")
+
+
+def wandb_cost(reps: int, tmp: Path) -> float:
+    """Extra seconds per run that W&B offline logging costs, after its first run."""
+    import os
+
+    here = Path.cwd()
+    os.chdir(tmp)  # W&B writes ./wandb/
+    try:
+        times: dict[str, list[float]] = {"disabled": [], "offline": []}
+        for _ in range(reps + 1):
+            for mode in times:
+                cfg = compose([f"runs_dir={tmp / 'runs'}", "quiet=true", f"wandb={mode}"])
+                times[mode].append(lightning_run(cfg, tmp / "runs")["run_s"])
+    finally:
+        os.chdir(here)
+    return statistics.median(times["offline"][1:]) - statistics.median(times["disabled"][1:])
 
 
 def scaling(tmp: Path) -> dict[str, Any]:
@@ -198,8 +215,10 @@ def render(b: dict[str, Any]) -> str:
         f"| share of the matmul ceiling | {c['gflops'] / c['matmul_gflops']:.1%} | |",
         f"| fixed per-run overhead, no probes (s) | {c['overhead_s']:.2f} | < 0.5 |",
         f"| fixed per-run overhead, with probes (s) | {b['overhead_probes_s']:.2f} | |",
+        f"| extra per run for W&B offline (s) | {b['wandb_offline_s']:.2f} | |",
         f"| smoke grid, one process (runs/min) | {b['smoke']['runs_per_min']:.1f} | |",
-        f"| cpu cells, 2 joblib workers (runs/min) | {b['cpu']['runs_per_min']:.1f} | |",
+        f"| 8 cpu-profile cells, 2 joblib workers, start-up included (runs/min) | "
+        f"{b['cpu']['runs_per_min']:.1f} | |",
         f"| no-op `dvc repro` (s) | {_fmt(b['noop_repro_s'])} | |",
         "",
         "How the cost of one run grows (fit time, seconds):",
@@ -238,6 +257,7 @@ def main(argv: list[str] | None = None) -> None:
         }
         bench["compare"] = compare(args.reps, tmp, args.threads)
         bench["overhead_probes_s"] = overhead_with_probes(args.reps, tmp)
+        bench["wandb_offline_s"] = wandb_cost(3, tmp)
         bench["scaling"] = scaling(tmp)
         bench["smoke"] = sweep_rate(tmp, ["study=main", "profile=smoke"], "smoke")
         bench["cpu"] = sweep_rate(
