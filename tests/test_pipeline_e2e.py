@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -130,6 +131,11 @@ def test_summary_numbers_come_from_runs_csv(project: Path, repro):
 def test_metrics_and_second_repro_do_no_training(project: Path, repro):
     metrics = dvc(project, "metrics", "show")
     assert metrics.returncode == 0 and "runs.total" in metrics.stdout
+    plots = dvc(project, "plots", "show", "--json")
+    assert plots.returncode == 0
+    shown = json.loads(plots.stdout)["data"]
+    assert any(name.startswith("main effects") for name in shown)
+    assert any(name.startswith("learning curves") for name in shown)
     again = dvc(project, "repro")
     assert again.returncode == 0
     assert "Running stage" not in again.stdout

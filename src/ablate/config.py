@@ -77,6 +77,7 @@ class TrainerConfig:
     threads: int = 0  # torch CPU threads (0: torch decides); keyed, as it moves the numbers
     history_every: int = 10  # record the training loss every this many steps
     progress_bar: bool = False
+    channels_last: bool = False  # GPU: NHWC memory layout for convs (tensor-core friendly)
 
 
 @dataclass

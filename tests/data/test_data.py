@@ -81,3 +81,15 @@ def test_index_batches_reshuffle_each_pass_but_repeat_per_seed():
     again = [b[1].tolist() for b in loader]
     second_pass = [b[1].tolist() for b in loader]
     assert first == again and first != second_pass
+
+
+def test_channels_last_keeps_shapes_and_values(data_root):
+    import torch
+
+    dm = TensorDataModule(DataConfig(name="digits", root=str(data_root)))
+    dm.setup()
+    before = dm.tensors["train"][0].clone()
+    dm.to_channels_last()
+    after = dm.tensors["train"][0]
+    assert after.is_contiguous(memory_format=torch.channels_last)
+    assert after.shape == before.shape and torch.equal(after, before)

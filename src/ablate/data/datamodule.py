@@ -88,6 +88,12 @@ class TensorDataModule(pl.LightningDataModule):
             self.tensors[name] = (x.to(self.device), y.to(self.device))
             start += len(idx)
 
+    def to_channels_last(self) -> None:
+        """Store image splits NHWC in memory (same shape), the layout GPU convs prefer."""
+        for name, (x, y) in self.tensors.items():
+            if x.dim() == 4:
+                self.tensors[name] = (x.contiguous(memory_format=torch.channels_last), y)
+
     @property
     def input_shape(self) -> tuple[int, int, int]:
         return tuple(self.tensors["train"][0].shape[1:])  # type: ignore[return-value]

@@ -44,6 +44,16 @@ def _cost_table(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _cost_cells(r: pd.Series) -> list[str]:
+    """Accuracy with its CI, parameters, FLOPs and throughput of one `_cost_table` row."""
+    return [
+        f"{r['mean']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]",
+        si(r["params"]),
+        si(r["flops"]),
+        f"{r['img_s']:.0f}",
+    ]
+
+
 def c3(ctx: Context) -> Section:
     df = ctx.tuned("main", MAIN_AXES)
     pool, stride = "maxpool", "strided_conv"
@@ -68,17 +78,7 @@ def c3(ctx: Context) -> Section:
         path,
         "Pooling vs strided conv",
     )
-    rows = [
-        [
-            r["arch"],
-            r["downsampling"],
-            f"{r['mean']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]",
-            si(r["params"]),
-            si(r["flops"]),
-            f"{r['img_s']:.0f}",
-        ]
-        for _, r in costs.iterrows()
-    ]
+    rows = [[r["arch"], r["downsampling"], *_cost_cells(r)] for _, r in costs.iterrows()]
     diffs = [[arch, est.fmt(signed=True), est.n] for arch, est in per_arch.items()]
     diffs.append(["all", diff.fmt(signed=True), diff.n])
     body = "\n\n".join(
@@ -127,16 +127,7 @@ def c4(ctx: Context) -> Section:
     figures.bars(
         df, "arch", "test_acc", figures.ACC, path, "Families at the same budget", hue="norm"
     )
-    rows = [
-        [
-            r["arch"],
-            f"{r['mean']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]",
-            si(r["params"]),
-            si(r["flops"]),
-            f"{r['img_s']:.0f}",
-        ]
-        for _, r in costs.iterrows()
-    ]
+    rows = [[r["arch"], *_cost_cells(r)] for _, r in costs.iterrows()]
     body = "\n\n".join(
         [
             ctx.describe("main", tuned=True),
@@ -180,15 +171,7 @@ def c1(ctx: Context) -> Section:
         "1x1 reductions: accuracy against cost",
     )
     rows = [
-        [
-            r["arch"],
-            r["bottleneck"],
-            f"{r['mean']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]",
-            si(r["params"]),
-            si(r["flops"]),
-            f"{r['img_s']:.0f}",
-            f"{infer[(r['arch'], r['bottleneck'])]:.0f}",
-        ]
+        [r["arch"], r["bottleneck"], *_cost_cells(r), f"{infer[(r['arch'], r['bottleneck'])]:.0f}"]
         for _, r in costs.iterrows()
     ]
     body = "\n\n".join(

@@ -116,6 +116,11 @@ def train(
     dm.setup()
     result.update(data_hash=dm.data_hash, classes=dm.num_classes)
     net = build_model(cfg.model, dm.input_shape, dm.num_classes)
+    if on_gpu:
+        torch.backends.cudnn.benchmark = not cfg.trainer.deterministic
+    if on_gpu and cfg.trainer.channels_last:
+        net = net.to(memory_format=torch.channels_last)
+        dm.to_channels_last()
     result["params"] = sum(p.numel() for p in net.parameters())
     result["flops_per_image"] = count_flops(net, dm.input_shape)
     module = Classifier(net, cfg.optim, cfg.trainer.diverge_factor, cfg.trainer.history_every)

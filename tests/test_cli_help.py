@@ -1,0 +1,36 @@
+"""Discoverability and progress: the choices listing and the per-run progress line."""
+
+from __future__ import annotations
+
+import re
+
+from ablate.choices import describe
+from ablate.models import ACTIVATIONS, ARCHITECTURES
+from ablate.training import progress
+
+
+def test_choices_lists_every_registry_value_and_study():
+    text = describe()
+    for name in [*ACTIVATIONS.names(), *ARCHITECTURES.names()]:
+        assert name in text
+    assert re.search(r"depth_init\s+answers W1, W2, W3, A2, A5", text)
+    assert "model.depth = 2,5,10,20" in text and "cpu, gpu, smoke" in text
+
+
+def test_progress_line_has_counter_cell_status_accuracy_and_eta(make_cfg, monkeypatch):
+    cfg = make_cfg("model.activation=tanh")
+    monkeypatch.setattr(progress, "job_number", lambda: 4)
+    monkeypatch.setenv(progress.TOTAL_ENV, "10")
+    monkeypatch.setenv(progress.START_ENV, "1000")
+    result = {"key": "abc123", "status": "ok", "test_acc": 0.91234, "wall_time_s": 2.5}
+    line = progress.line(cfg, result, now=1050.0)
+    assert line.startswith("[5/10] ok adhoc/abc123 activation=tanh ")
+    assert "acc=0.912 2.5s" in line
+    assert line.endswith("eta 0.8 min")  # 50 s for 5 runs -> 50 s for the other 5
+    skipped = progress.line(cfg, {"key": "abc123", "status": "ok", "skipped": True})
+    assert skipped == "[5/10] skip adhoc/abc123 (finished)"
+
+
+def test_quiet_prints_nothing(make_cfg, capsys):
+    progress.report(make_cfg("quiet=true"), {"key": "k", "status": "ok", "wall_time_s": 1.0})
+    assert capsys.readouterr().err == ""
