@@ -46,6 +46,8 @@ def make_logger(cfg: DictConfig, key: str) -> Any | None:
         return None
     from pytorch_lightning.loggers import WandbLogger
 
+    import wandb
+
     os.environ.setdefault("WANDB_SILENT", "true")
     return WandbLogger(
         project=cfg.wandb_project,
@@ -57,6 +59,11 @@ def make_logger(cfg: DictConfig, key: str) -> Any | None:
         mode=cfg.wandb,
         save_dir=".",
         reinit="finish_previous",
+        # No system-metrics sampler, console capture or code/git scan: on a small machine
+        # they compete with training for the cores, and the run records carry the facts.
+        settings=wandb.Settings(
+            x_disable_stats=True, x_disable_meta=True, console="off", save_code=False
+        ),
     )
 
 
