@@ -44,9 +44,8 @@ def make_logger(cfg: DictConfig, key: str) -> Any | None:
     """A Lightning WandbLogger for this run, or None when W&B is disabled."""
     if cfg.wandb == "disabled":
         return None
-    from pytorch_lightning.loggers import WandbLogger
-
     import wandb
+    from pytorch_lightning.loggers import WandbLogger
 
     os.environ.setdefault("WANDB_SILENT", "true")
     return WandbLogger(
