@@ -115,6 +115,9 @@ class TrainConfig:
     runs_dir: str = "runs"
     wandb: str = "disabled"
     wandb_project: str = "ablate"
+    # Reuse a finished run of the same config trained by other code (another fingerprint)
+    # instead of training again: for edits known not to change numbers (comments, renames).
+    reuse_runs: bool = False
     quiet: bool = False  # no progress line per run
 
 

@@ -1,4 +1,5 @@
-"""params.yaml: the pipeline knobs that DVC tracks (profile, seeds, studies, wandb)."""
+"""params.yaml: the pipeline knobs that DVC tracks (profile, seeds, studies, wandb,
+reuse_runs)."""
 
 from __future__ import annotations
 
@@ -31,4 +32,6 @@ def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
         raise ConfigError(
             f"wandb={params['wandb']!r} is not valid; choose one of: {', '.join(WANDB_MODES)}"
         )
+    if not isinstance(params.setdefault("reuse_runs", False), bool):
+        raise ConfigError(f"reuse_runs={params['reuse_runs']!r} must be true or false")
     return params

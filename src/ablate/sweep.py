@@ -64,14 +64,23 @@ def check_grid(profile: str, study: str, levels: dict[str, list[str]]) -> int:
     return math.prod(len(v) for v in levels.values())
 
 
-def run_sweep(profile: str, study: str, seeds: int | None, wandb: str, extra: list[str]) -> int:
-    """Run the study's grid through Hydra's multirun; return the number of jobs."""
+def run_sweep(
+    profile: str,
+    study: str,
+    seeds: int | None,
+    wandb: str,
+    extra: list[str],
+    reuse_runs: bool = False,
+) -> int:
+    """Run the study's grid through Hydra's multirun; return the number of jobs.
+    `reuse_runs`: keep finished runs of the same configs made by other code."""
     grid = study_grid(profile, study, seeds)
     total = check_grid(profile, study, expand(grid))
     print(f"sweep {study} ({profile}): {total} runs over " + ", ".join(grid), file=sys.stderr)
     from ablate.train import main
 
     argv = ["ablate.train", "-m", f"profile={profile}", f"study={study}", f"wandb={wandb}"]
+    argv.append(f"reuse_runs={str(reuse_runs).lower()}")
     argv += [f"{key}={value}" for key, value in grid.items()] + list(extra)
     saved, sys.argv = sys.argv, argv
     os.environ[TOTAL_ENV] = str(total)

@@ -4,7 +4,6 @@ the order of the notes, the main-grid overview, non-ok runs and the run inventor
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from ablate.report import (
 )
 from ablate.report.context import Context, Section, load_questions
 from ablate.report.markdown import fmt, table
+from ablate.report.provenance import checkout_state, code_rows
 
 Builder = Callable[[Context], Section]
 BUILDERS: dict[str, Builder] = {
@@ -50,26 +50,6 @@ BUILDERS: dict[str, Builder] = {
 OVERVIEW: dict[str, list[Builder]] = {"main": [main_grid.main_effects, main_grid.interactions]}
 
 
-def git_commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-        return out + (" (with local changes)" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def _unique(df: pd.DataFrame, column: str) -> str:
     values = [str(v) for v in pd.unique(df[column].dropna())]
     return ", ".join(values) if values else "—"
@@ -87,7 +67,8 @@ def header(ctx: Context) -> str:
         ["dataset", _unique(runs, "dataset")],
         ["runs", f"{len(runs)} ({status})"],
         ["compute", f"{runs['wall_time_s'].sum() / 60:.1f} min of training, summed over runs"],
-        ["git commit", git_commit()],
+        *code_rows(runs),
+        ["report written at", checkout_state()],
         [
             "versions",
             f"python {_unique(runs, 'python')}, torch {_unique(runs, 'torch')}, "
@@ -220,25 +201,31 @@ def build(ctx: Context) -> tuple[str, dict[str, Verdict]]:
     return "\n\n".join(parts) + "\n", results
 
 
-def _read(path: Path) -> pd.DataFrame:
+def _read(path: Path, order: list[str]) -> pd.DataFrame:
+    """A table sorted on `order` (the columns it has), so the report never depends on the
+    order in which runs were written or joined: same runs, same bytes."""
     try:
-        return pd.read_csv(path)
+        frame = pd.read_csv(path)
     except (OSError, pd.errors.EmptyDataError):
         return pd.DataFrame()
+    by = [c for c in order if c in frame.columns]
+    return frame.sort_values(by, kind="stable", ignore_index=True) if by else frame
 
 
 def write_report(results: Path, params: dict[str, Any], out_dir: Path) -> dict[str, Verdict]:
     """Read the aggregated tables under `results` and write `out_dir`/report.md."""
     for folder in (out_dir, out_dir / "figures"):
         clean_stale_temps(folder)
-    runs = pd.read_csv(results / "runs.csv")
+    runs = _read(results / "runs.csv", ["study", "key"])
+    if runs.empty:
+        raise FileNotFoundError(f"{results / 'runs.csv'} is missing or empty: run the aggregate")
     ctx = Context(
         runs,
         params,
         out_dir,
-        probes=_read(results / "probes.csv"),
-        history=_read(results / "history.csv"),
-        cost=_read(results / "activation_cost.csv"),
+        probes=_read(results / "probes.csv", ["study", "key", "point", "kind", "layer_idx"]),
+        history=_read(results / "history.csv", ["study", "key", "step", "epoch"]),
+        cost=_read(results / "activation_cost.csv", []),
     )
     text, results = build(ctx)
     atomic_write_text(out_dir / "report.md", text)

@@ -1,4 +1,5 @@
-"""Run keys: a short hash of every config field that can change a run's result."""
+"""Run keys: a short hash of every config field that can change a run's result, and of the
+code that turns the config into numbers (`fingerprint`), so results follow the code."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import json
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+
+from ablate.training.fingerprint import code_fingerprint, device_type
 
 # Fields that do not change the numbers a run produces: where it writes, how it logs,
 # how long it may take, which study asked for it.
@@ -63,6 +66,17 @@ def canonical(fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def run_key(cfg: DictConfig) -> str:
-    blob = json.dumps(canonical(key_fields(cfg)), sort_keys=True, separators=(",", ":"))
+def _hash(fields: dict[str, Any]) -> str:
+    blob = json.dumps(fields, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def config_key(cfg: DictConfig) -> str:
+    """The hash of the config alone: equal across code versions (what `reuse_runs` matches)."""
+    return _hash(canonical(key_fields(cfg)))
+
+
+def run_key(cfg: DictConfig) -> str:
+    """The run's identity: config and code fingerprint, so a code change trains anew."""
+    code = code_fingerprint(device_type(cfg.trainer.accelerator))
+    return _hash({**canonical(key_fields(cfg)), "code": code})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
 import json
 import logging
@@ -36,7 +37,8 @@ from ablate.models import build_model
 from ablate.probes.callback import Probes, summarise
 from ablate.training import progress, tracking
 from ablate.training.callbacks import RunTimeout, TimeBudget
-from ablate.training.keys import run_key
+from ablate.training.fingerprint import code_fingerprint, device_type, git_state
+from ablate.training.keys import config_key, run_key
 from ablate.training.module import Classifier, Diverged
 
 FINISHED = ("ok", "diverged")  # statuses a rerun keeps; `failed` and `timeout` are retried
@@ -200,6 +202,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     validate(cfg)
     final = run_dir(cfg)
     done = read_result(final)
+    if done is None and cfg.reuse_runs:
+        done = reuse(cfg, final)
     if done is not None and done.get("status") in FINISHED:
         done["skipped"] = True
         progress.report(cfg, done)
@@ -215,6 +219,36 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     return result
 
 
+@functools.cache
+def _originals(study_dir: Path) -> dict[str, Path]:
+    """config_key -> folder of each finished original (never reused) run under `study_dir`;
+    read once per process, since a sweep asks for every key of its grid."""
+    index: dict[str, Path] = {}
+    for folder in sorted(study_dir.iterdir()) if study_dir.is_dir() else []:
+        old = read_result(folder) if not folder.name.startswith(".") else None
+        if old and old.get("status") in FINISHED and not old.get("reused_from"):
+            index.setdefault(old.get("config_key", ""), folder)
+    return index
+
+
+def reuse(cfg: DictConfig, final: Path) -> dict[str, Any] | None:
+    """Copy a finished run of the same config made by other code into `final` (the
+    `reuse_runs` option); its result keeps its own fingerprint and names where it came from."""
+    folder = _originals(final.parent).get(config_key(cfg))
+    if folder is None:
+        return None
+    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(folder, tmp)
+    result = {**read_result(folder), "key": final.name, "reused_from": folder.name}
+    atomic_write_text(tmp / "result.json", json.dumps(result, indent=2, default=float))
+    try:
+        os.replace(tmp, final)
+    except OSError:  # another process filled the key first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return read_result(final)
+
+
 def train_and_record(cfg: DictConfig, final: Path) -> dict[str, Any]:
     torch.set_flush_denormal(True)  # tiny inits make denormals that slow CPU math ~100x
     if cfg.trainer.threads:
@@ -226,6 +260,9 @@ def train_and_record(cfg: DictConfig, final: Path) -> dict[str, Any]:
         "study": cfg.study.name,
         "seed": cfg.seed,
         "status": "ok",
+        "code": code_fingerprint(device_type(cfg.trainer.accelerator)),
+        "config_key": config_key(cfg),
+        "git": git_state(),
         **environment(),
     }
     modules: list[Classifier] = []
