@@ -18,6 +18,7 @@ from ablate.analysis.metrics import headline
 from ablate.analysis.plots import learning_curves, main_effects
 from ablate.cli import exit_on_input_error
 from ablate.io import atomic_write_text, clean_stale_temps
+from ablate.lr_search import table_path
 from ablate.params import load_params
 from ablate.sweep import expected_keys
 
@@ -33,6 +34,16 @@ def _write(name: str, table: pd.DataFrame) -> None:
     atomic_write_text(OUT / name, table.to_csv(index=False))
 
 
+def tuned_tables(studies: list[str]) -> dict[str, dict]:
+    """Each study's per-arm rate search outcome (runs/<study>/tuned_lr.json), for the report."""
+    tables = {}
+    for study in studies:
+        path = table_path(RUNS, study)
+        if path.exists():
+            tables[study] = json.loads(path.read_text())
+    return tables
+
+
 @exit_on_input_error
 def main() -> None:
     params = load_params()
@@ -40,13 +51,10 @@ def main() -> None:
     clean_stale_temps(OUT)
     runs, problems = collect(RUNS, studies)
     current = {s: expected_keys(params["profile"], s, params["seeds"]) for s in studies}
-    keep = pd.Series(
-        [key in current[study] for study, key in zip(runs["study"], runs["key"], strict=True)],
-        index=runs.index,
-        dtype=bool,
-    )
-    stale = int((~keep).sum())
-    runs = runs[keep].reset_index(drop=True)
+    roles = [current[study].get(key) for study, key in zip(runs["study"], runs["key"], strict=True)]
+    runs = runs.assign(role=roles)
+    stale = int(runs["role"].isna().sum())
+    runs = runs[runs["role"].notna()].reset_index(drop=True)
     for line in problems:
         print(f"skipped {line}", file=sys.stderr)
     kept = set(runs["key"])
@@ -54,9 +62,11 @@ def main() -> None:
     _write("runs.csv", runs)
     _write("probes.csv", _only(collect_probes(RUNS, studies), kept))
     _write("history.csv", history)
-    _write("main_effects.csv", main_effects(runs))
-    _write("learning_curves.csv", learning_curves(runs, history))
-    atomic_write_text(OUT / "metrics.json", json.dumps(headline(runs), indent=2) + "\n")
+    grid = runs[runs["role"] == "grid"]  # the rate-search runs are in runs.csv, not in these
+    _write("main_effects.csv", main_effects(grid))
+    _write("learning_curves.csv", learning_curves(grid, history))
+    atomic_write_text(OUT / "metrics.json", json.dumps(headline(grid), indent=2) + "\n")
+    atomic_write_text(OUT / "tuned_lr.json", json.dumps(tuned_tables(studies), indent=2) + "\n")
     print(
         f"aggregate: {len(runs)} runs -> {OUT / 'runs.csv'}; {len(problems)} unreadable and "
         f"{stale} outside the current grids left out"

@@ -17,10 +17,11 @@ from omegaconf import DictConfig
 
 from ablate.errors import ConfigError
 from ablate.models import ACTIVATIONS, ARCHITECTURES, DOWNSAMPLING, INITS, NORM_POSITIONS, NORMS
-from ablate.models.architectures import parse_stem
+from ablate.models.architectures import HEADS, parse_stem
 
 PREPROCESSING = ("raw", "center", "standardize")
 OPTIMIZERS = ("sgd", "adam")
+SCHEDULES = ("constant", "warmup_cosine")
 WANDB_MODES = ("disabled", "offline", "online")
 
 
@@ -37,6 +38,8 @@ class DataConfig:
     path: str | None = None  # imagefolder: the folder of class subfolders
     folds: int = 0  # k > 0: cross-validation, the val split is fold `fold` of the train split
     fold: int = 0
+    # The accuracy a study's control must reach on this dataset, per kind of net.
+    marks: dict[str, float] = field(default_factory=dict)
     url: str | None = None  # cifar10: archive URL (default: the canonical one)
     sha256: str | None = None  # cifar10: expected archive hash (default: the canonical one)
 
@@ -55,6 +58,7 @@ class ModelConfig:
     stages: int = 3
     bottleneck: bool = False
     stem: str = "k3s1p1"  # first conv: kernel, stride, padding (question C2 varies it)
+    head: str = "gap"  # conv nets: gap | flatten (see models/architectures.py HEADS)
 
 
 @dataclass
@@ -63,12 +67,22 @@ class OptimConfig:
     lr: float = 1e-3
     momentum: float = 0.9
     weight_decay: float = 0.0
+    # Linear warm-up over the first `warmup` fraction of the steps, then cosine decay to 0:
+    # the schedule a converged comparison needs (a constant rate leaves the loss noisy).
+    schedule: str = "warmup_cosine"
+    warmup: float = 0.05
 
 
 @dataclass
 class TrainerConfig:
     max_epochs: int = 3
-    max_steps: int = -1  # -1: no step limit
+    max_steps: int = -1  # > 0: the budget in optimizer steps (epochs then do not limit)
+    # Early stops, recorded as results: `stalled` when the training loss is still within
+    # `stall_margin` of ln(classes) after `stall_steps` steps; `converged` when it is under
+    # `converge_loss`. 0 turns each off.
+    stall_steps: int = 0
+    stall_margin: float = 0.03
+    converge_loss: float = 0.0
     max_time_s: float = 300.0  # per-run wall-clock limit; over it the run is `timeout`
     diverge_factor: float = 20.0  # loss above this times its first value is `diverged`
     accelerator: str = "cpu"
@@ -89,9 +103,26 @@ class ProbesConfig:
 
 
 @dataclass
+class TuneConfig:
+    """A per-arm learning-rate search that the grid then reuses (see `ablate.lr_search`):
+    each arm (a combination of the `by` axes) is trained at every rate of `lr` on seed 0 at
+    the `at` settings, and keeps the rate with the best validation accuracy."""
+
+    lr: list[float] = field(default_factory=list)  # empty: no search
+    by: list[str] = field(default_factory=list)  # e.g. [model.activation, model.norm]
+    at: dict[str, Any] = field(default_factory=dict)  # fixed settings of the search runs
+
+
+@dataclass
 class StudyConfig:
     name: str = "adhoc"
     questions: list[str] = field(default_factory=list)
+    # The arms the literature expects to train: axis -> level (e.g. model.norm: batch).
+    # Their accuracy must reach the dataset's mark for the `mark` kind of net, or every
+    # verdict of the study reads "inconclusive: under-trained".
+    controls: list[dict[str, Any]] = field(default_factory=list)
+    mark: str = "conv"  # conv | mlp | deep_mlp: which of data.marks applies
+    tune: TuneConfig = field(default_factory=TuneConfig)
 
 
 @dataclass
@@ -122,7 +153,10 @@ class TrainConfig:
 
 
 def register_schema() -> None:
+    from ablate.lr_search import register_resolver
+
     ConfigStore.instance().store(name="train_schema", node=TrainConfig)
+    register_resolver()
 
 
 def _choice(errors: list[str], name: str, value: Any, valid: list[str] | tuple[str, ...]) -> None:
@@ -146,6 +180,10 @@ def validate(cfg: DictConfig | TrainConfig) -> None:
     """Check every field against its registry or range; raise one error listing them all."""
     from ablate.data.sources import SOURCES  # data imports config: avoid the cycle
 
+    if isinstance(cfg, DictConfig):
+        from ablate.training.keys import resolved
+
+        resolved(cfg)  # an unresolvable field fails first, by name
     errors: list[str] = []
     m, d, o, t = cfg.model, cfg.data, cfg.optim, cfg.trainer
     _choice(errors, "data.name", d.name, SOURCES.names())
@@ -156,7 +194,9 @@ def validate(cfg: DictConfig | TrainConfig) -> None:
     _choice(errors, "model.norm", m.norm, NORMS.names())
     _choice(errors, "model.norm_position", m.norm_position, NORM_POSITIONS)
     _choice(errors, "model.downsampling", m.downsampling, DOWNSAMPLING.names())
+    _choice(errors, "model.head", m.head, HEADS.names())
     _choice(errors, "optim.name", o.name, OPTIMIZERS)
+    _choice(errors, "optim.schedule", o.schedule, SCHEDULES)
     _choice(errors, "wandb", cfg.wandb, WANDB_MODES)
     for name, value in [
         ("model.width", m.width),
@@ -187,6 +227,15 @@ def validate(cfg: DictConfig | TrainConfig) -> None:
         errors.append(
             f"data.folds={d.folds}, data.fold={d.fold}: need folds 0 or >= 2 and 0 <= fold < folds"
         )
+    if not 0 <= o.warmup < 1:
+        errors.append(f"optim.warmup={o.warmup!r} must be in [0, 1)")
+    if t.stall_steps < 0 or t.converge_loss < 0 or not 0 < t.stall_margin < 1:
+        errors.append(
+            "trainer.stall_steps and trainer.converge_loss must be >= 0, "
+            "trainer.stall_margin in (0, 1)"
+        )
+    if t.max_steps == 0 or t.max_steps < -1:
+        errors.append(f"trainer.max_steps={t.max_steps} must be -1 (no limit) or > 0")
     if o.momentum < 0 or o.weight_decay < 0:
         errors.append("optim.momentum and optim.weight_decay must be >= 0")
     if cfg.seed < 0:

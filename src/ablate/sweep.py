@@ -7,6 +7,8 @@ so a typo fails in a second instead of after an hour of training.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import os
 import sys
@@ -47,9 +49,12 @@ def expand(grid: dict[str, str]) -> dict[str, list[str]]:
     return levels
 
 
-def check_grid(profile: str, study: str, levels: dict[str, list[str]]) -> int:
-    """Validate every level of every axis against the schema; return the number of jobs."""
-    base = [f"profile={profile}", f"study={study}"]
+def check_grid(
+    profile: str, study: str, levels: dict[str, list[str]], fixed: list[str] | None = None
+) -> int:
+    """Validate every level of every axis against the schema; return the number of jobs.
+    `fixed`: overrides every check composes with (e.g. a rate while none is tuned yet)."""
+    base = [f"profile={profile}", f"study={study}", *(fixed or [])]
     errors: list[str] = []
     for key, values in levels.items():
         for value in values if key != "seed" else values[:1]:
@@ -64,6 +69,46 @@ def check_grid(profile: str, study: str, levels: dict[str, list[str]]) -> int:
     return math.prod(len(v) for v in levels.values())
 
 
+def search_grid(profile: str, study: str, seeds: int | None) -> dict[str, str] | None:
+    """The study's per-arm rate search (`study.tune`) as a grid, or None when it has none:
+    the `by` axes at their grid levels, the `at` settings, every searched rate, seed 0.
+    A grid that sweeps `optim.lr` itself needs no search: the report keeps each cell's
+    best-validated rate."""
+    tune = compose([f"profile={profile}", f"study={study}"]).study.tune
+    grid = study_grid(profile, study, seeds)
+    if not tune.lr or "optim.lr" in grid:
+        return None
+    loose = sorted(set(grid) - set(tune.by) - set(tune.at) - {"seed"})
+    if loose:
+        raise ConfigError(
+            f"study {study!r}: grid axes {', '.join(loose)} are in neither study.tune.by "
+            "nor study.tune.at, so the rate search cannot tell which level to use"
+        )
+    search = {axis: grid[axis] for axis in tune.by if axis in grid}
+    search.update({axis: str(value) for axis, value in tune.at.items()})
+    search["optim.lr"] = ",".join(f"{lr:g}" for lr in tune.lr)
+    search["seed"] = "0"
+    return search
+
+
+def _multirun(
+    profile: str, study: str, wandb: str, grid: dict[str, str], extra: list[str], reuse: bool
+) -> None:
+    from ablate.train import main
+
+    argv = ["ablate.train", "-m", f"profile={profile}", f"study={study}", f"wandb={wandb}"]
+    argv.append(f"reuse_runs={str(reuse).lower()}")
+    argv += [f"{key}={value}" for key, value in grid.items()] + list(extra)
+    saved, sys.argv = sys.argv, argv
+    os.environ[START_ENV] = str(time.time())
+    try:
+        main()
+    finally:
+        sys.argv = saved
+        os.environ.pop(TOTAL_ENV, None)
+        os.environ.pop(START_ENV, None)
+
+
 def run_sweep(
     profile: str,
     study: str,
@@ -72,51 +117,77 @@ def run_sweep(
     extra: list[str],
     reuse_runs: bool = False,
 ) -> int:
-    """Run the study's grid through Hydra's multirun; return the number of jobs.
-    `reuse_runs`: keep finished runs of the same configs made by other code."""
+    """Run the study's grid through Hydra's multirun, after its rate search if it has one;
+    return the number of grid jobs. `reuse_runs`: keep finished runs of the same configs
+    made by other code."""
+    fixed = [o for o in extra if not o.lstrip("+~").startswith("hydra")]  # job-level overrides
+    search = search_grid(profile, study, seeds)
+    if search is not None:
+        first_rate = expand(search)["optim.lr"][0]
+        total = check_grid(profile, study, expand(search), [*fixed, f"optim.lr={first_rate}"])
+        print(f"sweep {study} ({profile}): rate search, {total} runs", file=sys.stderr)
+        os.environ[TOTAL_ENV] = str(total)
+        _multirun(profile, study, wandb, search, extra, reuse_runs)
+        write_search_table(profile, study, search, extra)
     grid = study_grid(profile, study, seeds)
-    total = check_grid(profile, study, expand(grid))
+    total = check_grid(profile, study, expand(grid), fixed)
     print(f"sweep {study} ({profile}): {total} runs over " + ", ".join(grid), file=sys.stderr)
-    from ablate.train import main
-
-    argv = ["ablate.train", "-m", f"profile={profile}", f"study={study}", f"wandb={wandb}"]
-    argv.append(f"reuse_runs={str(reuse_runs).lower()}")
-    argv += [f"{key}={value}" for key, value in grid.items()] + list(extra)
-    saved, sys.argv = sys.argv, argv
     os.environ[TOTAL_ENV] = str(total)
-    os.environ[START_ENV] = str(time.time())
-    try:
-        main()
-    finally:
-        sys.argv = saved
-        os.environ.pop(TOTAL_ENV, None)
-        os.environ.pop(START_ENV, None)
+    _multirun(profile, study, wandb, grid, extra, reuse_runs)
     return total
 
 
-def expected_keys(profile: str, study: str, seeds: int | None) -> set[str]:
-    """The run keys of the study's current grid: what the aggregate keeps. Runs left over
-    from an earlier grid or budget stay on disk (their keys may come back) but are not
-    mixed into the current results."""
+def job_configs(profile: str, study: str, grid: dict[str, str], extra: list[str] = ()):
+    """The composed config of every job of `grid`, as the multirun would build it."""
     from itertools import product
 
-    from omegaconf import OmegaConf
-
-    from ablate.training.keys import run_key
-
-    base = compose([f"profile={profile}", f"study={study}"])
+    base = compose([f"profile={profile}", f"study={study}", *extra])
     parser = OverridesParser.create()
     axes = []
-    for key, value in study_grid(profile, study, seeds).items():
+    for key, value in grid.items():
         override = parser.parse_override(f"{key}={value}")
         values = (
             list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
         )
         axes.append([(key, v) for v in values])
-    keys = set()
     for job in product(*axes):
         cfg = base.copy()
         for key, value in job:
             OmegaConf.update(cfg, key, value, merge=False)
-        keys.add(run_key(cfg))
+        yield cfg
+
+
+def write_search_table(profile: str, study: str, search: dict[str, str], extra: list[str]) -> None:
+    """Choose each arm's rate from the search runs on disk; write runs/<study>/tuned_lr.json."""
+    from ablate.io import atomic_write_text
+    from ablate.lr_search import build_table, table_path
+    from ablate.training.run import read_result, run_dir
+
+    cfgs = list(job_configs(profile, study, search, extra))
+    results = [r for r in (read_result(run_dir(cfg)) for cfg in cfgs) if r is not None]
+    tune = cfgs[0].study.tune
+    table = build_table(list(tune.lr), list(tune.by), results)
+    path = table_path(cfgs[0].runs_dir, study)
+    atomic_write_text(path, json.dumps(table, indent=2) + "\n")
+    edges = [arm for arm, entry in table["arms"].items() if entry["edge"]]
+    print(
+        f"sweep {study}: rate per arm -> {path}"
+        + (f"; at the edge of the searched range: {'; '.join(edges)}" if edges else ""),
+        file=sys.stderr,
+    )
+
+
+def expected_keys(profile: str, study: str, seeds: int | None) -> dict[str, str]:
+    """The run keys of the study's current grid and rate search, each with its role
+    (`grid` or `lr_search`): what the aggregate keeps. Runs left over from an earlier grid
+    or budget stay on disk (their keys may come back) but are not mixed into the results."""
+    from ablate.training.keys import run_key
+
+    keys: dict[str, str] = {}
+    search = search_grid(profile, study, seeds)
+    if search is not None:
+        keys.update((run_key(cfg), "lr_search") for cfg in job_configs(profile, study, search))
+    grid = study_grid(profile, study, seeds)
+    with contextlib.suppress(ConfigError):  # no search table yet: the grid has no rates
+        keys.update((run_key(cfg), "grid") for cfg in job_configs(profile, study, grid))
     return keys

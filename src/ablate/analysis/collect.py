@@ -25,6 +25,7 @@ AXES = [
     "bottleneck",
     "init_std",
     "stem",
+    "head",
 ]
 COLUMNS = [
     "study",
@@ -44,11 +45,16 @@ COLUMNS = [
     "optimizer",
     "lr",
     "max_epochs",
+    "max_steps",
+    "schedule",
+    "stopped",
     "val_acc",
     "val_loss",
     "best_val_acc",
     "test_acc",
     "test_loss",
+    "test_classes_predicted",
+    "majority_acc",
     "epochs",
     "steps",
     "diverged_step",
@@ -87,6 +93,8 @@ def flatten(result: dict[str, Any]) -> dict[str, Any]:
         optimizer=optim.get("name"),
         lr=optim.get("lr"),
         max_epochs=trainer.get("max_epochs"),
+        max_steps=trainer.get("max_steps"),
+        schedule=optim.get("schedule"),
         **result.get("versions", {}),
         **result.get("hardware", {}),
     )

@@ -39,6 +39,7 @@ class ModelSpec(Protocol):
     stages: int
     bottleneck: bool
     stem: str
+    head: str
 
 
 STEM = re.compile(r"^k(\d+)s(\d+)p(\d+)$")
@@ -182,8 +183,26 @@ def build_conv_net(spec: ModelSpec, in_shape: tuple[int, int, int], classes: int
             cin = cout
         if not last:
             layers += down.before
-    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, classes)]
+    layers += HEADS[spec.head](cin, _out_pixels(layers, in_shape), classes)
     return nn.Sequential(*layers)
+
+
+def _out_pixels(layers: list[nn.Module], in_shape: tuple[int, int, int]) -> int:
+    """Pixels of the last feature map (what a flatten head reads)."""
+    with torch.no_grad():
+        return int(nn.Sequential(*layers)(torch.zeros(1, *in_shape)).shape[-2:].numel())
+
+
+# The classifier on top of the conv stack: global average pool then linear (the modern
+# head), or flatten then linear (the classic LeNet head: more parameters, and on small
+# nets it learns much faster, since a narrow last stage gives GAP few features).
+HEADS: Registry[Callable[[int, int, int], list[nn.Module]]] = Registry("head")
+HEADS.register("gap")(
+    lambda ch, pixels, classes: [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(ch, classes)]
+)
+HEADS.register("flatten")(
+    lambda ch, pixels, classes: [nn.Flatten(), nn.Linear(ch * pixels, classes)]
+)
 
 
 def build_mlp(spec: ModelSpec, in_shape: tuple[int, int, int], classes: int) -> nn.Sequential:

@@ -39,6 +39,7 @@ class Context:
     probes: pd.DataFrame = field(default_factory=pd.DataFrame)  # per layer, per probe point
     history: pd.DataFrame = field(default_factory=pd.DataFrame)  # loss curves
     cost: pd.DataFrame = field(default_factory=pd.DataFrame)  # activation microbenchmark
+    tuning: dict[str, Any] = field(default_factory=dict)  # study -> per-arm rate search table
 
     def chance(self, study: str) -> float:
         classes = self.study(study, status=None)["classes"].dropna()
@@ -70,7 +71,10 @@ class Context:
         return self.figures / name, f"figures/{name}"
 
     def study(self, name: str, status: str | None = "ok") -> pd.DataFrame:
+        """The grid runs of study `name` (never its rate-search runs) with that status."""
         rows = self.runs[self.runs["study"] == name]
+        if "role" in rows:
+            rows = rows[rows["role"].fillna("grid") == "grid"]
         return rows if status is None else rows[rows["status"] == status]
 
     def tuned(self, study: str, cell_axes: list[str]) -> pd.DataFrame:

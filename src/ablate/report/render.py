@@ -4,17 +4,20 @@ the order of the notes, the main-grid overview, non-ok runs and the run inventor
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from ablate.analysis.controls import ControlCheck
 from ablate.analysis.verdicts import NOT_RUN, MissingEvidence, Verdict, not_run
 from ablate.io import atomic_write_text, clean_stale_temps
 from ablate.report import (
     activations,
     batchnorm,
+    controls,
     convolution,
     init,
     main_grid,
@@ -22,6 +25,7 @@ from ablate.report import (
     preprocessing,
 )
 from ablate.report.context import Context, Section, load_questions
+from ablate.report.controls import guard, study_checks
 from ablate.report.markdown import fmt, table
 from ablate.report.provenance import checkout_state, code_rows
 
@@ -80,7 +84,9 @@ def header(ctx: Context) -> str:
     return table(["", ""], rows)
 
 
-def question_section(ctx: Context, q: dict[str, str]) -> tuple[Section, Verdict]:
+def question_section(
+    ctx: Context, q: dict[str, str], checks: list[ControlCheck] | None = None
+) -> tuple[Section, Verdict]:
     reason = ctx.missing_reason(q["study"])
     builder = BUILDERS.get(q["id"])
     if reason is None and builder is None:
@@ -97,7 +103,7 @@ def question_section(ctx: Context, q: dict[str, str]) -> tuple[Section, Verdict]
         verdict = not_run(q["id"], reason)
         body = f"{quote}\n\n**Not run**: {reason}."
         return Section(q["id"].lower(), f"{q['id']}", body), verdict
-    verdict = section.verdicts[0]
+    verdict = guard(section.verdicts[0], checks or [])
     body = "\n\n".join(
         [
             quote,
@@ -165,11 +171,13 @@ def build(ctx: Context) -> tuple[str, dict[str, Verdict]]:
     questions = load_questions()
     results: dict[str, Verdict] = {}
     sections: list[Section] = []
+    checks = study_checks(ctx)
     for q in questions:
-        section, verdict = question_section(ctx, q)
+        section, verdict = question_section(ctx, q, checks.get(q["study"]))
         results[q["id"]] = verdict
         sections.append(section)
-    overview = [
+    overview = [controls.section(checks)] if checks else []
+    overview += [
         b(ctx)
         for study, builders in OVERVIEW.items()
         if ctx.missing_reason(study) is None
@@ -212,6 +220,13 @@ def _read(path: Path, order: list[str]) -> pd.DataFrame:
     return frame.sort_values(by, kind="stable", ignore_index=True) if by else frame
 
 
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def write_report(results: Path, params: dict[str, Any], out_dir: Path) -> dict[str, Verdict]:
     """Read the aggregated tables under `results` and write `out_dir`/report.md."""
     for folder in (out_dir, out_dir / "figures"):
@@ -226,6 +241,7 @@ def write_report(results: Path, params: dict[str, Any], out_dir: Path) -> dict[s
         probes=_read(results / "probes.csv", ["study", "key", "point", "kind", "layer_idx"]),
         history=_read(results / "history.csv", ["study", "key", "step", "epoch"]),
         cost=_read(results / "activation_cost.csv", []),
+        tuning=_json(results / "tuned_lr.json"),
     )
     text, results = build(ctx)
     atomic_write_text(out_dir / "report.md", text)

@@ -8,20 +8,33 @@ import json
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import InterpolationResolutionError
 
+from ablate.errors import ConfigError
 from ablate.training.fingerprint import code_fingerprint, device_type
 
 # Fields that do not change the numbers a run produces: where it writes, how it logs,
 # how long it may take, which study asked for it.
 IGNORED = {
-    "data": {"root", "url"},
+    "data": {"root", "url", "marks"},
     "trainer": {"max_time_s", "progress_bar"},
 }
 KEYED_SECTIONS = ("data", "model", "optim", "trainer", "probes", "seed")
 
 
+def resolved(cfg: DictConfig) -> dict[str, Any]:
+    """The config as plain data; an interpolation that cannot resolve (a tuned rate not
+    searched yet) is a ConfigError naming why."""
+    try:
+        plain = OmegaConf.to_container(cfg, resolve=True)
+    except InterpolationResolutionError as err:
+        raise ConfigError(str(err.__cause__ or err)) from None
+    assert isinstance(plain, dict)
+    return plain
+
+
 def key_fields(cfg: DictConfig) -> dict[str, Any]:
-    plain = OmegaConf.to_container(cfg, resolve=True)
+    plain = resolved(cfg)
     assert isinstance(plain, dict)
     fields: dict[str, Any] = {}
     for section in KEYED_SECTIONS:
@@ -46,8 +59,9 @@ MOOT = {
         "stages",
         "bottleneck",
         "stem",
+        "head",
     ),
-    "mlp": ("downsampling", "stages", "bottleneck", "stem"),
+    "mlp": ("downsampling", "stages", "bottleneck", "stem", "head"),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pytorch_lightning as pl
@@ -52,12 +53,17 @@ class Classifier(pl.LightningModule):
         logits = self.net(x)
         sums = self._eval.setdefault("sums", [0.0, 0.0, 0.0])
         sums[0] += F.cross_entropy(logits, y, reduction="sum").item()
-        sums[1] += (logits.argmax(1) == y).sum().item()
+        predicted = logits.argmax(1)
+        sums[1] += (predicted == y).sum().item()
         sums[2] += len(y)
+        self._eval.setdefault("classes", set()).update(predicted.unique().tolist())
 
     def _eval_end(self, prefix: str) -> dict[str, float]:
         loss, correct, n = self._eval.pop("sums", [math.nan, 0.0, 1.0])
+        classes = self._eval.pop("classes", set())
         metrics = {f"{prefix}_loss": loss / n, f"{prefix}_acc": correct / n}
+        # A net that predicts one class for every input has collapsed to the floor.
+        metrics[f"{prefix}_classes_predicted"] = float(len(classes))
         self.last_eval = metrics
         self.log_dict(metrics)
         return metrics
@@ -75,10 +81,34 @@ class Classifier(pl.LightningModule):
     def on_test_epoch_end(self) -> None:
         self._eval_end("test")
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
+    def configure_optimizers(self) -> dict[str, Any]:
         o = self.optim
         if o.name == "sgd":
-            return torch.optim.SGD(
+            optimizer: torch.optim.Optimizer = torch.optim.SGD(
                 self.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay
             )
-        return torch.optim.Adam(self.parameters(), lr=o.lr, weight_decay=o.weight_decay)
+        else:
+            optimizer = torch.optim.Adam(self.parameters(), lr=o.lr, weight_decay=o.weight_decay)
+        total = max(int(self.trainer.estimated_stepping_batches), 1)
+        factor = schedule(o.schedule, total, o.warmup)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
+
+
+def schedule(name: str, total: int, warmup: float) -> Callable[[int], float]:
+    """The learning-rate multiplier at each step: constant, or linear warm-up over
+    `warmup` x `total` steps then cosine decay to 0 at `total`."""
+    if name == "constant":
+        return lambda step: 1.0
+    ramp = max(round(warmup * total), 1)
+
+    def factor(step: int) -> float:
+        if step < ramp:
+            return (step + 1) / ramp
+        progress = min((step - ramp) / max(total - ramp, 1), 1.0)
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return factor

@@ -36,7 +36,7 @@ from ablate.io import atomic_write_text, clean_stale_temps, pid_alive
 from ablate.models import build_model
 from ablate.probes.callback import Probes, summarise
 from ablate.training import progress, tracking
-from ablate.training.callbacks import RunTimeout, TimeBudget
+from ablate.training.callbacks import EarlyStop, RunTimeout, TimeBudget
 from ablate.training.fingerprint import code_fingerprint, device_type, git_state
 from ablate.training.keys import config_key, run_key
 from ablate.training.module import Classifier, Diverged
@@ -127,7 +127,9 @@ def train(
     result["flops_per_image"] = count_flops(net, dm.input_shape)
     module = Classifier(net, cfg.optim, cfg.trainer.diverge_factor, cfg.trainer.history_every)
     module_out.append(module)
-    callbacks: list[pl.Callback] = [TimeBudget(cfg.trainer.max_time_s)]
+    t = cfg.trainer
+    stop = EarlyStop(dm.num_classes, t.stall_steps, t.stall_margin, t.converge_loss)
+    callbacks: list[pl.Callback] = [TimeBudget(t.max_time_s), stop]
     if cfg.probes.enabled:
         probes.append(Probes(cfg.probes, cfg.optim.lr))
         callbacks += probes
@@ -135,8 +137,8 @@ def train(
         accelerator=cfg.trainer.accelerator,
         devices=1,
         precision=cfg.trainer.precision,
-        max_epochs=cfg.trainer.max_epochs,
-        max_steps=cfg.trainer.max_steps,
+        max_epochs=-1 if t.max_steps > 0 else t.max_epochs,  # a step budget rules alone
+        max_steps=t.max_steps,
         deterministic=cfg.trainer.deterministic,
         logger=logger or False,
         log_every_n_steps=cfg.trainer.history_every,
@@ -153,17 +155,24 @@ def train(
     result.update(
         epochs=trainer.current_epoch,
         steps=steps,
+        stopped=stop.reason,  # None: the whole budget ran
         fit_time_s=fit_s,
         train_images_per_s=steps * cfg.data.batch_size / fit_s if fit_s else None,
     )
     val = [row for row in module.history if "val_acc" in row]
+    if len(dm.tensors["val"][1]) and (not val or val[-1]["step"] != steps):
+        trainer.validate(module, datamodule=dm, verbose=False)  # the final weights' score
+        val = [row for row in module.history if "val_acc" in row]
     if val:
         result.update(val_acc=val[-1]["val_acc"], val_loss=val[-1]["val_loss"])
         result["best_val_acc"] = max(row["val_acc"] for row in val)
     start = time.perf_counter()
     trainer.test(module, datamodule=dm, verbose=False)
-    result["infer_images_per_s"] = len(dm.tensors["test"][1]) / (time.perf_counter() - start)
+    labels = dm.tensors["test"][1]
+    result["infer_images_per_s"] = len(labels) / (time.perf_counter() - start)
     result.update(module.last_eval)
+    # The floor a collapsed net sits on: always guessing the test split's commonest class.
+    result["majority_acc"] = float(torch.bincount(labels.cpu()).max()) / len(labels)
 
 
 @contextlib.contextmanager

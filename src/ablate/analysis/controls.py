@@ -1,0 +1,114 @@
+"""The trained guard: a study's verdicts stand only if its control arms learned.
+
+Each study names its control arm(s) (`study.controls`: the settings the literature expects
+to train) and the kind of net they are (`study.mark`); each dataset sets the accuracy each
+kind must reach (`data.marks`). A control counts as trained when its mean test accuracy
+over seeds, at its best-validated rate, reaches the mark and its validation loss had
+plateaued: it fell by at most `PLATEAU_DROP` of its value over the last fifth of training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ablate.analysis.stats import Estimate, bootstrap
+from ablate.analysis.tuning import select_best_lr
+
+PLATEAU_DROP = 0.10  # the largest relative fall of the val loss over the last fifth
+
+
+@dataclass(frozen=True)
+class ControlCheck:
+    study: str
+    arm: str  # "norm=batch, activation=relu"
+    kind: str  # conv | mlp | deep_mlp
+    mark: float | None
+    acc: Estimate
+    steps: float  # median steps the control runs took
+    lr: float | None  # the rate the control was judged at
+    val_drop: float  # relative fall of the val loss over the last fifth (NaN: unknown)
+    trained: bool
+    why: str  # empty when trained
+
+    @property
+    def plateaued(self) -> bool:
+        return not np.isfinite(self.val_drop) or self.val_drop <= PLATEAU_DROP
+
+
+def column(axis: str) -> str:
+    """`model.norm` -> the run table's `norm` column (`optim.lr` -> `lr`)."""
+    return axis.rsplit(".", 1)[-1]
+
+
+def control_rows(runs: pd.DataFrame, arm: dict[str, Any]) -> pd.DataFrame:
+    """The finished runs of one control arm, at its best-validated rate."""
+    rows = runs[runs["status"] == "ok"]
+    for axis, level in arm.items():
+        col = column(axis)
+        if col not in rows:
+            return rows.iloc[0:0]
+        rows = rows[rows[col].astype(str) == str(level)]
+    return select_best_lr(rows, []) if len(rows) and "lr" in rows else rows
+
+
+def val_drop(history: pd.DataFrame, keys: list[str]) -> float:
+    """Median over `keys` of the relative fall of the validation loss between 80% of the
+    steps and the end (0: flat; 0.3: it was still falling fast)."""
+    if history.empty or "val_loss" not in history:
+        return float("nan")
+    drops = []
+    for _, curve in history[history["key"].isin(keys)].groupby("key"):
+        val = curve.dropna(subset=["val_loss"]).sort_values("step")
+        if len(val) < 2:
+            continue
+        end = val.iloc[-1]
+        earlier = val[val["step"] <= 0.8 * end["step"]]
+        if earlier.empty or earlier.iloc[-1]["val_loss"] <= 0:
+            continue
+        start = earlier.iloc[-1]["val_loss"]
+        drops.append((start - end["val_loss"]) / start)
+    return float(np.median(drops)) if drops else float("nan")
+
+
+def check(
+    study: str,
+    runs: pd.DataFrame,
+    history: pd.DataFrame,
+    arm: dict[str, Any],
+    kind: str,
+    marks: dict[str, float],
+) -> ControlCheck:
+    """Did this control arm learn? `runs` are the study's grid runs (any status)."""
+    rows = control_rows(runs, arm)
+    label = ", ".join(f"{column(a)}={v}" for a, v in arm.items())
+    mark = marks.get(kind)
+    acc = bootstrap(rows["test_acc"]) if len(rows) else Estimate(*[float("nan")] * 3, 0)
+    drop = val_drop(history, list(rows["key"])) if len(rows) else float("nan")
+    lr = float(rows["lr"].iloc[0]) if len(rows) and "lr" in rows else None
+    steps = float(rows["steps"].median()) if len(rows) else float("nan")
+    if mark is None:
+        why = f"no accuracy mark for `{kind}` nets on this dataset (data.marks)"
+    elif rows.empty:
+        why = "the control arm has no finished run"
+    elif acc.mean < mark:
+        why = f"control accuracy {acc.mean:.3f} < mark {mark:.2f}"
+    elif np.isfinite(drop) and drop > PLATEAU_DROP:
+        why = f"validation loss still falling ({drop:.0%} over the last fifth)"
+    else:
+        why = ""
+    return ControlCheck(study, label, kind, mark, acc, steps, lr, drop, not why, why)
+
+
+def check_study(
+    study: str,
+    runs: pd.DataFrame,
+    history: pd.DataFrame,
+    arms: list[dict[str, Any]],
+    kind: str,
+    marks: dict[str, float],
+) -> list[ControlCheck]:
+    return [check(study, runs, history, arm, kind, marks) for arm in arms]
