@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ablate.analysis import verdicts
-from ablate.analysis.stats import Estimate, bootstrap, diff_of_means, paired_diff
+from ablate.analysis.stats import Estimate, diff_of_means, mean_ci, paired_diff
 from ablate.report import figures
 from ablate.report.context import Context, Section
 from ablate.report.markdown import table
@@ -49,7 +49,7 @@ def a1(ctx: Context) -> Section:
         hue=None if shown["depth"].nunique() < 2 else "depth",
     )
     rows = [
-        [m, int(d) if m != "linear" else "—", bootstrap(g["test_acc"]).fmt()]
+        [m, int(d) if m != "linear" else "—", mean_ci(g["test_acc"]).fmt()]
         for (m, d), g in shown.groupby(["model", "depth"])
     ]
     body = "\n\n".join(
@@ -69,7 +69,7 @@ def _cost_ratio(ctx: Context, name: str, base: str = "relu") -> Estimate:
     if ctx.cost.empty:
         return Estimate(float("nan"), float("nan"), float("nan"), 0)
     wide = ctx.cost.pivot_table(index="repeat", columns="activation", values="seconds")
-    return bootstrap((wide[name] / wide[base]).to_numpy())
+    return mean_ci((wide[name] / wide[base]).to_numpy())
 
 
 def _cost_ms(ctx: Context) -> dict[str, float]:
@@ -149,7 +149,7 @@ def a3(ctx: Context) -> Section:
     zero_grads = grads[(grads["init"] == "zeros") & (grads["activation"] == "relu")]
     chance = ctx.chance("zero_init")
     verdict = verdicts.a3_zero_init(
-        float(zero_grads["grad_norm"].max()), bootstrap(zero_relu["test_acc"]), chance
+        float(zero_grads["grad_norm"].max()), mean_ci(zero_relu["test_acc"]), chance
     )
     both = pd.concat(
         [grads.assign(when="init"), ctx.layers("zero_init", "grad", "end").assign(when="end")]
@@ -171,7 +171,7 @@ def a3(ctx: Context) -> Section:
     rows = []
     for (init, act), g in df.groupby(["init", "activation"]):
         layer = grads[(grads["init"] == init) & (grads["activation"] == act)]
-        rows.append([init, act, f"{layer['grad_norm'].max():.3g}", bootstrap(g["test_acc"]).fmt()])
+        rows.append([init, act, f"{layer['grad_norm'].max():.3g}", mean_ci(g["test_acc"]).fmt()])
     body = "\n\n".join(
         [
             ctx.describe("zero_init"),
@@ -221,7 +221,7 @@ def a4(ctx: Context) -> Section:
         ylabel="dead-unit fraction",
     )
     rows = [
-        [a, lr, f"{g['probe_dead_frac_end'].mean():.1%}", bootstrap(g["test_acc"]).fmt()]
+        [a, lr, f"{g['probe_dead_frac_end'].mean():.1%}", mean_ci(g["test_acc"]).fmt()]
         for (a, lr), g in df.groupby(["activation", "lr"])
     ]
     body = "\n\n".join(
@@ -262,7 +262,7 @@ def a5(ctx: Context) -> Section:
         [
             a,
             g["init"].iloc[0],
-            bootstrap(g["test_acc"]).fmt(),
+            mean_ci(g["test_acc"]).fmt(),
             f"{ratio[a]:.3g}",
             f"{g['probe_zero_frac_init'].median():.0%}",
         ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ablate.analysis import verdicts
-from ablate.analysis.stats import bootstrap, diff_of_means, paired_diff
+from ablate.analysis.stats import diff_of_means, mean_ci, paired_diff
 from ablate.report import figures
 from ablate.report.context import Context, Section
 from ablate.report.markdown import table
@@ -49,7 +49,7 @@ def b1(ctx: Context) -> Section:
         [
             arm,
             f"{g['status'].eq('ok').mean():.0%}",
-            bootstrap(g["test_acc"]).fmt(),
+            mean_ci(g["test_acc"]).fmt(),
             f"{stats.loc[arm, 'act_mean']:.2f}" if arm in stats.index else "—",
             f"{stats.loc[arm, 'act_std']:.2f}" if arm in stats.index else "—",
         ]

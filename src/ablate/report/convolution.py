@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ablate.analysis import verdicts
-from ablate.analysis.stats import bootstrap, diff_of_means, paired_diff
+from ablate.analysis.stats import Estimate, diff_of_means, mean_ci, paired_by_stratum, paired_diff
 from ablate.report import figures
 from ablate.report.context import Context, Section
 from ablate.report.main_grid import MAIN_AXES
@@ -27,7 +27,7 @@ def _cost_table(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Per cell of `by`: accuracy with CI, and median params, FLOPs and throughput."""
     rows = []
     for keys, group in df.groupby(by, sort=True):
-        est = bootstrap(group["test_acc"])
+        est = mean_ci(group["test_acc"])
         rows.append(
             {
                 **dict(zip(by, keys if isinstance(keys, tuple) else (keys,), strict=True)),
@@ -47,7 +47,7 @@ def _cost_table(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 def _cost_cells(r: pd.Series) -> list[str]:
     """Accuracy with its CI, parameters, FLOPs and throughput of one `_cost_table` row."""
     return [
-        f"{r['mean']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]",
+        Estimate(r["mean"], r["lo"], r["hi"], int(r["n"])).fmt(),
         si(r["params"]),
         si(r["flops"]),
         f"{r['img_s']:.0f}",
@@ -227,7 +227,7 @@ def c2(ctx: Context) -> Section:
         path,
         "How often the first conv reads each input pixel",
     )
-    accs = {s: bootstrap(g["test_acc"]) for s, g in df.groupby("stem")}
+    accs = {s: mean_ci(g["test_acc"]) for s, g in df.groupby("stem")}
     rows = [
         [
             s,
@@ -268,7 +268,7 @@ def depth_table(ctx: Context) -> tuple[str, dict[str, int | None]]:
     df = ctx.study("depth_arch")
     if df.empty:
         return "", {}
-    acc = {(a, int(d)): bootstrap(g["test_acc"]) for (a, d), g in df.groupby(["arch", "depth"])}
+    acc = {(a, int(d)): mean_ci(g["test_acc"]) for (a, d), g in df.groupby(["arch", "depth"])}
     layers = df.groupby(["arch", "depth"])["probe_act_layers"].median()
     limits = verdicts.depth_limit(acc, ctx.chance("depth_arch"))
     rows = [[a, d, int(layers.get((a, d), 0)), e.fmt()] for (a, d), e in sorted(acc.items())]

@@ -7,7 +7,7 @@ import pandas as pd
 
 from ablate.analysis import verdicts
 from ablate.analysis.curves import classify
-from ablate.analysis.stats import bootstrap
+from ablate.analysis.stats import mean_ci
 from ablate.report import figures
 from ablate.report.context import Context, Section
 from ablate.report.markdown import table
@@ -87,7 +87,7 @@ def _lr_section(ctx: Context, qid: str, kind: str) -> Section:
             f"{lr:g}",
             n,
             ", ".join(sorted(g["curve"])),
-            bootstrap(g["test_acc"]).fmt() if g["test_acc"].notna().any() else "—",
+            mean_ci(g["test_acc"]).fmt() if g["test_acc"].notna().any() else "—",
         ]
         for (lr, n), g in runs.groupby(["lr", "norm"])
     ]
@@ -135,7 +135,7 @@ def t4(ctx: Context) -> Section:
     by = df.groupby("lr")[["val_acc", "test_acc"]].mean()
     cv_choice, test_choice = float(by["val_acc"].idxmax()), float(by["test_acc"].idxmax())
     wide = df.pivot_table(index="fold", columns="lr", values="test_acc")
-    regret = bootstrap((wide[test_choice] - wide[cv_choice]).to_numpy())
+    regret = mean_ci((wide[test_choice] - wide[cv_choice]).to_numpy())
     rates = sorted(by.index)
     verdict = verdicts.t4_cv(
         cv_choice,

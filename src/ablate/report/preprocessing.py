@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ablate.analysis import verdicts
-from ablate.analysis.stats import bootstrap, paired_diff
+from ablate.analysis.stats import mean_ci, paired_diff
 from ablate.report import figures
 from ablate.report.context import Context, Section
 from ablate.report.markdown import table
@@ -35,7 +35,7 @@ def d1(ctx: Context) -> Section:
         ylabel="training loss",
     )
     rows = [
-        [p, a, f"{g['probe_sign_agreement_init'].mean():.1%}", bootstrap(g["test_acc"]).fmt()]
+        [p, a, f"{g['probe_sign_agreement_init'].mean():.1%}", mean_ci(g["test_acc"]).fmt()]
         for (p, a), g in df.groupby(["preprocessing", "activation"])
     ]
     body = "\n\n".join(
