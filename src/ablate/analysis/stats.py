@@ -15,6 +15,7 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ ALPHA = 1 - LEVEL
 EXACT_MAX = 16  # sign-flip test: all 2^n patterns up to here, Monte Carlo beyond
 MC_DRAWS = 20_000
 NAN = float("nan")
+K = TypeVar("K")
 
 
 @dataclass(frozen=True)
@@ -204,12 +206,12 @@ def paired_by_stratum(
     """Per level of `stratum` (e.g. arch): the paired difference a - b among pairs where both
     arms learned (neither collapsed nor failed), with its p-value Holm-adjusted across the
     strata, so `compare()` decides a stratum only after the correction."""
-    per = {
-        str(level): paired_diff(g, axis, a, b, pair_on, metric, drop_failed=True)
-        for level, g in df.groupby(stratum, sort=True)
-    }
-    adjusted = holm([e.p for e in per.values()])
-    return {k: replace(e, p=p) for (k, e), p in zip(per.items(), adjusted, strict=True)}
+    return holm_family(
+        {
+            str(level): paired_diff(g, axis, a, b, pair_on, metric, drop_failed=True)
+            for level, g in df.groupby(stratum, sort=True)
+        }
+    )
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
@@ -224,6 +226,12 @@ def holm(pvalues: Sequence[float]) -> list[float]:
         running = max(running, min(1.0, (m - rank) * p[i]))
         out[i] = running
     return out.tolist()
+
+
+def holm_family(estimates: Mapping[K, Estimate]) -> dict[K, Estimate]:
+    """The sub-claims of one verdict with their p-values Holm-adjusted as one family."""
+    adjusted = holm([e.p for e in estimates.values()])
+    return {k: replace(e, p=p) for (k, e), p in zip(estimates.items(), adjusted, strict=True)}
 
 
 def power_n(estimate: Estimate, power: float = 0.8) -> int | None:

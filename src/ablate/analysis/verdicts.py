@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ablate.analysis.stats import Estimate
+from ablate.analysis.stats import Estimate, power_n
 
 VERDICTS = ("supported", "refuted", "nuanced", "inconclusive")
 NOT_RUN = "not run"
@@ -32,6 +32,17 @@ def not_run(qid: str, reason: str) -> Verdict:
     return Verdict(qid, NOT_RUN, "—", reason)
 
 
+def needs(est: Estimate) -> str:
+    """For an undecided comparison: how many independent units it would need to decide."""
+    n = power_n(est)
+    if n is None:
+        return ""
+    return (
+        f" Inconclusive at n = {est.n} {est.unit}: at the observed mean and spread it would "
+        f"need ~{n} (80% power, normal approximation)."
+    )
+
+
 def c3_strided_vs_pool(
     acc_diff: Estimate, per_arch: dict[str, Estimate], flops_ratio: float, params_ratio: float
 ) -> Verdict:
@@ -50,14 +61,24 @@ def c3_strided_vs_pool(
     }
     key = f"Δacc {acc_diff.fmt(signed=True)}; FLOPs ×{flops_ratio:.2f}; params ×{params_ratio:.2f}"
     cost = f"strided conv costs ×{flops_ratio:.2f} the FLOPs and ×{params_ratio:.2f} the parameters"
-    if "higher" in per.values() and "lower" in per.values():
-        better = [a for a, d in per.items() if d == "higher"]
-        worse = [a for a, d in per.items() if d == "lower"]
+    better = [a for a, d in per.items() if d == "higher"]
+    worse = [a for a, d in per.items() if d == "lower"]
+    if (better and worse) or (direction == "overlap" and (better or worse)):
+        split = " but ".join(
+            part
+            for part in (
+                f"wins in {', '.join(better)}" if better else "",
+                f"loses in {', '.join(worse)}" if worse else "",
+            )
+            if part
+        )
         return Verdict(
             "C3",
             "nuanced",
             key,
-            f"Strided conv wins in {', '.join(better)} but loses in {', '.join(worse)}; {cost}.",
+            f"Strided conv {split} (per family, Holm-adjusted, among pairs where both arms "
+            f"learned), while the pooled difference "
+            f"{'spans 0' if direction == 'overlap' else 'does not'}; {cost}.",
             numbers,
         )
     if direction == "overlap":
@@ -65,8 +86,7 @@ def c3_strided_vs_pool(
             "C3",
             "inconclusive",
             key,
-            f"The accuracy difference's 95% CI spans 0; {cost}. More seeds or "
-            "epochs would be needed to separate them.",
+            f"The accuracy difference's 95% CI spans 0; {cost}." + needs(acc_diff),
             numbers,
         )
     if direction == "lower":
@@ -121,7 +141,8 @@ def c4_architectures(diffs: dict[str, Estimate], baseline: str = "plain") -> Ver
         "C4",
         "inconclusive",
         key,
-        f"Every difference from {baseline} has a 95% CI spanning 0.",
+        f"Every difference from {baseline} has a 95% CI spanning 0."
+        + (needs(max(diffs.values(), key=lambda d: abs(d.mean))) if diffs else ""),
         numbers,
     )
 
@@ -307,7 +328,11 @@ def a4_leaky(
             numbers,
         )
     return Verdict(
-        "A4", "inconclusive", key, "No difference beyond noise at any learning rate.", numbers
+        "A4",
+        "inconclusive",
+        key,
+        "No difference beyond noise at any learning rate." + needs(acc_diff),
+        numbers,
     )
 
 
@@ -422,7 +447,7 @@ def b1_position(pre_vs_post: Estimate, bn_vs_none: Estimate) -> Verdict:
         "inconclusive",
         key,
         "Before and after are within noise of each "
-        "other; the position matters less than having BN at all.",
+        "other; the position matters less than having BN at all." + needs(pre_vs_post),
         numbers,
     )
 
@@ -496,25 +521,34 @@ def t2_t3_lr(qid: str, arms: dict[str, dict[float, list[str]]], kind: str) -> Ve
 
 
 def t4_cv(
-    cv_choice: float, test_choice: float, on_edge: bool, regret: Estimate, gap: float
+    cv_choice: float,
+    test_choice: float,
+    on_edge: bool,
+    regret: Estimate,
+    optimism: Estimate,
+    gap: float,
 ) -> Verdict:
     """Claim: choose hyperparameters on a validation split (k-fold cross-validation), not
-    on the test set. `regret`: test accuracy of the test-set choice minus that of the CV
-    choice (per fold); `gap`: CV estimate minus test accuracy at the CV choice."""
+    on the test set. `regret`: per fold, the test accuracy of the value the test set picks
+    minus that of the value CV on the other folds picks (`selection.selection_regret`);
+    `optimism`: how far a fold's best test accuracy lies above that of the value the other
+    folds' test scores pick (the winner's curse of reporting what one selected on);
+    `gap`: CV estimate minus test accuracy at the CV choice."""
     numbers = {
         "cv_choice": cv_choice,
         "test_choice": test_choice,
         "regret": regret.mean,
+        "optimism": optimism.mean,
         "gap": gap,
     }
     key = (
-        f"CV picks lr {cv_choice:g}, the test set {test_choice:g}; regret "
-        f"{regret.fmt(signed=True)}; CV − test {gap:+.3f}"
+        f"CV picks lr {cv_choice:g}, the test set {test_choice:g}; regret per fold "
+        f"{regret.fmt(signed=True)}; optimism of the test-picked accuracy "
+        f"{optimism.fmt(signed=True)}; CV − test {gap:+.3f}"
     )
+    matches = True if regret.mean == 0 else None if regret.compare() == "overlap" else False
     parts = {
-        "CV finds a value as good as peeking at the test set": True
-        if cv_choice == test_choice
-        else (None if regret.lo <= 0 else False),
+        "CV finds a value as good as peeking at the test set": matches,
         "the choice is inside the grid": not on_edge,
     }
     return from_parts("T4", parts, key, numbers, "Cross-validated choice of the learning rate")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ablate.analysis import verdicts
-from ablate.analysis.stats import diff_of_means, mean_ci
+from ablate.analysis.stats import diff_of_means, holm_family, mean_ci
 from ablate.report import figures
 from ablate.report.context import Context, Section
 from ablate.report.markdown import table
@@ -165,10 +165,14 @@ def w3(ctx: Context) -> Section:
     df = _study(ctx)
     deep = int(df["depth"].max())
     kaiming = _cell(df, "kaiming", "relu", deep)["test_acc"]
+    vs = holm_family(
+        {
+            other: diff_of_means(kaiming, _cell(df, other, "relu", deep)["test_acc"])
+            for other in ("xavier", "small_normal")
+        }
+    )
     verdict = verdicts.w3_kaiming(
-        diff_of_means(kaiming, _cell(df, "xavier", "relu", deep)["test_acc"]),
-        diff_of_means(kaiming, _cell(df, "small_normal", "relu", deep)["test_acc"]),
-        _std_ratio(_cell(df, "kaiming", "relu", deep)),
+        vs["xavier"], vs["small_normal"], _std_ratio(_cell(df, "kaiming", "relu", deep))
     )
     body = "\n\n".join(
         [
