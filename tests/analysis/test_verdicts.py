@@ -56,3 +56,6 @@ def test_a_single_value_never_decides():
     one = Estimate(0.5, 0.5, 0.5, 1)
     assert one.compare() == "overlap"
     assert verdicts.c4_architectures({"resnet": one}).verdict == "inconclusive"
+    no_ci = Estimate(0.9, float("nan"), float("nan"), 1)
+    assert verdicts.w1_small_init(no_ci, no_ci, 0.01, 0.1).verdict == "inconclusive"
+    assert verdicts.a3_zero_init(0.0, no_ci, 0.1).verdict == "inconclusive"

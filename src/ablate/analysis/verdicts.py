@@ -177,6 +177,16 @@ def _dir(est: Estimate) -> bool | None:
     return {"higher": True, "lower": False, "overlap": None}[est.compare()]
 
 
+def _above(est: Estimate, bar: float) -> bool | None:
+    """True if the CI lies above `bar`, False if below, None if it spans it or there is no
+    CI (one value)."""
+    return True if est.lo > bar else False if est.hi < bar else None
+
+
+def _not(value: bool | None) -> bool | None:
+    return None if value is None else not value
+
+
 def c1_bottleneck(acc_diff: Estimate, flops_ratio: float, params_ratio: float) -> Verdict:
     """Claim: a 1x1 reduction cuts dimensionality (and so parameters and FLOPs) while the
     1x1 layer still mixes every channel, so accuracy holds. `acc_diff` is with minus
@@ -279,7 +289,7 @@ def a2_sigmoid(
         f"grad first/last {grad_ratio:.2g} (relu {relu_grad_ratio:.2g}); mean output "
         f"{mean_sigmoid:.2f}; time vs relu ×{cost_ratio.fmt(digits=2)}"
     )
-    costly = True if cost_ratio.lo > 1 else False if cost_ratio.hi < 1 else None
+    costly = _above(cost_ratio, 1.0)
     parts = {
         "gradients shrink with depth": grad_ratio < 0.1 and grad_ratio < relu_grad_ratio,
         "outputs are not zero-centred": abs(mean_sigmoid) > 0.25,
@@ -296,10 +306,9 @@ def a3_zero_init(max_weight_grad: float, acc: Estimate, chance: float) -> Verdic
         f"max weight-gradient norm at init {max_weight_grad:.3g}; accuracy {acc.fmt()} "
         f"(chance {chance:.3f})"
     )
-    learns = None if acc.lo <= chance + 0.05 <= acc.hi else acc.lo > chance + 0.05
     parts = {
         "every weight gradient is 0": max_weight_grad == 0.0,
-        "it cannot learn": None if learns is None else not learns,
+        "it cannot learn": _not(_above(acc, chance + 0.05)),
     }
     return from_parts("A3", parts, key, numbers, "ReLU with all-zero init")
 
@@ -384,8 +393,8 @@ def w1_small_init(shallow: Estimate, deep: Estimate, std_ratio: float, chance: f
     )
     bar = chance + 0.1
     parts = {
-        "works in small nets": None if shallow.lo <= bar <= shallow.hi else shallow.lo > bar,
-        "stalls in deep nets": None if deep.lo <= bar <= deep.hi else deep.hi < bar,
+        "works in small nets": _above(shallow, bar),
+        "stalls in deep nets": _not(_above(deep, bar)),
         "activations shrink with depth": std_ratio < 0.1,
     }
     return from_parts("W1", parts, key, numbers, "Small Gaussian init (std 0.01)")
@@ -406,9 +415,7 @@ def w2_xavier(tanh_ratio: float, relu_ratio: float, deep_tanh: Estimate, chance:
     parts = {
         "stable for tanh": 0.2 <= tanh_ratio <= 5,
         "shrinks for relu": relu_ratio < 0.2,
-        "deep tanh trains": None
-        if deep_tanh.lo <= chance + 0.1 <= deep_tanh.hi
-        else deep_tanh.lo > chance + 0.1,
+        "deep tanh trains": _above(deep_tanh, chance + 0.1),
     }
     return from_parts("W2", parts, key, numbers, "Xavier init through depth")
 
