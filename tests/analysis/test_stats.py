@@ -1,30 +1,110 @@
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as sps
 
-from ablate.analysis.stats import bootstrap, intervals_overlap, level_means, paired_diff
+from ablate.analysis.stats import (
+    Estimate,
+    diff_of_means,
+    holm,
+    intervals_overlap,
+    level_means,
+    mean_ci,
+    paired_by_stratum,
+    paired_diff,
+    power_n,
+    sign_flip_p,
+)
 
-
-def test_bootstrap_ci_brackets_the_mean_and_shrinks_with_n():
-    rng = np.random.default_rng(1)
-    small = bootstrap(rng.normal(0.5, 0.1, 10))
-    large = bootstrap(rng.normal(0.5, 0.1, 1000))
-    assert small.lo < small.mean < small.hi
-    assert (large.hi - large.lo) < (small.hi - small.lo)
-    assert large.lo < 0.5 < large.hi
-
-
-def test_bootstrap_is_repeatable_and_ignores_nan():
-    values = [0.1, 0.4, float("nan"), 0.3]
-    assert bootstrap(values) == bootstrap(values)
-    assert bootstrap(values).n == 3
-    assert bootstrap([]).n == 0
+DRAWS = 2000
 
 
-def test_paired_diff_matches_on_other_axes():
-    df = pd.DataFrame(
+def _covers(est: Estimate, truth: float) -> bool:
+    return est.lo <= truth <= est.hi
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 10])
+def test_mean_interval_covers_the_true_mean_95_percent_of_the_time(n):
+    rng = np.random.default_rng(n)
+    hits = [_covers(mean_ci(rng.normal(0.7, 0.05, n)), 0.7) for _ in range(DRAWS)]
+    assert 0.93 <= np.mean(hits) <= 0.97
+
+
+def _grid(rng: np.random.Generator, cells: int, seeds: int, effect: float) -> pd.DataFrame:
+    """Two arms over `cells` cells and `seeds` seeds; the effect varies between cells (sd
+    0.03) more than between seeds (sd 0.01), so runs of one cell are not exchangeable with
+    runs of another."""
+    rows = []
+    for cell in range(cells):
+        base, cell_effect = rng.normal(0.6, 0.1), rng.normal(effect, 0.03)
+        for seed in range(seeds):
+            for arm, shift in (("a", cell_effect), ("b", 0.0)):
+                acc = base + shift + rng.normal(0, 0.01)
+                rows.append({"cell": cell, "seed": seed, "arm": arm, "test_acc": acc})
+    return pd.DataFrame(rows)
+
+
+def test_paired_interval_covers_the_true_effect_at_3_to_10_cells():
+    rng = np.random.default_rng(7)
+    hits = []
+    for i in range(1200):
+        cells = 3 + i % 8
+        est = paired_diff(_grid(rng, cells, 2, 0.02), "arm", "a", "b", ["cell", "seed"])
+        assert est.unit == "cells" and est.n == cells
+        hits.append(_covers(est, 0.02))
+    assert 0.93 <= np.mean(hits) <= 0.97
+
+
+def test_one_value_has_no_interval_and_never_decides():
+    one = mean_ci([0.5])
+    assert one.n == 1 and math.isnan(one.lo) and math.isnan(one.hi)
+    assert one.compare() == "overlap"
+    assert "nan" not in one.fmt() and "no CI" in one.fmt()
+    assert mean_ci([]).n == 0 and mean_ci([]).fmt() == "n/a"
+
+
+def test_mean_ci_is_the_student_t_interval_and_ignores_nan():
+    est = mean_ci([0.1, 0.4, float("nan"), 0.3])
+    half = sps.t.ppf(0.975, 2) * np.std([0.1, 0.4, 0.3], ddof=1) / math.sqrt(3)
+    assert est.n == 3 and est.mean == pytest.approx(0.8 / 3)
+    assert est.hi - est.mean == pytest.approx(half)
+
+
+def test_sign_flip_is_exact():
+    # 4 positive pairs: only all-plus and all-minus reach |sum| = 10, so p = 2/16.
+    assert sign_flip_p([1, 2, 3, 4]) == 0.125
+    # [1, 2, 3]: the 8 sign patterns sum to ±6, ±4, ±2, 0, 0, so |sum| >= 4 in 4 of 8.
+    assert sign_flip_p([-1, 2, 3]) == 0.5
+    x = [0.03, -0.01, 0.02, 0.05, 0.04, -0.02, 0.06]
+    reference = sps.permutation_test(
+        (np.array(x),),
+        np.mean,
+        permutation_type="samples",
+        n_resamples=np.inf,
+        alternative="two-sided",
+    ).pvalue
+    assert sign_flip_p(x) == pytest.approx(reference)
+
+
+def test_sign_flip_beyond_16_units_is_a_fixed_seed_monte_carlo():
+    x = np.random.default_rng(3).normal(0.3, 1, 20)
+    assert sign_flip_p(x) == sign_flip_p(x)
+    assert 1 / 20_001 <= sign_flip_p(x) <= 1
+
+
+def test_holm_on_a_known_vector():
+    # Sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1 = 0.02, 0.03, 0.06, 0.04 -> running max.
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, float("nan"), 0.01])[2] == pytest.approx(0.02)
+    assert holm([0.6, 0.9]) == pytest.approx([1.0, 1.0])
+
+
+def _table() -> pd.DataFrame:
+    return pd.DataFrame(
         {
             "ds": ["pool", "stride"] * 4,
             "arch": ["a", "a", "b", "b"] * 2,
@@ -32,10 +112,71 @@ def test_paired_diff_matches_on_other_axes():
             "test_acc": [0.5, 0.6, 0.7, 0.75, 0.52, 0.61, 0.69, 0.76],
         }
     )
-    est = paired_diff(df, "ds", "stride", "pool", ["arch", "seed"])
-    assert est.n == 4
-    assert est.mean == pytest.approx(np.mean([0.1, 0.05, 0.09, 0.07]))
-    assert est.compare() == "higher"
+
+
+def test_paired_diff_averages_seeds_within_cells():
+    est = paired_diff(_table(), "ds", "stride", "pool", ["arch", "seed"])
+    # Two cells and two seeds: cells are the units (a: 0.1, 0.09; b: 0.05, 0.07).
+    assert est.unit == "cells" and est.n == 2
+    assert est.mean == pytest.approx(np.mean([0.095, 0.06]))
+    assert est.p == 0.5  # two positive units: 2 of 4 sign patterns
+
+
+def test_paired_diff_falls_back_to_seeds_with_one_cell():
+    one_cell = _table()[_table()["arch"] == "a"]
+    est = paired_diff(one_cell, "ds", "stride", "pool", ["arch", "seed"])
+    assert est.unit == "seeds" and est.n == 2
+    assert est.mean == pytest.approx(0.095)
+
+
+def test_paired_diff_is_identical_in_any_row_order():
+    rng = np.random.default_rng(0)
+    df = _grid(rng, 5, 3, 0.02)
+    shuffled = df.sample(frac=1, random_state=1)
+    assert paired_diff(df, "arm", "a", "b", ["cell", "seed"]) == paired_diff(
+        shuffled, "arm", "a", "b", ["cell", "seed"]
+    )
+
+
+def test_compare_needs_the_test_to_agree():
+    # A tight t-interval over 4 units excludes 0, but 4 units cannot reach p < 0.05.
+    rows = _grid(np.random.default_rng(1), 4, 1, 0.05)
+    est = paired_diff(rows, "arm", "a", "b", ["cell", "seed"])
+    assert est.lo > 0 and est.p == 0.125
+    assert est.compare() == "overlap"
+    assert power_n(est) == 6  # the least n at which the sign-flip test can decide
+
+
+def test_diff_of_means_is_welch():
+    a, b = [0.9, 0.92, 0.91, 0.95], [0.5, 0.7, 0.6]
+    est = diff_of_means(a, b)
+    welch = sps.ttest_ind(a, b, equal_var=False)
+    assert est.p == pytest.approx(welch.pvalue)
+    ci = welch.confidence_interval()
+    assert (est.lo, est.hi) == pytest.approx((ci.low, ci.high))
+    assert est.compare() == "higher" and est.n == 3
+    assert diff_of_means([0.5], [0.4, 0.3]).compare() == "overlap"
+
+
+def test_power_n_grows_as_the_effect_shrinks_against_its_spread():
+    est = Estimate(0.01, -0.02, 0.04, 4, p=0.4, sd=0.03)
+    # ((1.96 + 0.84) * 0.03 / 0.01)^2 = 70.6
+    assert power_n(est) == 71
+    assert power_n(Estimate(0.02, -0.01, 0.05, 4, sd=0.03)) < power_n(est)
+    assert power_n(Estimate(0.0, -0.1, 0.1, 4, sd=0.03)) is None
+
+
+def test_a_stratum_can_exclude_zero_while_the_pool_spans_it():
+    rng = np.random.default_rng(5)
+    plain = _grid(rng, 8, 2, -0.06).assign(arch="plain")
+    resnet = _grid(rng, 8, 2, 0.04).assign(arch="resnet", cell=lambda d: d["cell"] + 100)
+    df = pd.concat([plain, resnet])
+    pooled = paired_diff(df, "arm", "a", "b", ["arch", "cell", "seed"])
+    per = paired_by_stratum(df, "arch", "arm", "a", "b", ["arch", "cell", "seed"])
+    assert pooled.compare() == "overlap"
+    assert per["plain"].compare() == "lower" and per["resnet"].compare() == "higher"
+    raw = [paired_diff(g, "arm", "a", "b", ["cell", "seed"]).p for g in (plain, resnet)]
+    assert [per["plain"].p, per["resnet"].p] == pytest.approx(holm(raw))
 
 
 def test_level_means_and_overlap():
@@ -48,5 +189,5 @@ def test_level_means_and_overlap():
     means = level_means(df, "act").set_index("act")
     assert means.loc["relu", "mean"] == pytest.approx(0.908)
     assert means.loc["tanh", "n"] == 5
-    a, b = bootstrap(df["test_acc"][:5]), bootstrap(df["test_acc"][5:])
+    a, b = mean_ci(df["test_acc"][:5]), mean_ci(df["test_acc"][5:])
     assert not intervals_overlap(a, b) and intervals_overlap(a, a)

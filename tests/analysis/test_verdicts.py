@@ -18,6 +18,7 @@ FLAT = Estimate(0.01, -0.02, 0.04, 10)
         (UP, {"plain": UP, "resnet": UP}, 1.5, 1.2, "supported"),
         (UP, {"plain": UP, "resnet": FLAT}, 0.5, 1.0, "nuanced"),  # better and cheaper
         (FLAT, {"plain": UP, "resnet": DOWN}, 1.5, 1.2, "nuanced"),  # depends on family
+        (FLAT, {"plain": DOWN, "resnet": FLAT}, 1.5, 1.2, "nuanced"),  # one family decides
         (DOWN, {"plain": DOWN, "resnet": FLAT}, 1.5, 1.2, "refuted"),
         (FLAT, {"plain": FLAT, "resnet": FLAT}, 1.5, 1.2, "inconclusive"),
     ],
@@ -45,7 +46,16 @@ def test_c4_outcomes(diffs, expected):
     assert set(v.numbers) == {f"diff_{a}" for a in diffs}
 
 
+def test_an_undecided_comparison_says_how_many_replicates_it_would_need():
+    flat = Estimate(0.01, -0.02, 0.04, 4, p=0.5, sd=0.03, unit="cells")
+    text = verdicts.c3_strided_vs_pool(flat, {"plain": flat}, 1.5, 1.2).explanation
+    assert "n = 4 cells" in text and "~71" in text
+
+
 def test_a_single_value_never_decides():
     one = Estimate(0.5, 0.5, 0.5, 1)
     assert one.compare() == "overlap"
     assert verdicts.c4_architectures({"resnet": one}).verdict == "inconclusive"
+    no_ci = Estimate(0.9, float("nan"), float("nan"), 1)
+    assert verdicts.w1_small_init(no_ci, no_ci, 0.01, 0.1).verdict == "inconclusive"
+    assert verdicts.a3_zero_init(0.0, no_ci, 0.1).verdict == "inconclusive"

@@ -249,4 +249,6 @@ def test_t2_t3(arms, kind, expected):
     ],
 )
 def test_t4(cv, test, edge, regret, expected):
-    assert v.t4_cv(cv, test, edge, regret, 0.01).verdict == expected
+    verdict = v.t4_cv(cv, test, edge, regret, UP, 0.01)
+    assert verdict.verdict == expected
+    assert verdict.numbers["optimism"] == UP.mean and "optimism" in verdict.key_number

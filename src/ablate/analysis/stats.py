@@ -1,42 +1,69 @@
-"""Statistics for a factorial grid: bootstrap CIs, level means, paired differences.
+"""Statistics for a factorial grid: intervals that keep their 95% coverage at the few
+replicates a study can afford.
 
-Every interval is a 95% percentile bootstrap with a fixed seed, so a rerun of the report
-on the same runs prints the same numbers.
+Means get Student-t intervals (a percentile bootstrap over 2-4 values returns little more
+than [min, max] and covers the true mean far less than 95% of the time). Paired
+differences are taken at the level of the design: seeds are averaged within each cell, and
+the cells are the independent units, each with a t-interval and an exact sign-flip p-value.
+Everything is deterministic: a rerun on the same runs, in any row order, prints the same
+numbers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
-RESAMPLES = 2000
+from ablate.analysis.floor import flag_collapsed
+
 LEVEL = 0.95
+ALPHA = 1 - LEVEL
+EXACT_MAX = 16  # sign-flip test: all 2^n patterns up to here, Monte Carlo beyond
+MC_DRAWS = 20_000
+NAN = float("nan")
+K = TypeVar("K")
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """A mean with its 95% CI and the number of values behind it."""
+    """A mean with its 95% CI and the number of independent units behind it.
+
+    `p`: a two-sided p-value for "the mean is 0" where a test gives one (NaN otherwise);
+    `sd`: the spread of one unit (for a difference of two groups, of one replicate per arm),
+    which `power_n` needs; `unit`: what `n` counts; `dropped`: pairs left out, by reason."""
 
     mean: float
     lo: float
     hi: float
     n: int
+    p: float = NAN
+    sd: float = NAN
+    unit: str = "values"
+    dropped: Mapping[str, int] = field(default_factory=dict, hash=False)
 
     def fmt(self, digits: int = 3, signed: bool = False) -> str:
         if self.n == 0:
             return "n/a"
         sign = "+" if signed else ""
-        return (
+        if not (math.isfinite(self.lo) and math.isfinite(self.hi)):
+            return f"{self.mean:{sign}.{digits}f} (n={self.n}, no CI)"
+        text = (
             f"{self.mean:{sign}.{digits}f} [{self.lo:{sign}.{digits}f}, {self.hi:{sign}.{digits}f}]"
         )
+        return text + (f", p={self.p:.3g}" if math.isfinite(self.p) else "")
 
     def compare(self) -> str:
-        """For a difference: `higher` / `lower` when the CI excludes 0, else `overlap`.
-        One value has no interval at all, so it never decides."""
-        if self.n < 2:
+        """For a difference: `higher` / `lower` when the CI excludes 0 and, where a test gave
+        a p-value, that test agrees (p < 0.05); else `overlap`. One value has no interval
+        at all, so it never decides."""
+        if self.n < 2 or (math.isfinite(self.p) and self.p >= ALPHA):
             return "overlap"
         if self.lo > 0:
             return "higher"
@@ -44,39 +71,191 @@ class Estimate:
             return "lower"
         return "overlap"
 
+    def dropped_note(self) -> str:
+        """'3 pairs left out (collapsed: relu 2, diverged: both 1)', or '' if none."""
+        total = sum(self.dropped.values())
+        if not total:
+            return ""
+        parts = ", ".join(f"{k} {v}" for k, v in sorted(self.dropped.items()))
+        return f"{total} pair{'s' if total != 1 else ''} left out ({parts})"
 
-def bootstrap(values: Sequence[float] | np.ndarray, seed: int = 0) -> Estimate:
-    """Mean and 95% percentile-bootstrap CI of `values` (NaNs dropped)."""
+
+def _finite(values: Sequence[float] | np.ndarray | pd.Series) -> np.ndarray:
     x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
+    return x[np.isfinite(x)]
+
+
+def _t_half(sd: float, n: int, df: float) -> float:
+    return float(sps.t.ppf(1 - ALPHA / 2, df) * sd / math.sqrt(n))
+
+
+def mean_ci(values: Sequence[float] | np.ndarray | pd.Series) -> Estimate:
+    """Mean and 95% Student-t CI of `values` (NaNs dropped); one value gets no interval."""
+    x = _finite(values)
     if len(x) == 0:
-        return Estimate(float("nan"), float("nan"), float("nan"), 0)
+        return Estimate(NAN, NAN, NAN, 0)
+    mean = float(x.mean())
     if len(x) == 1:
-        return Estimate(float(x[0]), float(x[0]), float(x[0]), 1)
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, len(x), size=(RESAMPLES, len(x)))].mean(axis=1)
-    tail = (1 - LEVEL) / 2 * 100
-    lo, hi = np.percentile(means, [tail, 100 - tail])
-    return Estimate(float(x.mean()), float(lo), float(hi), len(x))
+        return Estimate(mean, NAN, NAN, 1)
+    sd = float(x.std(ddof=1))
+    half = _t_half(sd, len(x), len(x) - 1)
+    return Estimate(mean, mean - half, mean + half, len(x), sd=sd)
+
+
+def sign_flip_p(values: Sequence[float] | np.ndarray) -> float:
+    """Two-sided p-value of "the units' differences are symmetric about 0": the share of
+    sign patterns whose |sum| reaches the observed one. Exact (all 2^n patterns) for
+    n <= 16, else a fixed-seed Monte Carlo of 20,000 patterns (counting the observed one)."""
+    x = _finite(values)
+    if len(x) == 0:
+        return NAN
+    observed = abs(x.sum()) * (1 - 1e-12)  # ties count: float sums of equal sets differ
+    if len(x) <= EXACT_MAX:
+        bits = (np.arange(2 ** len(x))[:, None] >> np.arange(len(x))) & 1
+        signs = 1.0 - 2.0 * bits
+        return float(np.mean(np.abs(signs @ x) >= observed))
+    signs = np.random.default_rng(0).choice((1.0, -1.0), size=(MC_DRAWS, len(x)))
+    return float((np.sum(np.abs(signs @ x) >= observed) + 1) / (MC_DRAWS + 1))
+
+
+def _units_estimate(units: np.ndarray, unit: str, dropped: Mapping[str, int]) -> Estimate:
+    est = mean_ci(units)
+    return replace(est, p=sign_flip_p(units), unit=unit, dropped=dict(dropped))
+
+
+def _failures(side: pd.DataFrame, metric: str, drop_failed: bool) -> pd.Series:
+    """Per pair, why this arm cannot enter the effect ('' if it can)."""
+    status = side["status"].astype(str) if "status" in side else pd.Series("ok", side.index)
+    no_value = ~np.isfinite(side[metric].to_numpy(dtype=float))
+    collapsed = side["collapsed"].eq(True).to_numpy() if "collapsed" in side else False
+    not_ok = (status != "ok").to_numpy()
+    reason = np.select(
+        [no_value & not_ok, no_value, drop_failed & not_ok, drop_failed & collapsed],
+        [status, "no value", status, "collapsed"],
+        "",
+    )
+    return pd.Series(reason, index=side.index)
+
+
+def _label(why_a: str, why_b: str, a: str, b: str) -> str:
+    """'collapsed: both', 'diverged: relu' or 'diverged: relu + collapsed: leaky_relu'."""
+    if why_a and why_a == why_b:
+        return f"{why_a}: both"
+    return " + ".join(f"{why}: {arm}" for why, arm in ((why_a, a), (why_b, b)) if why)
+
+
+def paired_diff(
+    df: pd.DataFrame,
+    axis: str,
+    a: str,
+    b: str,
+    pair_on: Sequence[str],
+    metric: str = "test_acc",
+    drop_failed: bool = False,
+    seed_col: str = "seed",
+) -> Estimate:
+    """Mean of metric(a) - metric(b) over runs matched on `pair_on` (other axes and seed).
+
+    Differences are averaged over seeds within each cell (`pair_on` less the seed), and the
+    cells are the units of the t-interval and the sign-flip test. With fewer cells than
+    seeds, or a single cell, the seeds (averaged over cells) are the units instead; `unit`
+    says which. Pairs without a value are left out and counted in `dropped`; with
+    `drop_failed`, so are pairs where either arm collapsed to one class (`floor.py`) or did
+    not finish ok: they are shown as counts, never as effects."""
+    keys = list(pair_on)
+    rows = df[df[axis].isin([a, b])]
+    if drop_failed and "collapsed" not in rows.columns:
+        rows = flag_collapsed(rows)
+    cols = [c for c in (metric, "status", "collapsed") if c in rows.columns]
+    rows = rows.sort_values([*keys, axis, metric], kind="mergesort")
+    left = rows[rows[axis] == a].set_index(keys)[cols]
+    right = rows[rows[axis] == b].set_index(keys)[cols]
+    joined = left.merge(right, left_index=True, right_index=True, suffixes=("_a", "_b"))
+    joined = joined.sort_index()
+    left, right = (joined[[f"{c}_{s}" for c in cols]].set_axis(cols, axis=1) for s in ("a", "b"))
+    why_a, why_b = _failures(left, metric, drop_failed), _failures(right, metric, drop_failed)
+    dropped = Counter(_label(x, y, a, b) for x, y in zip(why_a, why_b, strict=True) if x or y)
+    keep = (why_a == "") & (why_b == "")
+    metric_a, metric_b = left[metric][keep], right[metric][keep]
+    diffs = (metric_a - metric_b).rename("d").reset_index()
+    if diffs.empty:
+        return Estimate(NAN, NAN, NAN, 0, dropped=dict(dropped))
+    cells = [k for k in keys if k != seed_col]
+    has_seeds = seed_col in keys
+    n_cells = len(diffs.groupby(cells, dropna=False)) if cells else 1
+    n_seeds = diffs[seed_col].nunique() if has_seeds else 1
+    if has_seeds and (n_cells < 2 or n_cells < n_seeds):
+        units = diffs.groupby(seed_col, sort=True)["d"].mean().to_numpy()
+        return _units_estimate(units, "seeds", dropped)
+    if cells:
+        units = diffs.groupby(cells, sort=True, dropna=False)["d"].mean().to_numpy()
+    else:
+        units = diffs["d"].to_numpy()
+    return _units_estimate(units, "cells", dropped)
+
+
+def paired_by_stratum(
+    df: pd.DataFrame,
+    stratum: str,
+    axis: str,
+    a: str,
+    b: str,
+    pair_on: Sequence[str],
+    metric: str = "test_acc",
+) -> dict[str, Estimate]:
+    """Per level of `stratum` (e.g. arch): the paired difference a - b among pairs where both
+    arms learned (neither collapsed nor failed), with its p-value Holm-adjusted across the
+    strata, so `compare()` decides a stratum only after the correction."""
+    return holm_family(
+        {
+            str(level): paired_diff(g, axis, a, b, pair_on, metric, drop_failed=True)
+            for level, g in df.groupby(stratum, sort=True)
+        }
+    )
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (same order as given; NaN stays NaN and does not
+    count as a test): reject sub-claim i at 5% familywise error when adjusted p_i < 0.05."""
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full(len(p), NAN)
+    idx = np.flatnonzero(np.isfinite(p))
+    m = len(idx)
+    running = 0.0
+    for rank, i in enumerate(idx[np.argsort(p[idx], kind="mergesort")]):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        out[i] = running
+    return out.tolist()
+
+
+def holm_family(estimates: Mapping[K, Estimate]) -> dict[K, Estimate]:
+    """The sub-claims of one verdict with their p-values Holm-adjusted as one family."""
+    adjusted = holm([e.p for e in estimates.values()])
+    return {k: replace(e, p=p) for (k, e), p in zip(estimates.items(), adjusted, strict=True)}
+
+
+def power_n(estimate: Estimate, power: float = 0.8) -> int | None:
+    """Independent replicates a paired comparison would need for its 95% interval to exclude
+    0 with probability `power`, if the true mean and spread were the observed ones.
+
+    A normal approximation, n = ((z_0.975 + z_power) * sd / |mean|)^2, which a t-interval at
+    small n needs a little more than; and never fewer than 6, the least n at which the exact
+    sign-flip test can reach p < 0.05 (2 / 2^n). None when no n can be named (mean 0 or
+    spread unknown)."""
+    if not (math.isfinite(estimate.mean) and math.isfinite(estimate.sd)) or estimate.mean == 0:
+        return None
+    z = sps.norm.ppf(1 - ALPHA / 2) + sps.norm.ppf(power)
+    least_exact = math.ceil(math.log2(2 / ALPHA))
+    return max(least_exact, math.ceil((z * estimate.sd / abs(estimate.mean)) ** 2))
 
 
 def level_means(df: pd.DataFrame, axis: str, metric: str = "test_acc") -> pd.DataFrame:
     """Per level of `axis`: mean of `metric` over seeds and every other axis, with its CI."""
     rows = []
     for level, group in df.groupby(axis, sort=False):
-        est = bootstrap(group[metric])
+        est = mean_ci(group[metric])
         rows.append({axis: level, "n": est.n, "mean": est.mean, "lo": est.lo, "hi": est.hi})
     return pd.DataFrame(rows)
-
-
-def paired_diff(
-    df: pd.DataFrame, axis: str, a: str, b: str, pair_on: Sequence[str], metric: str = "test_acc"
-) -> Estimate:
-    """Mean of metric(a) - metric(b) over runs matched on `pair_on` (other axes and seed)."""
-    left = df[df[axis] == a].set_index(list(pair_on))[metric]
-    right = df[df[axis] == b].set_index(list(pair_on))[metric]
-    joined = pd.concat([left.rename("a"), right.rename("b")], axis=1, join="inner")
-    return bootstrap((joined["a"] - joined["b"]).to_numpy())
 
 
 def intervals_overlap(a: Estimate, b: Estimate) -> bool:
@@ -84,20 +263,23 @@ def intervals_overlap(a: Estimate, b: Estimate) -> bool:
 
 
 def diff_of_means(
-    a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, seed: int = 0
+    a: Sequence[float] | np.ndarray | pd.Series, b: Sequence[float] | np.ndarray | pd.Series
 ) -> Estimate:
-    """mean(a) - mean(b) with a 95% CI, resampling the two groups independently."""
-    x = np.asarray(a, dtype=float)
-    y = np.asarray(b, dtype=float)
-    x, y = x[np.isfinite(x)], y[np.isfinite(y)]
+    """mean(a) - mean(b) with a 95% Welch t-interval and Welch's p-value (unequal
+    variances); `n` is the smaller group, and a group of one gives no interval."""
+    x, y = _finite(a), _finite(b)
     if len(x) == 0 or len(y) == 0:
-        return Estimate(float("nan"), float("nan"), float("nan"), 0)
-    rng = np.random.default_rng(seed)
-    diffs = x[rng.integers(0, len(x), size=(RESAMPLES, len(x)))].mean(axis=1) - y[
-        rng.integers(0, len(y), size=(RESAMPLES, len(y)))
-    ].mean(axis=1)
-    tail = (1 - LEVEL) / 2 * 100
-    lo, hi = np.percentile(diffs, [tail, 100 - tail])
-    n = min(len(x), len(y))
+        return Estimate(NAN, NAN, NAN, 0)
     mean = float(x.mean() - y.mean())
-    return Estimate(mean, float(lo), float(hi), n) if n > 1 else Estimate(mean, mean, mean, 1)
+    n = min(len(x), len(y))
+    if n < 2:
+        return Estimate(mean, NAN, NAN, n)
+    vx, vy = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
+    se = math.sqrt(vx + vy)
+    sd = float(math.sqrt(x.var(ddof=1) + y.var(ddof=1)))
+    if se == 0:
+        return Estimate(mean, mean, mean, n, p=0.0 if mean else 1.0, sd=sd)
+    df = (vx + vy) ** 2 / (vx**2 / (len(x) - 1) + vy**2 / (len(y) - 1))
+    half = float(sps.t.ppf(1 - ALPHA / 2, df) * se)
+    p = float(2 * sps.t.sf(abs(mean) / se, df))
+    return Estimate(mean, mean - half, mean + half, n, p=p, sd=sd)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ablate.analysis.stats import Estimate
+from ablate.analysis.stats import Estimate, power_n
 
 VERDICTS = ("supported", "refuted", "nuanced", "inconclusive")
 NOT_RUN = "not run"
@@ -32,6 +32,17 @@ def not_run(qid: str, reason: str) -> Verdict:
     return Verdict(qid, NOT_RUN, "—", reason)
 
 
+def needs(est: Estimate) -> str:
+    """For an undecided comparison: how many independent units it would need to decide."""
+    n = power_n(est)
+    if n is None:
+        return ""
+    return (
+        f" Inconclusive at n = {est.n} {est.unit}: at the observed mean and spread it would "
+        f"need ~{n} (80% power, normal approximation)."
+    )
+
+
 def c3_strided_vs_pool(
     acc_diff: Estimate, per_arch: dict[str, Estimate], flops_ratio: float, params_ratio: float
 ) -> Verdict:
@@ -50,14 +61,24 @@ def c3_strided_vs_pool(
     }
     key = f"Δacc {acc_diff.fmt(signed=True)}; FLOPs ×{flops_ratio:.2f}; params ×{params_ratio:.2f}"
     cost = f"strided conv costs ×{flops_ratio:.2f} the FLOPs and ×{params_ratio:.2f} the parameters"
-    if "higher" in per.values() and "lower" in per.values():
-        better = [a for a, d in per.items() if d == "higher"]
-        worse = [a for a, d in per.items() if d == "lower"]
+    better = [a for a, d in per.items() if d == "higher"]
+    worse = [a for a, d in per.items() if d == "lower"]
+    if (better and worse) or (direction == "overlap" and (better or worse)):
+        split = " but ".join(
+            part
+            for part in (
+                f"wins in {', '.join(better)}" if better else "",
+                f"loses in {', '.join(worse)}" if worse else "",
+            )
+            if part
+        )
         return Verdict(
             "C3",
             "nuanced",
             key,
-            f"Strided conv wins in {', '.join(better)} but loses in {', '.join(worse)}; {cost}.",
+            f"Strided conv {split} (per family, Holm-adjusted, among pairs where both arms "
+            f"learned), while the pooled difference "
+            f"{'spans 0' if direction == 'overlap' else 'does not'}; {cost}.",
             numbers,
         )
     if direction == "overlap":
@@ -65,8 +86,7 @@ def c3_strided_vs_pool(
             "C3",
             "inconclusive",
             key,
-            f"The accuracy difference's 95% CI spans 0; {cost}. More seeds or "
-            "epochs would be needed to separate them.",
+            f"The accuracy difference's 95% CI spans 0; {cost}." + needs(acc_diff),
             numbers,
         )
     if direction == "lower":
@@ -121,7 +141,8 @@ def c4_architectures(diffs: dict[str, Estimate], baseline: str = "plain") -> Ver
         "C4",
         "inconclusive",
         key,
-        f"Every difference from {baseline} has a 95% CI spanning 0.",
+        f"Every difference from {baseline} has a 95% CI spanning 0."
+        + (needs(max(diffs.values(), key=lambda d: abs(d.mean))) if diffs else ""),
         numbers,
     )
 
@@ -154,6 +175,16 @@ def from_parts(
 def _dir(est: Estimate) -> bool | None:
     """True if the difference is clearly positive, False if clearly negative, None if not."""
     return {"higher": True, "lower": False, "overlap": None}[est.compare()]
+
+
+def _above(est: Estimate, bar: float) -> bool | None:
+    """True if the CI lies above `bar`, False if below, None if it spans it or there is no
+    CI (one value)."""
+    return True if est.lo > bar else False if est.hi < bar else None
+
+
+def _not(value: bool | None) -> bool | None:
+    return None if value is None else not value
 
 
 def c1_bottleneck(acc_diff: Estimate, flops_ratio: float, params_ratio: float) -> Verdict:
@@ -258,7 +289,7 @@ def a2_sigmoid(
         f"grad first/last {grad_ratio:.2g} (relu {relu_grad_ratio:.2g}); mean output "
         f"{mean_sigmoid:.2f}; time vs relu ×{cost_ratio.fmt(digits=2)}"
     )
-    costly = True if cost_ratio.lo > 1 else False if cost_ratio.hi < 1 else None
+    costly = _above(cost_ratio, 1.0)
     parts = {
         "gradients shrink with depth": grad_ratio < 0.1 and grad_ratio < relu_grad_ratio,
         "outputs are not zero-centred": abs(mean_sigmoid) > 0.25,
@@ -275,10 +306,9 @@ def a3_zero_init(max_weight_grad: float, acc: Estimate, chance: float) -> Verdic
         f"max weight-gradient norm at init {max_weight_grad:.3g}; accuracy {acc.fmt()} "
         f"(chance {chance:.3f})"
     )
-    learns = None if acc.lo <= chance + 0.05 <= acc.hi else acc.lo > chance + 0.05
     parts = {
         "every weight gradient is 0": max_weight_grad == 0.0,
-        "it cannot learn": None if learns is None else not learns,
+        "it cannot learn": _not(_above(acc, chance + 0.05)),
     }
     return from_parts("A3", parts, key, numbers, "ReLU with all-zero init")
 
@@ -307,7 +337,11 @@ def a4_leaky(
             numbers,
         )
     return Verdict(
-        "A4", "inconclusive", key, "No difference beyond noise at any learning rate.", numbers
+        "A4",
+        "inconclusive",
+        key,
+        "No difference beyond noise at any learning rate." + needs(acc_diff),
+        numbers,
     )
 
 
@@ -359,8 +393,8 @@ def w1_small_init(shallow: Estimate, deep: Estimate, std_ratio: float, chance: f
     )
     bar = chance + 0.1
     parts = {
-        "works in small nets": None if shallow.lo <= bar <= shallow.hi else shallow.lo > bar,
-        "stalls in deep nets": None if deep.lo <= bar <= deep.hi else deep.hi < bar,
+        "works in small nets": _above(shallow, bar),
+        "stalls in deep nets": _not(_above(deep, bar)),
         "activations shrink with depth": std_ratio < 0.1,
     }
     return from_parts("W1", parts, key, numbers, "Small Gaussian init (std 0.01)")
@@ -381,9 +415,7 @@ def w2_xavier(tanh_ratio: float, relu_ratio: float, deep_tanh: Estimate, chance:
     parts = {
         "stable for tanh": 0.2 <= tanh_ratio <= 5,
         "shrinks for relu": relu_ratio < 0.2,
-        "deep tanh trains": None
-        if deep_tanh.lo <= chance + 0.1 <= deep_tanh.hi
-        else deep_tanh.lo > chance + 0.1,
+        "deep tanh trains": _above(deep_tanh, chance + 0.1),
     }
     return from_parts("W2", parts, key, numbers, "Xavier init through depth")
 
@@ -422,7 +454,7 @@ def b1_position(pre_vs_post: Estimate, bn_vs_none: Estimate) -> Verdict:
         "inconclusive",
         key,
         "Before and after are within noise of each "
-        "other; the position matters less than having BN at all.",
+        "other; the position matters less than having BN at all." + needs(pre_vs_post),
         numbers,
     )
 
@@ -496,25 +528,34 @@ def t2_t3_lr(qid: str, arms: dict[str, dict[float, list[str]]], kind: str) -> Ve
 
 
 def t4_cv(
-    cv_choice: float, test_choice: float, on_edge: bool, regret: Estimate, gap: float
+    cv_choice: float,
+    test_choice: float,
+    on_edge: bool,
+    regret: Estimate,
+    optimism: Estimate,
+    gap: float,
 ) -> Verdict:
     """Claim: choose hyperparameters on a validation split (k-fold cross-validation), not
-    on the test set. `regret`: test accuracy of the test-set choice minus that of the CV
-    choice (per fold); `gap`: CV estimate minus test accuracy at the CV choice."""
+    on the test set. `regret`: per fold, the test accuracy of the value the test set picks
+    minus that of the value CV on the other folds picks (`selection.selection_regret`);
+    `optimism`: how far a fold's best test accuracy lies above that of the value the other
+    folds' test scores pick (the winner's curse of reporting what one selected on);
+    `gap`: CV estimate minus test accuracy at the CV choice."""
     numbers = {
         "cv_choice": cv_choice,
         "test_choice": test_choice,
         "regret": regret.mean,
+        "optimism": optimism.mean,
         "gap": gap,
     }
     key = (
-        f"CV picks lr {cv_choice:g}, the test set {test_choice:g}; regret "
-        f"{regret.fmt(signed=True)}; CV − test {gap:+.3f}"
+        f"CV picks lr {cv_choice:g}, the test set {test_choice:g}; regret per fold "
+        f"{regret.fmt(signed=True)}; optimism of the test-picked accuracy "
+        f"{optimism.fmt(signed=True)}; CV − test {gap:+.3f}"
     )
+    matches = True if regret.mean == 0 else None if regret.compare() == "overlap" else False
     parts = {
-        "CV finds a value as good as peeking at the test set": True
-        if cv_choice == test_choice
-        else (None if regret.lo <= 0 else False),
+        "CV finds a value as good as peeking at the test set": matches,
         "the choice is inside the grid": not on_edge,
     }
     return from_parts("T4", parts, key, numbers, "Cross-validated choice of the learning rate")

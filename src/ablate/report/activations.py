@@ -6,7 +6,14 @@ from __future__ import annotations
 import pandas as pd
 
 from ablate.analysis import verdicts
-from ablate.analysis.stats import Estimate, bootstrap, diff_of_means, paired_diff
+from ablate.analysis.stats import (
+    Estimate,
+    diff_of_means,
+    holm_family,
+    mean_ci,
+    paired_by_stratum,
+    paired_diff,
+)
 from ablate.report import figures
 from ablate.report.context import Context, Section
 from ablate.report.markdown import table
@@ -30,11 +37,14 @@ def a1(ctx: Context) -> Section:
     nonlin = {a: g for a, g in mlp.groupby("activation") if a != "identity"}
     if not nonlin:
         raise verdicts.MissingEvidence("linear_collapse has no nonlinear MLP runs")
-    best = max(nonlin, key=lambda a: nonlin[a]["test_acc"].mean())
-    verdict = verdicts.a1_linear_collapse(
-        diff_of_means(ident["test_acc"], linear["test_acc"]),
-        diff_of_means(nonlin[best]["test_acc"], linear["test_acc"]),
+    best = max(nonlin, key=lambda a: nonlin[a]["val_acc"].mean())  # select on validation
+    diffs = holm_family(
+        {
+            "identity": diff_of_means(ident["test_acc"], linear["test_acc"]),
+            "nonlinear": diff_of_means(nonlin[best]["test_acc"], linear["test_acc"]),
+        }
     )
+    verdict = verdicts.a1_linear_collapse(diffs["identity"], diffs["nonlinear"])
     shown = df.assign(
         model=df["arch"].where(df["arch"] == "linear", "mlp/" + df["activation"].astype(str))
     )
@@ -49,7 +59,7 @@ def a1(ctx: Context) -> Section:
         hue=None if shown["depth"].nunique() < 2 else "depth",
     )
     rows = [
-        [m, int(d) if m != "linear" else "—", bootstrap(g["test_acc"]).fmt()]
+        [m, int(d) if m != "linear" else "—", mean_ci(g["test_acc"]).fmt()]
         for (m, d), g in shown.groupby(["model", "depth"])
     ]
     body = "\n\n".join(
@@ -59,7 +69,8 @@ def a1(ctx: Context) -> Section:
             table(["model", "hidden layers", "test accuracy [95% CI]"], rows),
             "A product of linear maps is one linear map, so an identity-activation MLP can only "
             "represent what the linear classifier represents; any edge it shows is optimisation, "
-            f"not capacity. The best nonlinear MLP here uses {best}.",
+            f"not capacity. The best nonlinear MLP here, chosen on validation accuracy, uses "
+            f"{best}; p-values are Holm-adjusted over the two comparisons.",
         ]
     )
     return Section("a1", "A1", body, [verdict])
@@ -69,7 +80,7 @@ def _cost_ratio(ctx: Context, name: str, base: str = "relu") -> Estimate:
     if ctx.cost.empty:
         return Estimate(float("nan"), float("nan"), float("nan"), 0)
     wide = ctx.cost.pivot_table(index="repeat", columns="activation", values="seconds")
-    return bootstrap((wide[name] / wide[base]).to_numpy())
+    return mean_ci((wide[name] / wide[base]).to_numpy())
 
 
 def _cost_ms(ctx: Context) -> dict[str, float]:
@@ -149,7 +160,7 @@ def a3(ctx: Context) -> Section:
     zero_grads = grads[(grads["init"] == "zeros") & (grads["activation"] == "relu")]
     chance = ctx.chance("zero_init")
     verdict = verdicts.a3_zero_init(
-        float(zero_grads["grad_norm"].max()), bootstrap(zero_relu["test_acc"]), chance
+        float(zero_grads["grad_norm"].max()), mean_ci(zero_relu["test_acc"]), chance
     )
     both = pd.concat(
         [grads.assign(when="init"), ctx.layers("zero_init", "grad", "end").assign(when="end")]
@@ -171,7 +182,7 @@ def a3(ctx: Context) -> Section:
     rows = []
     for (init, act), g in df.groupby(["init", "activation"]):
         layer = grads[(grads["init"] == init) & (grads["activation"] == act)]
-        rows.append([init, act, f"{layer['grad_norm'].max():.3g}", bootstrap(g["test_acc"]).fmt()])
+        rows.append([init, act, f"{layer['grad_norm'].max():.3g}", mean_ci(g["test_acc"]).fmt()])
     body = "\n\n".join(
         [
             ctx.describe("zero_init"),
@@ -200,10 +211,10 @@ def a4(ctx: Context) -> Section:
     if not {"relu", "leaky_relu"} <= levels:
         raise verdicts.MissingEvidence("dead_units needs relu and leaky_relu runs")
     pair = ["lr", "init", "seed"]
-    overall = paired_diff(df, "activation", "leaky_relu", "relu", pair)
+    overall = paired_diff(df, "activation", "leaky_relu", "relu", pair, drop_failed=True)
     per_lr = {
-        float(lr): paired_diff(g, "activation", "leaky_relu", "relu", pair)
-        for lr, g in df.groupby("lr")
+        float(lr): est
+        for lr, est in paired_by_stratum(df, "lr", "activation", "leaky_relu", "relu", pair).items()
     }
     dead = df.groupby("activation")["probe_dead_frac_end"].mean()
     verdict = verdicts.a4_leaky(overall, per_lr, float(dead["relu"]), float(dead["leaky_relu"]))
@@ -221,7 +232,7 @@ def a4(ctx: Context) -> Section:
         ylabel="dead-unit fraction",
     )
     rows = [
-        [a, lr, f"{g['probe_dead_frac_end'].mean():.1%}", bootstrap(g["test_acc"]).fmt()]
+        [a, lr, f"{g['probe_dead_frac_end'].mean():.1%}", mean_ci(g["test_acc"]).fmt()]
         for (a, lr), g in df.groupby(["activation", "lr"])
     ]
     body = "\n\n".join(
@@ -230,8 +241,12 @@ def a4(ctx: Context) -> Section:
             f"![Dead units by learning rate]({link})",
             table(["activation", "lr", "dead units (end)", "test accuracy [95% CI]"], rows),
             "Paired difference leaky − relu per learning rate: "
-            + "; ".join(f"lr {lr:g}: {e.fmt(signed=True)}" for lr, e in per_lr.items())
-            + ". "
+            + "; ".join(
+                f"lr {lr:g}: {e.fmt(signed=True)}" + (f" ({e.dropped_note()})" if e.dropped else "")
+                for lr, e in per_lr.items()
+            )
+            + " (p-values Holm-adjusted over the learning rates; pairs where either arm "
+            "collapsed to one class or failed are left out and counted). "
             "A Leaky ReLU unit that is never positive still passes 1% of its gradient, so it is "
             "not dead in the ReLU sense.",
         ]
@@ -245,13 +260,15 @@ def a5(ctx: Context) -> Section:
         raise verdicts.MissingEvidence("depth_init needs relu and another activation")
     best = {}
     for act, g in df.groupby("activation"):
-        init = g.groupby("init")["test_acc"].mean().idxmax()
+        init = g.groupby("init")["val_acc"].mean().idxmax()  # select on validation
         best[act] = g[g["init"] == init]
-    acc_vs = {
-        a: diff_of_means(best["relu"]["test_acc"], g["test_acc"])
-        for a, g in best.items()
-        if a != "relu"
-    }
+    acc_vs = holm_family(
+        {
+            a: diff_of_means(best["relu"]["test_acc"], g["test_acc"])
+            for a, g in best.items()
+            if a != "relu"
+        }
+    )
     ratio = {
         a: _ratio(g, "probe_grad_norm_first_init", "probe_grad_norm_last_init")
         for a, g in best.items()
@@ -262,7 +279,7 @@ def a5(ctx: Context) -> Section:
         [
             a,
             g["init"].iloc[0],
-            bootstrap(g["test_acc"]).fmt(),
+            mean_ci(g["test_acc"]).fmt(),
             f"{ratio[a]:.3g}",
             f"{g['probe_zero_frac_init'].median():.0%}",
         ]
@@ -271,12 +288,13 @@ def a5(ctx: Context) -> Section:
     body = "\n\n".join(
         [
             ctx.describe("depth_init"),
-            f"Deepest nets ({int(df['depth'].max())} hidden layers), each activation at its "
-            "best init:",
+            f"Deepest nets ({int(df['depth'].max())} hidden layers), each activation at the "
+            "init with its best validation accuracy (p-values Holm-adjusted over the "
+            "activations):",
             table(
                 [
                     "activation",
-                    "best init",
+                    "best init (validation)",
                     "test accuracy [95% CI]",
                     "gradient first/last layer",
                     "outputs exactly 0",

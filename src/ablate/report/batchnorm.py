@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ablate.analysis import verdicts
-from ablate.analysis.stats import bootstrap, diff_of_means, paired_diff
+from ablate.analysis.stats import diff_of_means, mean_ci, paired_diff
 from ablate.report import figures
 from ablate.report.context import Context, Section
 from ablate.report.markdown import table
@@ -21,7 +21,14 @@ def b1(ctx: Context) -> Section:
     if not {"pre", "post"} <= set(ok[ok["norm"] == "batch"]["norm_position"]):
         raise verdicts.MissingEvidence("bn needs BN runs both before and after the activation")
     bn = ok[ok["norm"] == "batch"]
-    pre_post = paired_diff(bn, "norm_position", "pre", "post", ["lr", "init", "seed"])
+    pre_post = paired_diff(
+        df[df["norm"] == "batch"],
+        "norm_position",
+        "pre",
+        "post",
+        ["lr", "init", "seed"],
+        drop_failed=True,
+    )
     verdict = verdicts.b1_position(
         pre_post, diff_of_means(bn["test_acc"], ok[ok["norm"] == "none"]["test_acc"])
     )
@@ -49,7 +56,7 @@ def b1(ctx: Context) -> Section:
         [
             arm,
             f"{g['status'].eq('ok').mean():.0%}",
-            bootstrap(g["test_acc"]).fmt(),
+            mean_ci(g["test_acc"]).fmt(),
             f"{stats.loc[arm, 'act_mean']:.2f}" if arm in stats.index else "—",
             f"{stats.loc[arm, 'act_std']:.2f}" if arm in stats.index else "—",
         ]
@@ -70,8 +77,13 @@ def b1(ctx: Context) -> Section:
                 rows,
             ),
             "Ioffe & Szegedy (2015) put BN before the nonlinearity, as the notes do; many later "
-            "nets put it after. The paired difference above (same lr, init and seed) says "
-            "whether it matters here.",
+            "nets put it after. The paired difference before − after (same lr, init and seed; "
+            f"{pre_post.n} {pre_post.unit}) is {pre_post.fmt(signed=True)}"
+            + (
+                f"; {pre_post.dropped_note()}, counted as failures, not as effects."
+                if pre_post.dropped
+                else "."
+            ),
         ]
     )
     return Section("b1", "B1", body, [verdict])

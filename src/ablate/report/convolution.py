@@ -5,7 +5,14 @@ from __future__ import annotations
 import pandas as pd
 
 from ablate.analysis import verdicts
-from ablate.analysis.stats import bootstrap, diff_of_means, paired_diff
+from ablate.analysis.stats import (
+    Estimate,
+    diff_of_means,
+    holm_family,
+    mean_ci,
+    paired_by_stratum,
+    paired_diff,
+)
 from ablate.report import figures
 from ablate.report.context import Context, Section
 from ablate.report.main_grid import MAIN_AXES
@@ -27,7 +34,7 @@ def _cost_table(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Per cell of `by`: accuracy with CI, and median params, FLOPs and throughput."""
     rows = []
     for keys, group in df.groupby(by, sort=True):
-        est = bootstrap(group["test_acc"])
+        est = mean_ci(group["test_acc"])
         rows.append(
             {
                 **dict(zip(by, keys if isinstance(keys, tuple) else (keys,), strict=True)),
@@ -47,7 +54,7 @@ def _cost_table(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 def _cost_cells(r: pd.Series) -> list[str]:
     """Accuracy with its CI, parameters, FLOPs and throughput of one `_cost_table` row."""
     return [
-        f"{r['mean']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]",
+        Estimate(r["mean"], r["lo"], r["hi"], int(r["n"])).fmt(),
         si(r["params"]),
         si(r["flops"]),
         f"{r['img_s']:.0f}",
@@ -58,11 +65,8 @@ def c3(ctx: Context) -> Section:
     df = ctx.tuned("main", MAIN_AXES)
     pool, stride = "maxpool", "strided_conv"
     require(df, "downsampling", [pool, stride])
-    diff = paired_diff(df, "downsampling", stride, pool, _pair_on("downsampling"))
-    per_arch = {
-        arch: paired_diff(group, "downsampling", stride, pool, _pair_on("downsampling"))
-        for arch, group in df.groupby("arch", sort=True)
-    }
+    diff = paired_diff(df, "downsampling", stride, pool, _pair_on("downsampling"), drop_failed=True)
+    per_arch = paired_by_stratum(df, "arch", "downsampling", stride, pool, _pair_on("downsampling"))
     costs = _cost_table(df, ["arch", "downsampling"])
     by_ds = costs.groupby("downsampling")[["params", "flops"]].mean()
     flops_ratio = by_ds.loc[stride, "flops"] / by_ds.loc[pool, "flops"]
@@ -79,8 +83,10 @@ def c3(ctx: Context) -> Section:
         "Pooling vs strided conv",
     )
     rows = [[r["arch"], r["downsampling"], *_cost_cells(r)] for _, r in costs.iterrows()]
-    diffs = [[arch, est.fmt(signed=True), est.n] for arch, est in per_arch.items()]
-    diffs.append(["all", diff.fmt(signed=True), diff.n])
+    diffs = [
+        [arch, est.fmt(signed=True), f"{est.n} {est.unit}", est.dropped_note() or "none"]
+        for arch, est in [*per_arch.items(), ("all", diff)]
+    ]
     body = "\n\n".join(
         [
             ctx.describe("main", tuned=True),
@@ -97,8 +103,11 @@ def c3(ctx: Context) -> Section:
                 ],
                 rows,
             ),
-            "Paired difference (strided conv − max-pool), matched on every other axis and seed:",
-            table(["arch", "Δ test accuracy [95% CI]", "pairs"], diffs),
+            "Paired difference (strided conv − max-pool), matched on every other axis and seed; "
+            "seeds are averaged within each cell and the cells are the units of the t-interval "
+            "and of the exact sign-flip p-value (Holm-adjusted over the families). Pairs where "
+            "either arm collapsed to one class are left out of the effect and counted:",
+            table(["arch", "Δ test accuracy [95% CI], p", "units", "left out"], diffs),
             "`strided_conv` folds the stride into the conv before the pool, which then runs on a "
             "quarter of the positions; the All-CNN way, an extra stride-2 conv layer in place of "
             "the pool, is the registry's `conv_layer`.",
@@ -113,11 +122,13 @@ def c4(ctx: Context) -> Section:
     require(df, "arch", [base])
     if df["arch"].nunique() < 2:
         raise verdicts.MissingEvidence("the grid has only one architecture family")
-    diffs = {
-        arch: paired_diff(df, "arch", arch, base, _pair_on("arch"))
-        for arch in sorted(df["arch"].unique())
-        if arch != base
-    }
+    diffs = holm_family(
+        {
+            arch: paired_diff(df, "arch", arch, base, _pair_on("arch"), drop_failed=True)
+            for arch in sorted(df["arch"].unique())
+            if arch != base
+        }
+    )
     verdict = verdicts.c4_architectures(diffs, base)
     depth_text, limits = depth_table(ctx)
     for arch, depth in limits.items():
@@ -136,10 +147,15 @@ def c4(ctx: Context) -> Section:
             table(
                 ["arch", "test accuracy [95% CI]", "params", "FLOPs/image", "train images/s"], rows
             ),
-            "Paired difference from the plain stack, matched on every other axis and seed:",
+            "Paired difference from the plain stack, matched on every other axis and seed "
+            "(cells as units, p-values Holm-adjusted over the families; pairs with a collapsed "
+            "arm left out and counted):",
             table(
-                ["arch", f"Δ vs {base} [95% CI]", "pairs"],
-                [[a, d.fmt(signed=True), d.n] for a, d in diffs.items()],
+                ["arch", f"Δ vs {base} [95% CI], p", "units", "left out"],
+                [
+                    [a, d.fmt(signed=True), f"{d.n} {d.unit}", d.dropped_note() or "none"]
+                    for a, d in diffs.items()
+                ],
             ),
         ]
     )
@@ -150,7 +166,12 @@ def c1(ctx: Context) -> Section:
     df = ctx.study("bottleneck")
     require(df, "bottleneck", [False, True])
     diff = paired_diff(
-        df.assign(bneck=df["bottleneck"].astype(str)), "bneck", "True", "False", ["arch", "seed"]
+        df.assign(bneck=df["bottleneck"].astype(str)),
+        "bneck",
+        "True",
+        "False",
+        ["arch", "seed"],
+        drop_failed=True,
     )
     costs = _cost_table(df, ["arch", "bottleneck"])
     by = costs.groupby("bottleneck")[["params", "flops"]].mean()
@@ -227,7 +248,7 @@ def c2(ctx: Context) -> Section:
         path,
         "How often the first conv reads each input pixel",
     )
-    accs = {s: bootstrap(g["test_acc"]) for s, g in df.groupby("stem")}
+    accs = {s: mean_ci(g["test_acc"]) for s, g in df.groupby("stem")}
     rows = [
         [
             s,
@@ -268,7 +289,7 @@ def depth_table(ctx: Context) -> tuple[str, dict[str, int | None]]:
     df = ctx.study("depth_arch")
     if df.empty:
         return "", {}
-    acc = {(a, int(d)): bootstrap(g["test_acc"]) for (a, d), g in df.groupby(["arch", "depth"])}
+    acc = {(a, int(d)): mean_ci(g["test_acc"]) for (a, d), g in df.groupby(["arch", "depth"])}
     layers = df.groupby(["arch", "depth"])["probe_act_layers"].median()
     limits = verdicts.depth_limit(acc, ctx.chance("depth_arch"))
     rows = [[a, d, int(layers.get((a, d), 0)), e.fmt()] for (a, d), e in sorted(acc.items())]

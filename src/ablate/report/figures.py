@@ -14,8 +14,16 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 
+from ablate.analysis.stats import mean_ci  # noqa: E402
+
 sns.set_theme(style="whitegrid", context="paper", palette="colorblind")
 ACC = "test accuracy"
+
+
+def t_interval(values: pd.Series) -> tuple[float, float]:
+    """Error bars: the same 95% Student-t interval as the report's tables."""
+    est = mean_ci(values)
+    return est.lo, est.hi
 
 
 def save(fig: plt.Figure, path: Path) -> Path:
@@ -38,8 +46,7 @@ def main_effects(df: pd.DataFrame, axes: list[str], path: Path) -> Path:
         y="test_acc",
         col="axis",
         kind="point",
-        errorbar=("ci", 95),
-        seed=0,
+        errorbar=t_interval,
         sharex=False,
         col_wrap=min(3, len(axes)),
         height=2.6,
@@ -48,7 +55,7 @@ def main_effects(df: pd.DataFrame, axes: list[str], path: Path) -> Path:
     grid.set_titles("{col_name}").set_axis_labels("", ACC)
     for ax in grid.axes.flat:
         ax.tick_params(axis="x", rotation=20)
-    grid.figure.suptitle("Main effects (mean, 95% bootstrap CI)", y=1.03)
+    grid.figure.suptitle("Main effects (mean, 95% Student-t CI)", y=1.03)
     return save(grid.figure, path)
 
 
@@ -99,7 +106,7 @@ def bars(
     df: pd.DataFrame, x: str, y: str, ylabel: str, path: Path, title: str, hue: str | None = None
 ) -> Path:
     fig, ax = plt.subplots(figsize=(5, 3.4))
-    sns.barplot(data=df, x=x, y=y, hue=hue, errorbar=("ci", 95), seed=0, ax=ax)
+    sns.barplot(data=df, x=x, y=y, hue=hue, errorbar=t_interval, ax=ax)
     ax.set(ylabel=ylabel, title=title)
     return save(fig, path)
 
@@ -130,8 +137,7 @@ def lines(
         style=style,
         col=col,
         kind="line",
-        errorbar=("ci", 95),
-        seed=0,
+        errorbar=t_interval,
         height=3,
         aspect=1.3,
         palette="viridis" if numeric else None,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ablate.analysis import verdicts
-from ablate.analysis.stats import bootstrap, diff_of_means
+from ablate.analysis.stats import diff_of_means, holm_family, mean_ci
 from ablate.report import figures
 from ablate.report.context import Context, Section
 from ablate.report.markdown import table
@@ -99,7 +99,7 @@ def _depth_table(df: pd.DataFrame, acts: list[str]) -> str:
                 int(depth),
                 f"{_std_ratio(g):.3g}",
                 f"{_grad_ratio(g):.3g}",
-                bootstrap(g["test_acc"]).fmt(),
+                mean_ci(g["test_acc"]).fmt(),
             ]
         )
     return table(
@@ -121,8 +121,8 @@ def w1(ctx: Context) -> Section:
     act = "tanh"
     small_deep = _cell(df, "small_normal", act, deep)
     verdict = verdicts.w1_small_init(
-        bootstrap(_cell(df, "small_normal", act, shallow)["test_acc"]),
-        bootstrap(small_deep["test_acc"]),
+        mean_ci(_cell(df, "small_normal", act, shallow)["test_acc"]),
+        mean_ci(small_deep["test_acc"]),
         _std_ratio(small_deep),
         ctx.chance("depth_init"),
     )
@@ -146,7 +146,7 @@ def w2(ctx: Context) -> Section:
     verdict = verdicts.w2_xavier(
         _std_ratio(_cell(df, "xavier", "tanh", deep)),
         _std_ratio(_cell(df, "xavier", "relu", deep)),
-        bootstrap(_cell(df, "xavier", "tanh", deep)["test_acc"]),
+        mean_ci(_cell(df, "xavier", "tanh", deep)["test_acc"]),
         ctx.chance("depth_init"),
     )
     body = "\n\n".join(
@@ -165,10 +165,14 @@ def w3(ctx: Context) -> Section:
     df = _study(ctx)
     deep = int(df["depth"].max())
     kaiming = _cell(df, "kaiming", "relu", deep)["test_acc"]
+    vs = holm_family(
+        {
+            other: diff_of_means(kaiming, _cell(df, other, "relu", deep)["test_acc"])
+            for other in ("xavier", "small_normal")
+        }
+    )
     verdict = verdicts.w3_kaiming(
-        diff_of_means(kaiming, _cell(df, "xavier", "relu", deep)["test_acc"]),
-        diff_of_means(kaiming, _cell(df, "small_normal", "relu", deep)["test_acc"]),
-        _std_ratio(_cell(df, "kaiming", "relu", deep)),
+        vs["xavier"], vs["small_normal"], _std_ratio(_cell(df, "kaiming", "relu", deep))
     )
     body = "\n\n".join(
         [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ablate.analysis.stats import bootstrap, level_means
+from ablate.analysis.stats import Estimate, level_means, mean_ci
 from ablate.report import figures
 from ablate.report.context import Context, Section
 from ablate.report.markdown import table
@@ -27,7 +27,7 @@ def main_effects(ctx: Context) -> Section:
                     axis,
                     r[axis],
                     int(r["n"]),
-                    f"{r['mean']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]",
+                    Estimate(r["mean"], r["lo"], r["hi"], int(r["n"])).fmt(),
                     len(bad),
                 ]
             )
@@ -36,7 +36,7 @@ def main_effects(ctx: Context) -> Section:
             ctx.describe("main", tuned=True),
             f"![Main effects: test accuracy per level of each axis]({link})",
             "*Each point averages every run at that level, over seeds and every other axis; "
-            "bars are 95% bootstrap CIs.*",
+            "bars are 95% Student-t CIs.*",
             table(["axis", "level", "ok runs", "test accuracy [95% CI]", "not ok"], rows),
         ]
     )
@@ -49,12 +49,12 @@ def interactions(ctx: Context) -> Section:
     figures.interactions(df, PAIRS, path)
     parts = [
         f"![Interaction heatmaps of mean test accuracy]({link})",
-        "*Cell means of test accuracy; the tables give each cell's 95% bootstrap CI.*",
+        "*Cell means of test accuracy; the tables give each cell's 95% Student-t CI.*",
     ]
     for rows_axis, cols_axis in PAIRS:
         cells = []
         for (a, b), group in df.groupby([rows_axis, cols_axis], sort=False):
-            est = bootstrap(group["test_acc"])
+            est = mean_ci(group["test_acc"])
             cells.append([a, b, est.n, est.fmt()])
         cells.sort(key=lambda c: (str(c[0]), str(c[1])))
         parts.append(

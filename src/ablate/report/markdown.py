@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import math
+import numbers
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
+MISSING = "—"
+_NAN_TEXT = re.compile(r"[+-]?nan%?", re.IGNORECASE)  # a number pre-formatted from NaN
+
 
 def fmt(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if isinstance(value, float):
+    """One table cell. A missing number (None, NaN, or a cell already formatted from NaN)
+    prints as '—': a reader should never meet `nan` in a table."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return MISSING
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isnan(value):
+        return MISSING
+    if isinstance(value, float | np.floating):
         return f"{value:.{digits}f}"
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    text = str(value)
+    if _NAN_TEXT.fullmatch(text.strip()):
+        return MISSING
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ablate.analysis import verdicts
-from ablate.analysis.stats import bootstrap, paired_diff
+from ablate.analysis.stats import holm_family, mean_ci, paired_diff
 from ablate.report import figures
 from ablate.report.context import Context, Section
 from ablate.report.markdown import table
@@ -16,10 +16,15 @@ def d1(ctx: Context) -> Section:
     if "raw" not in levels or centred not in levels:
         raise verdicts.MissingEvidence("preprocessing needs raw and centred runs")
     pair = ["activation", "seed"]
-    verdict = verdicts.d1_centering(
-        paired_diff(df, "preprocessing", "raw", centred, pair, "probe_sign_agreement_init"),
-        paired_diff(df, "preprocessing", centred, "raw", pair),
+    parts = holm_family(
+        {
+            "sign": paired_diff(
+                df, "preprocessing", "raw", centred, pair, "probe_sign_agreement_init"
+            ),
+            "acc": paired_diff(df, "preprocessing", centred, "raw", pair, drop_failed=True),
+        }
     )
+    verdict = verdicts.d1_centering(parts["sign"], parts["acc"])
     curves = ctx.curves("preprocessing")
     curves = curves[curves["train_loss"].notna()]
     path, link = ctx.figure("d1_loss_curves.png")
@@ -35,7 +40,7 @@ def d1(ctx: Context) -> Section:
         ylabel="training loss",
     )
     rows = [
-        [p, a, f"{g['probe_sign_agreement_init'].mean():.1%}", bootstrap(g["test_acc"]).fmt()]
+        [p, a, f"{g['probe_sign_agreement_init'].mean():.1%}", mean_ci(g["test_acc"]).fmt()]
         for (p, a), g in df.groupby(["preprocessing", "activation"])
     ]
     body = "\n\n".join(
