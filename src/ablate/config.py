@@ -100,6 +100,7 @@ class ProbesConfig:
     every: int = 0  # also every this many steps (0: never)
     batch: int = 256  # validation images the probes look at
     smoothness: bool = False  # loss/gradient change along the gradient at each probe
+    input_condition: bool = False  # eigenvalues of the training inputs' second moment
 
 
 @dataclass

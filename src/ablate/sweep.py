@@ -120,6 +120,9 @@ def run_sweep(
     """Run the study's grid through Hydra's multirun, after its rate search if it has one;
     return the number of grid jobs. `reuse_runs`: keep finished runs of the same configs
     made by other code."""
+    from ablate.training.fingerprint import code_fingerprint
+
+    code_fingerprint("cpu")  # snapshot the code now: keys stay those the workers compute
     fixed = [o for o in extra if not o.lstrip("+~").startswith("hydra")]  # job-level overrides
     search = search_grid(profile, study, seeds)
     if search is not None:

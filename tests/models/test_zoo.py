@@ -133,3 +133,48 @@ def test_norm_position_orders_layers():
     post = build_model(ModelConfig(norm_position="post", width=8), (1, 8, 8), 10)
     assert [type(m).__name__ for m in pre[0]] == ["Conv2d", "BatchNorm2d", "ReLU"]
     assert [type(m).__name__ for m in post[0]] == ["Conv2d", "ReLU", "BatchNorm2d"]
+
+
+def test_flatten_head_reads_every_pixel_of_the_last_map():
+    from ablate.config import ModelConfig
+
+    gap = build_model(ModelConfig(width=8, head="gap"), (1, 28, 28), 10)
+    flat = build_model(ModelConfig(width=8, head="flatten"), (1, 28, 28), 10)
+    assert gap[-1].in_features == 32 and flat[-1].in_features == 32 * 7 * 7
+    assert flat(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_noskip_block_is_the_resnet_block_without_its_shortcut():
+    from ablate.config import ModelConfig
+
+    spec = dict(width=8, depth=2, stages=2, norm="batch")
+    res = build_model(ModelConfig(arch="resnet", **spec), (1, 16, 16), 10)
+    noskip = build_model(ModelConfig(arch="resnet_noskip", **spec), (1, 16, 16), 10)
+    shortcut = sum(
+        p.numel() for m in res.modules() if hasattr(m, "shortcut") for p in m.shortcut.parameters()
+    )
+    count = lambda net: sum(p.numel() for p in net.parameters())  # noqa: E731
+    assert shortcut > 0 and count(res) - count(noskip) == shortcut
+
+
+def test_resnet_without_norm_starts_as_identity_branches():
+    from ablate.config import ModelConfig
+    from ablate.models.architectures import ResidualBlock
+
+    net = build_model(ModelConfig(arch="resnet", norm="none", width=8, depth=3), (1, 16, 16), 10)
+    for block in (m for m in net.modules() if isinstance(m, ResidualBlock)):
+        last = [m for m in block.branch.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+        assert torch.count_nonzero(last.weight) == 0
+    bn = build_model(ModelConfig(arch="resnet", norm="batch", width=8, depth=3), (1, 16, 16), 10)
+    blocks = [m for m in bn.modules() if isinstance(m, ResidualBlock)]
+    assert all(torch.count_nonzero(b.branch[1].weight) > 0 for b in blocks)
+
+
+def test_input_condition_sees_the_offset_of_raw_inputs():
+    from ablate.probes.layers import input_condition
+
+    gen = torch.Generator().manual_seed(0)
+    centred = torch.randn(2000, 1, 4, 4, generator=gen)
+    raw = centred * 0.3 + 1.0  # all-positive, like raw pixels
+    assert input_condition(raw)["input_eig_top_ratio"] > 10
+    assert input_condition(centred)["input_eig_top_ratio"] < 2

@@ -55,6 +55,8 @@ COLUMNS = [
     "test_loss",
     "test_classes_predicted",
     "majority_acc",
+    "input_eig_top_ratio",
+    "input_eig_top_share",
     "epochs",
     "steps",
     "diverged_step",

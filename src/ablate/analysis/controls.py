@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ablate.analysis.stats import Estimate, bootstrap
+from ablate.analysis.stats import Estimate, mean_ci
 from ablate.analysis.tuning import select_best_lr
 
 PLATEAU_DROP = 0.10  # the largest relative fall of the val loss over the last fifth
@@ -86,7 +86,7 @@ def check(
     rows = control_rows(runs, arm)
     label = ", ".join(f"{column(a)}={v}" for a, v in arm.items())
     mark = marks.get(kind)
-    acc = bootstrap(rows["test_acc"]) if len(rows) else Estimate(*[float("nan")] * 3, 0)
+    acc = mean_ci(rows["test_acc"]) if len(rows) else Estimate(*[float("nan")] * 3, 0)
     drop = val_drop(history, list(rows["key"])) if len(rows) else float("nan")
     lr = float(rows["lr"].iloc[0]) if len(rows) and "lr" in rows else None
     steps = float(rows["steps"].median()) if len(rows) else float("nan")
@@ -111,4 +111,10 @@ def check_study(
     kind: str,
     marks: dict[str, float],
 ) -> list[ControlCheck]:
-    return [check(study, runs, history, arm, kind, marks) for arm in arms]
+    """Check every control arm; an arm may name its own kind of net with a `mark` entry
+    (e.g. a 20-layer MLP control in a study of shallow and deep nets)."""
+    checks = []
+    for arm in arms:
+        axes = {axis: level for axis, level in arm.items() if axis != "mark"}
+        checks.append(check(study, runs, history, axes, arm.get("mark", kind), marks))
+    return checks

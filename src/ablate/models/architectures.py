@@ -113,6 +113,13 @@ class ResidualBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.branch(x) + self.shortcut(x))
 
+    def start_as_identity(self) -> None:
+        """Zero the branch's last conv, so the block starts as its shortcut: without a norm
+        to tame it, the sum of L branches otherwise grows with depth at init (the Fixup
+        remedy, Zhang et al. 2019)."""
+        last = [m for m in self.branch.modules() if isinstance(m, nn.Conv2d)][-1]
+        nn.init.zeros_(last.weight)
+
 
 class InceptionBlock(nn.Module):
     """Four parallel branches (1x1, 3x3, 5x5, pool) concatenated, GoogLeNet style.
@@ -151,16 +158,32 @@ class PlainBlock(nn.Sequential):
         super().__init__(*parts.unit(cin, cout, 3, stride))
 
 
+class NoSkipBlock(ResidualBlock):
+    """The ResNet block without its shortcut: the plain control that differs from the
+    ResNet in the shortcut alone (same convs, norms and activations)."""
+
+    def __init__(self, parts: Parts, cin: int, cout: int, stride: int, bottleneck: bool) -> None:
+        super().__init__(parts, cin, cout, stride, bottleneck)
+        self.shortcut = nn.Identity()  # unused: no parameters of its own
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.branch(x))
+
+    def start_as_identity(self) -> None:
+        """No shortcut to start as: keep the init's weights."""
+
+
 BlockFactory = Callable[[Parts, int, int, int, bool], nn.Module]
 ARCHITECTURES: Registry[BlockFactory | None] = Registry("architecture")
 ARCHITECTURES.register("plain")(PlainBlock)
 ARCHITECTURES.register("resnet")(ResidualBlock)
+ARCHITECTURES.register("resnet_noskip")(NoSkipBlock)
 ARCHITECTURES.register("inception")(InceptionBlock)
 ARCHITECTURES.register("mlp")(None)  # no conv blocks: built by `build_mlp`
 ARCHITECTURES.register("linear")(None)  # one linear map: the baseline of question A1
 
 # Families that honour `bottleneck` (the others reject it rather than ignore it).
-BOTTLENECK_ARCHS = ("resnet", "inception")
+BOTTLENECK_ARCHS = ("resnet", "resnet_noskip", "inception")
 
 
 def build_conv_net(spec: ModelSpec, in_shape: tuple[int, int, int], classes: int) -> nn.Sequential:
@@ -231,4 +254,10 @@ def build_model(spec: ModelSpec, in_shape: tuple[int, int, int], classes: int) -
             f"model.bottleneck=true needs model.arch in {BOTTLENECK_ARCHS}, got {spec.arch!r}"
         )
     build = BUILDERS.get(spec.arch, build_conv_net)
-    return apply_init(build(spec, in_shape, classes), spec.init, spec.init_std)
+    net = apply_init(build(spec, in_shape, classes), spec.init, spec.init_std)
+    if spec.norm == "none":
+        with torch.no_grad():
+            for block in net.modules():
+                if isinstance(block, ResidualBlock):
+                    block.start_as_identity()
+    return net

@@ -181,3 +181,16 @@ def smoothness(net: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: list[flo
         "loss_range": (max(finite) - min(finite)) if finite else float("nan"),
         "beta": max(betas) if betas else float("nan"),
     }
+
+
+def input_condition(x: torch.Tensor) -> dict[str, float]:
+    """How well conditioned the inputs are for a linear first layer: the eigenvalues of
+    their second-moment matrix E[x xᵀ] (not the covariance: an offset shows up here). All
+    positive inputs give one dominant eigenvalue along the mean, which gradient descent
+    must crawl around; centring removes it (LeCun et al. 1998, "Efficient BackProp")."""
+    flat = x.reshape(len(x), -1).double()
+    eig = torch.linalg.eigvalsh(flat.T @ flat / len(flat)).flip(0)
+    return {
+        "input_eig_top_ratio": float(eig[0] / eig[1]),  # largest over second largest
+        "input_eig_top_share": float(eig[0] / eig.sum()),  # share of the total energy
+    }

@@ -30,34 +30,31 @@ class TimeBudget(pl.Callback):
 
 class EarlyStop(pl.Callback):
     """Stop a run whose outcome is already clear, and say why, so dead cells cost little:
-    `stalled` when the training loss is still within `margin` of ln(classes) (a uniform
-    guess) after `stall_steps` steps; `converged` when it is under `converge_loss`.
-    Judged on the mean of the last `window` logged losses, so one noisy batch decides
-    nothing."""
+    `stalled` when, after `stall_steps` steps, the training loss has never left the
+    uniform-guess plateau (every mean of `window` logged losses within `margin` of
+    ln(classes)); `converged` when that mean is under `converge_loss`. A run that learned
+    and then became unstable is not stalled: it runs on, and may end `diverged`."""
 
     def __init__(
         self, classes: int, stall_steps: int, margin: float, converge_loss: float, window: int = 5
     ) -> None:
-        self.uniform = math.log(classes)
-        self.stall_steps, self.margin, self.converge_loss = stall_steps, margin, converge_loss
-        self.window = window
+        self.plateau = math.log(classes) * (1 - margin)
+        self.stall_steps, self.converge_loss, self.window = stall_steps, converge_loss, window
+        self.lowest = math.inf  # the lowest windowed mean so far
+        self.seen = 0  # logged losses already judged
         self.reason: str | None = None
-        self.step: int | None = None
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: Any, *args: Any) -> None:
         losses = [row["train_loss"] for row in pl_module.history if "train_loss" in row]
-        if self.reason or len(losses) < self.window:
+        if self.reason or len(losses) < self.window or len(losses) == self.seen:
             return
+        self.seen = len(losses)
         recent = sum(losses[-self.window :]) / self.window
+        self.lowest = min(self.lowest, recent)
         step = trainer.global_step
-        if (
-            self.stall_steps
-            and step >= self.stall_steps
-            and recent >= self.uniform * (1 - self.margin)
-        ):
+        if self.stall_steps and step >= self.stall_steps and self.lowest >= self.plateau:
             self.reason = "stalled"
         elif self.converge_loss and recent <= self.converge_loss:
             self.reason = "converged"
         if self.reason:
-            self.step = step
             trainer.should_stop = True

@@ -35,6 +35,7 @@ from ablate.errors import AblateInputError
 from ablate.io import atomic_write_text, clean_stale_temps, pid_alive
 from ablate.models import build_model
 from ablate.probes.callback import Probes, summarise
+from ablate.probes.layers import input_condition
 from ablate.training import progress, tracking
 from ablate.training.callbacks import EarlyStop, RunTimeout, TimeBudget
 from ablate.training.fingerprint import code_fingerprint, device_type, git_state
@@ -117,6 +118,8 @@ def train(
     dm = TensorDataModule(cfg.data, seed=cfg.seed, device="cuda" if on_gpu else "cpu")
     dm.setup()
     result.update(data_hash=dm.data_hash, classes=dm.num_classes)
+    if cfg.probes.input_condition:
+        result.update(input_condition(dm.tensors["train"][0]))
     net = build_model(cfg.model, dm.input_shape, dm.num_classes)
     if on_gpu:
         torch.backends.cudnn.benchmark = not cfg.trainer.deterministic

@@ -1,0 +1,87 @@
+"""The trained guard: controls that miss their mark turn every verdict inconclusive."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ablate.analysis.controls import check, check_study, val_drop
+from ablate.analysis.verdicts import Verdict
+from ablate.report.controls import guard, section
+
+MARKS = {"conv": 0.97, "deep_mlp": 0.90}
+
+
+def runs(acc_batch: list[float], acc_none: list[float]) -> pd.DataFrame:
+    rows = []
+    for norm, accs in (("batch", acc_batch), ("none", acc_none)):
+        for seed, acc in enumerate(accs):
+            rows.append(
+                {
+                    "key": f"{norm}{seed}",
+                    "status": "ok",
+                    "norm": norm,
+                    "activation": "relu",
+                    "lr": 0.1,
+                    "val_acc": acc,
+                    "test_acc": acc,
+                    "steps": 300,
+                    "seed": seed,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def curve(key: str, losses: list[float]) -> pd.DataFrame:
+    steps = [100 * (i + 1) for i in range(len(losses))]
+    return pd.DataFrame({"key": key, "step": steps, "val_loss": losses})
+
+
+def test_a_control_above_its_mark_that_plateaued_is_trained():
+    table = runs([0.975, 0.980], [0.5, 0.6])
+    history = pd.concat([curve("batch0", [1.0, 0.2, 0.1, 0.1, 0.099])])
+    c = check("s", table, history, {"model.norm": "batch"}, "conv", MARKS)
+    assert c.trained and c.acc.n == 2 and abs(c.acc.mean - 0.9775) < 1e-9
+    assert 0 <= c.val_drop < 0.1 and c.lr == 0.1 and c.steps == 300
+
+
+def test_below_the_mark_or_still_falling_is_under_trained():
+    table = runs([0.95, 0.96], [0.5, 0.6])
+    c = check("s", table, pd.DataFrame(), {"model.norm": "batch"}, "conv", MARKS)
+    assert not c.trained and "0.955 < mark 0.97" in c.why
+    falling = curve("batch0", [2.0, 1.0, 0.6, 0.4, 0.2])
+    c = check("s", runs([0.98, 0.98], [0.5]), falling, {"model.norm": "batch"}, "conv", MARKS)
+    assert not c.trained and "still falling" in c.why
+    assert val_drop(falling, ["batch0"]) > 0.4
+
+
+def test_missing_control_and_missing_mark_fail():
+    table = runs([0.98, 0.98], [0.5])
+    assert (
+        "no finished run"
+        in check("s", table, pd.DataFrame(), {"model.norm": "x"}, "conv", MARKS).why
+    )
+    assert (
+        "no accuracy mark"
+        in check("s", table, pd.DataFrame(), {"model.norm": "batch"}, "mlp", MARKS).why
+    )
+
+
+def test_each_control_may_name_its_kind():
+    table = runs([0.98, 0.98], [0.91, 0.92])
+    arms = [{"model.norm": "batch"}, {"model.norm": "none", "mark": "deep_mlp"}]
+    checks = check_study("s", table, pd.DataFrame(), arms, "conv", MARKS)
+    assert [c.kind for c in checks] == ["conv", "deep_mlp"] and all(c.trained for c in checks)
+
+
+def test_guard_replaces_the_verdict_with_the_number():
+    table = runs([0.95, 0.96], [0.5, 0.6])
+    failed = check("s", table, pd.DataFrame(), {"model.norm": "batch"}, "conv", MARKS)
+    verdict = Verdict("B1", "supported", "Δ +0.1", "why")
+    guarded = guard(verdict, [failed])
+    assert guarded.verdict == "inconclusive" and "under-trained" in guarded.key_number
+    assert "0.955 < mark 0.97" in guarded.key_number and "supported" in guarded.explanation
+    passed = check(
+        "s", runs([0.98, 0.99], [0.5]), pd.DataFrame(), {"model.norm": "batch"}, "conv", MARKS
+    )
+    assert guard(verdict, [passed]) is verdict
+    assert "under-trained" in section({"s": [failed]}).body

@@ -1,0 +1,71 @@
+"""The per-arm rate search: the choice rule, the table, and the resolver the grid uses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ablate.config import compose, validate
+from ablate.errors import ConfigError
+from ablate.lr_search import build_table, choose, table_path
+from ablate.sweep import expand, search_grid, study_grid
+from ablate.training.keys import run_key
+
+
+def result(lr: float, act: str, val: float | None, status: str = "ok") -> dict:
+    return {
+        "status": status,
+        "val_acc": val,
+        "config": {"optim": {"lr": lr}, "model": {"activation": act}},
+    }
+
+
+def test_best_validated_rate_wins_and_failures_rank_last():
+    assert choose({0.01: 0.9, 0.1: 0.95, 1.0: None}) == 0.1
+    assert choose({0.01: 0.9, 0.1: 0.9}) == 0.01  # ties go to the lower rate
+    assert choose({0.01: None, 0.1: None}) == 0.01
+
+
+def test_table_per_arm_with_edges():
+    runs = [
+        result(0.01, "relu", 0.90),
+        result(0.1, "relu", 0.97),
+        result(1.0, "relu", None, "diverged"),
+        result(0.01, "tanh", 0.95),
+        result(0.1, "tanh", 0.93),
+        result(1.0, "tanh", 0.20),
+    ]
+    table = build_table([0.01, 0.1, 1.0], ["model.activation"], runs)
+    relu, tanh = table["arms"]["model.activation=relu"], table["arms"]["model.activation=tanh"]
+    assert relu["lr"] == 0.1 and not relu["edge"] and relu["scores"]["1"] is None
+    assert tanh["lr"] == 0.01 and tanh["edge"]
+
+
+def test_search_grid_and_resolver(tmp_path: Path):
+    search = search_grid("smoke", "main", None)
+    assert search is not None and search["seed"] == "0"
+    assert search["model.arch"] == "plain" and search["model.downsampling"] == "maxpool"
+    assert len(expand(search)["optim.lr"]) == 4
+    cfg = compose(["profile=smoke", "study=main", f"runs_dir={tmp_path}"])
+    with pytest.raises(ConfigError, match="tuned_lr.json is missing"):
+        validate(cfg)
+    path = table_path(tmp_path, "main")
+    path.parent.mkdir(parents=True)
+    arm = "model.activation=relu,model.init=kaiming,model.norm=batch"
+    path.write_text(json.dumps({"arms": {arm: {"lr": 0.3}}}))
+    validate(cfg)
+    assert cfg.optim.lr == 0.3
+    key = run_key(cfg)
+    path.write_text(json.dumps({"arms": {arm: {"lr": 0.1}}}))
+    assert run_key(cfg) != key  # a new rate is a new run
+    other = compose(["profile=smoke", "study=main", f"runs_dir={tmp_path}", "model.norm=none"])
+    with pytest.raises(ConfigError, match="no tuned rate for arm"):
+        validate(other)
+
+
+def test_a_grid_that_sweeps_the_rate_needs_no_search():
+    assert "optim.lr" in study_grid("gpu", "main", None)
+    assert search_grid("gpu", "main", None) is None
+    assert search_grid("smoke", "lr_range", None) is None
