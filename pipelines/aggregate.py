@@ -39,7 +39,10 @@ def main() -> None:
     studies = params["studies"]
     clean_stale_temps(OUT)
     runs, problems = collect(RUNS, studies)
-    current = {s: expected_keys(params["profile"], s, params["seeds"]) for s in studies}
+    current = {
+        s: expected_keys(params["profile"], s, params["seeds"], params["overrides"])
+        for s in studies
+    }
     keep = pd.Series(
         [key in current[study] for study, key in zip(runs["study"], runs["key"], strict=True)],
         index=runs.index,

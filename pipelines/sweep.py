@@ -19,7 +19,9 @@ def main(argv: list[str]) -> None:
     if not argv:
         raise SystemExit("usage: python pipelines/sweep.py <study> [hydra overrides...]")
     params = load_params()
-    run_sweep(params["profile"], argv[0], params["seeds"], params["wandb"], argv[1:])
+    run_sweep(
+        params["profile"], argv[0], params["seeds"], params["wandb"], argv[1:], params["overrides"]
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""params.yaml: the pipeline knobs that DVC tracks (profile, seeds, studies, wandb)."""
+"""params.yaml: the pipeline knobs that DVC tracks (profile, seeds, studies, wandb, overrides)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from ablate.errors import ConfigError
 PROFILES = tuple(sorted(p.stem for p in (CONF_DIR / "profile").glob("*.yaml")))
 STUDIES = tuple(sorted(p.stem for p in (CONF_DIR / "study").glob("*.yaml")))
 MAX_SEEDS = 100
+# Settings params.yaml owns: an override of one would disagree with what DVC tracks.
+OWN_KEYS = ("profile", "study", "seed", "wandb")
 
 
 def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
@@ -31,4 +33,23 @@ def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
         raise ConfigError(
             f"wandb={params['wandb']!r} is not valid; choose one of: {', '.join(WANDB_MODES)}"
         )
+    check_overrides(params.setdefault("overrides", []))
     return params
+
+
+def check_overrides(overrides: Any) -> None:
+    """`overrides` must be a list of Hydra overrides that leave params.yaml's own keys alone;
+    their values are checked against the schema when a stage composes them."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
+        raise ConfigError(f"overrides={overrides!r} must be a list of Hydra overrides (strings)")
+    parser = OverridesParser.create()
+    for text in overrides:
+        try:
+            key = parser.parse_override(text).key_or_group
+        except HydraException as err:
+            raise ConfigError(f"overrides: {text!r} is not a Hydra override: {err}") from None
+        if key in OWN_KEYS:
+            raise ConfigError(f"overrides: {text!r} sets `{key}`; use params.yaml's own key")
