@@ -50,7 +50,10 @@ def main() -> None:
     studies = params["studies"]
     clean_stale_temps(OUT)
     runs, problems = collect(RUNS, studies)
-    current = {s: expected_keys(params["profile"], s, params["seeds"]) for s in studies}
+    current = {
+        s: expected_keys(params["profile"], s, params["seeds"], params["overrides"])
+        for s in studies
+    }
     roles = [current[study].get(key) for study, key in zip(runs["study"], runs["key"], strict=True)]
     runs = runs.assign(role=roles)
     stale = int(runs["role"].isna().sum())

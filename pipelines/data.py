@@ -6,12 +6,14 @@ from ablate.cli import exit_on_input_error
 from ablate.config import compose
 from ablate.data.prepare import load
 from ablate.params import load_params
+from ablate.sweep import split_overrides
 
 
 @exit_on_input_error
 def main() -> None:
     params = load_params()
-    cfg = compose([f"profile={params['profile']}"])
+    fixed = split_overrides(params["overrides"])[1]  # sweeps prepare their own levels
+    cfg = compose([f"profile={params['profile']}", *fixed])
     prepared = load(cfg.data)
     sizes = {k: len(v) for k, v in prepared.splits.items()}
     print(f"data {cfg.data.name}: {prepared.x.shape[1:]} {sizes} hash {prepared.data_hash}")

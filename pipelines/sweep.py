@@ -25,6 +25,7 @@ def main(argv: list[str]) -> None:
         params["seeds"],
         params["wandb"],
         argv[1:],
+        params["overrides"],
         reuse_runs=params["reuse_runs"],
     )
 

@@ -17,7 +17,8 @@ import yaml
 
 from ablate.training.fingerprint import code_fingerprint, source_files
 
-from .test_pipeline_e2e import dvc, project  # noqa: F401  (the temp-copy fixture)
+from .repo_copy import dvc
+from .test_pipeline_e2e import project  # noqa: F401  (the temp-copy fixture)
 
 STUDY = "stride_fit"  # two runs on the smoke profile
 

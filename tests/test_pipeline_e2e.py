@@ -3,56 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 from PIL import Image
 
 from ablate.analysis.floor import flag_collapsed
 
-from .conftest import REPO
-
-TOP_LEVEL_SKIP = {".venv", ".git", "runs", "data", "results", "reports", "dvc.lock", "wandb"}
-ANYWHERE_SKIP = shutil.ignore_patterns(
-    "__pycache__", ".pytest_cache", ".ruff_cache", "*.egg-info", "tmp", "cache"
-)
-
-
-def skip(folder: str, names: list[str]) -> set[str]:
-    """What not to copy: outputs and environments at the top, caches anywhere."""
-    skipped = set(ANYWHERE_SKIP(folder, names))
-    if Path(folder) == REPO:
-        skipped |= TOP_LEVEL_SKIP & set(names)
-    return skipped
+from .repo_copy import copy_repo, dvc
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("e2e") / "repo"
-    shutil.copytree(REPO, root, ignore=skip)
-    params = yaml.safe_load((root / "params.yaml").read_text())
-    params.update(profile="smoke", wandb="disabled")
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
-    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
-    return root
-
-
-def dvc(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "PYTHONPATH": str(root / "src"),  # the copy's code, not the installed checkout's
-    }
-    return subprocess.run(
-        ["dvc", *args], cwd=root, env=env, capture_output=True, text=True, timeout=600
-    )
+    return copy_repo(tmp_path_factory.mktemp("e2e") / "repo", profile="smoke", wandb="disabled")
 
 
 @pytest.fixture(scope="module")

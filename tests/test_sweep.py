@@ -8,7 +8,7 @@ import pytest
 
 from ablate.errors import ConfigError
 from ablate.params import load_params
-from ablate.sweep import check_grid, expand, study_grid
+from ablate.sweep import check_grid, expand, expected_keys, study_grid
 
 
 def test_cpu_grid_is_the_full_factorial_with_two_seeds():
@@ -49,6 +49,10 @@ def test_unknown_study_or_profile_is_named(kind, args):
         ("seeds: many", "seeds='many' must be null"),
         ("studies: [main, nope]", "study 'nope' is not valid"),
         ("wandb: cloud", "wandb='cloud' is not valid; choose one of: disabled, offline, online"),
+        ("overrides: model.width=4", "must be a list of Hydra overrides"),
+        ("overrides: [model.width]", "'model.width' is not a Hydra override"),
+        ("overrides: [profile=gpu]", "sets `profile`; use params.yaml's own key"),
+        ("overrides: ['seed=range(0,3)']", "sets `seed`; use params.yaml's own key"),
     ],
 )
 def test_bad_params_are_named(tmp_path: Path, text: str, message: str):
@@ -67,10 +71,32 @@ def test_expected_keys_match_composing_each_job():
     from itertools import product
 
     from ablate.config import compose
-    from ablate.sweep import expected_keys
     from ablate.training.keys import run_key
 
     levels = expand(study_grid("smoke", "bn", None))
     jobs = product(*[[f"{k}={v}" for v in vs] for k, vs in levels.items()])
     by_compose = {run_key(compose(["profile=smoke", "study=bn", *job])) for job in jobs}
     assert expected_keys("smoke", "bn", None) == by_compose
+
+
+OVERRIDES = ["model.norm=none", "model.activation=relu,tanh", "optim.lr=0.1,0.3", "model.width=4"]
+
+
+def test_overrides_set_axes_and_fix_settings():
+    levels = expand(study_grid("smoke", "main", None, OVERRIDES))
+    assert levels["model.norm"] == ["none"]  # an axis of the study: replaced
+    assert levels["model.activation"] == ["relu", "tanh"]  # a profile level: replaced
+    assert levels["optim.lr"] == ["0.1", "0.3"]  # a sweep on a fixed field: a new axis
+    assert "model.width" not in levels  # a fixed setting, not an axis
+    assert check_grid("smoke", "main", levels, ["model.width=4"]) == 2 * 2 * 2 * 2  # x 1 seed
+
+
+def test_expected_keys_follow_the_overrides():
+    from ablate.config import compose
+    from ablate.training.keys import run_key
+
+    keys = expected_keys("smoke", "main", None, OVERRIDES)
+    assert len(keys) == 16 and keys.isdisjoint(expected_keys("smoke", "main", None))
+    job = ["model.norm=none", "model.activation=tanh", "optim.lr=0.3", "model.width=4"]
+    grid = ["model.downsampling=strided_conv", "model.arch=resnet", "model.init=kaiming"]
+    assert run_key(compose(["profile=smoke", "study=main", *job, *grid, "seed=0"])) in keys

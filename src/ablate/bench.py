@@ -1,6 +1,7 @@
 """`python -m ablate.bench`: how fast the project trains, measured against its limits.
 
-Writes reports/bench.md and reports/bench.json. Every figure is a median of repeated
+Writes reports/bench.md and reports/bench.json; `--gpu` runs the GPU check instead
+(`ablate.bench_gpu`: reports/bench_gpu.md and .json). Every figure is a median of repeated
 measurements taken side by side in this process (the machines are shared and noisy, so
 ratios measured together mean more than any single absolute time).
 """
@@ -241,10 +242,17 @@ def render(b: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--gpu", action="store_true", help="the GPU check (ablate.bench_gpu)")
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=REPO / "reports")
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if args.gpu:
+        from ablate import bench_gpu
+
+        sys.exit(bench_gpu.main([*rest, "--out", str(args.out)]))
+    if rest:
+        parser.error(f"unrecognised arguments: {' '.join(rest)}")
     torch.set_flush_denormal(True)
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)

@@ -1,5 +1,5 @@
 """params.yaml: the pipeline knobs that DVC tracks (profile, seeds, studies, wandb,
-reuse_runs)."""
+overrides, reuse_runs)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from ablate.errors import ConfigError
 PROFILES = tuple(sorted(p.stem for p in (CONF_DIR / "profile").glob("*.yaml")))
 STUDIES = tuple(sorted(p.stem for p in (CONF_DIR / "study").glob("*.yaml")))
 MAX_SEEDS = 100
+# Settings params.yaml owns: an override of one would disagree with what DVC tracks.
+OWN_KEYS = ("profile", "study", "seed", "wandb", "reuse_runs")
 
 
 def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
@@ -34,4 +36,23 @@ def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
         )
     if not isinstance(params.setdefault("reuse_runs", False), bool):
         raise ConfigError(f"reuse_runs={params['reuse_runs']!r} must be true or false")
+    check_overrides(params.setdefault("overrides", []))
     return params
+
+
+def check_overrides(overrides: Any) -> None:
+    """`overrides` must be a list of Hydra overrides that leave params.yaml's own keys alone;
+    their values are checked against the schema when a stage composes them."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
+        raise ConfigError(f"overrides={overrides!r} must be a list of Hydra overrides (strings)")
+    parser = OverridesParser.create()
+    for text in overrides:
+        try:
+            key = parser.parse_override(text).key_or_group
+        except HydraException as err:
+            raise ConfigError(f"overrides: {text!r} is not a Hydra override: {err}") from None
+        if key in OWN_KEYS:
+            raise ConfigError(f"overrides: {text!r} sets `{key}`; use params.yaml's own key")

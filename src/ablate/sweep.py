@@ -1,8 +1,10 @@
 """A study's sweep: its grid as the profile sizes it, checked whole, run as a Hydra multirun.
 
 The grid is the study's `hydra.sweeper.params` with the profile's `profile.sweeps.<study>`
-levels on top, plus `seed=range(n)`. Every level is validated before the first job starts,
-so a typo fails in a second instead of after an hour of training.
+levels on top, then params.yaml's `overrides` (an override of an axis, or a sweep, sets that
+axis's levels; any other is a fixed setting of every job), plus `seed=range(n)`. Every level
+is validated before the first job starts, so a typo fails in a second instead of after an
+hour of training.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -24,14 +27,36 @@ from ablate.params import PROFILES, STUDIES
 from ablate.training.progress import START_ENV, TOTAL_ENV
 
 
-def study_grid(profile: str, study: str, seeds: int | None) -> dict[str, str]:
-    """Axis -> Hydra sweep levels ("a,b,c") for `study` under `profile`."""
+def split_overrides(
+    overrides: Sequence[str], axes: Iterable[str] = ()
+) -> tuple[dict[str, str], list[str]]:
+    """params.yaml's `overrides` -> (grid axes they set: key -> levels, fixed overrides).
+    An override of an existing axis, or any sweep, sets an axis; the rest are fixed."""
+    parser = OverridesParser.create()
+    axes = set(axes)
+    grid: dict[str, str] = {}
+    fixed: list[str] = []
+    for text in overrides:
+        override = parser.parse_override(text)
+        if override.is_sweep_override() or override.key_or_group in axes:
+            grid[override.key_or_group] = text.split("=", 1)[1]
+        else:
+            fixed.append(text)
+    return grid, fixed
+
+
+def study_grid(
+    profile: str, study: str, seeds: int | None, overrides: Sequence[str] = ()
+) -> dict[str, str]:
+    """Axis -> Hydra sweep levels ("a,b,c") for `study` under `profile` and `overrides`."""
     for kind, value, valid in (("study", study, STUDIES), ("profile", profile, PROFILES)):
         if value not in valid:
             raise ConfigError(f"{kind}={value!r} is not valid; choose one of: {', '.join(valid)}")
-    cfg = compose([f"profile={profile}", f"study={study}"], with_hydra=True)
+    base = [f"profile={profile}", f"study={study}", *split_overrides(overrides)[1]]
+    cfg = compose(base, with_hydra=True)
     grid: dict[str, Any] = dict(OmegaConf.to_container(cfg.hydra.sweeper.params) or {})
     grid.update(OmegaConf.to_container(cfg.profile.sweeps).get(study, {}))
+    grid.update(split_overrides(overrides, grid)[0])
     grid["seed"] = f"range(0,{seeds or cfg.profile.seeds})"
     return {key: str(value) for key, value in grid.items()}
 
@@ -69,13 +94,16 @@ def check_grid(
     return math.prod(len(v) for v in levels.values())
 
 
-def search_grid(profile: str, study: str, seeds: int | None) -> dict[str, str] | None:
+def search_grid(
+    profile: str, study: str, seeds: int | None, overrides: Sequence[str] = ()
+) -> dict[str, str] | None:
     """The study's per-arm rate search (`study.tune`) as a grid, or None when it has none:
     the `by` axes at their grid levels, the `at` settings, every searched rate, seed 0.
     A grid that sweeps `optim.lr` itself needs no search: the report keeps each cell's
     best-validated rate."""
-    tune = compose([f"profile={profile}", f"study={study}"]).study.tune
-    grid = study_grid(profile, study, seeds)
+    grid = study_grid(profile, study, seeds, overrides)
+    fixed = split_overrides(overrides, grid)[1]
+    tune = compose([f"profile={profile}", f"study={study}", *fixed]).study.tune
     if not tune.lr or "optim.lr" in grid:
         return None
     loose = sorted(set(grid) - set(tune.by) - set(tune.at) - {"seed"})
@@ -92,13 +120,19 @@ def search_grid(profile: str, study: str, seeds: int | None) -> dict[str, str] |
 
 
 def _multirun(
-    profile: str, study: str, wandb: str, grid: dict[str, str], extra: list[str], reuse: bool
+    profile: str,
+    study: str,
+    wandb: str,
+    grid: dict[str, str],
+    fixed: list[str],
+    extra: list[str],
+    reuse: bool,
 ) -> None:
     from ablate.train import main
 
     argv = ["ablate.train", "-m", f"profile={profile}", f"study={study}", f"wandb={wandb}"]
     argv.append(f"reuse_runs={str(reuse).lower()}")
-    argv += [f"{key}={value}" for key, value in grid.items()] + list(extra)
+    argv += [*fixed, *(f"{key}={value}" for key, value in grid.items()), *extra]
     saved, sys.argv = sys.argv, argv
     os.environ[START_ENV] = str(time.time())
     try:
@@ -115,36 +149,40 @@ def run_sweep(
     seeds: int | None,
     wandb: str,
     extra: list[str],
+    overrides: Sequence[str] = (),
     reuse_runs: bool = False,
 ) -> int:
     """Run the study's grid through Hydra's multirun, after its rate search if it has one;
-    return the number of grid jobs. `reuse_runs`: keep finished runs of the same configs
+    return the number of grid jobs. `overrides`: params.yaml's; `extra`: the command
+    line's (launcher choices, say); `reuse_runs`: keep finished runs of the same configs
     made by other code."""
     from ablate.training.fingerprint import code_fingerprint
 
     code_fingerprint("cpu")  # snapshot the code now: keys stay those the workers compute
-    fixed = [o for o in extra if not o.lstrip("+~").startswith("hydra")]  # job-level overrides
-    search = search_grid(profile, study, seeds)
+    grid = study_grid(profile, study, seeds, overrides)
+    fixed = split_overrides(overrides, grid)[1]
+    job_level = [*fixed, *(o for o in extra if not o.lstrip("+~").startswith("hydra"))]
+    search = search_grid(profile, study, seeds, overrides)
     if search is not None:
         first_rate = expand(search)["optim.lr"][0]
-        total = check_grid(profile, study, expand(search), [*fixed, f"optim.lr={first_rate}"])
+        levels = expand(search)
+        total = check_grid(profile, study, levels, [*job_level, f"optim.lr={first_rate}"])
         print(f"sweep {study} ({profile}): rate search, {total} runs", file=sys.stderr)
         os.environ[TOTAL_ENV] = str(total)
-        _multirun(profile, study, wandb, search, extra, reuse_runs)
-        write_search_table(profile, study, search, extra)
-    grid = study_grid(profile, study, seeds)
-    total = check_grid(profile, study, expand(grid), fixed)
+        _multirun(profile, study, wandb, search, fixed, extra, reuse_runs)
+        write_search_table(profile, study, search, job_level)
+    total = check_grid(profile, study, expand(grid), job_level)
     print(f"sweep {study} ({profile}): {total} runs over " + ", ".join(grid), file=sys.stderr)
     os.environ[TOTAL_ENV] = str(total)
-    _multirun(profile, study, wandb, grid, extra, reuse_runs)
+    _multirun(profile, study, wandb, grid, fixed, extra, reuse_runs)
     return total
 
 
-def job_configs(profile: str, study: str, grid: dict[str, str], extra: list[str] = ()):
+def job_configs(profile: str, study: str, grid: dict[str, str], fixed: Sequence[str] = ()):
     """The composed config of every job of `grid`, as the multirun would build it."""
     from itertools import product
 
-    base = compose([f"profile={profile}", f"study={study}", *extra])
+    base = compose([f"profile={profile}", f"study={study}", *fixed])
     parser = OverridesParser.create()
     axes = []
     for key, value in grid.items():
@@ -160,13 +198,15 @@ def job_configs(profile: str, study: str, grid: dict[str, str], extra: list[str]
         yield cfg
 
 
-def write_search_table(profile: str, study: str, search: dict[str, str], extra: list[str]) -> None:
+def write_search_table(
+    profile: str, study: str, search: dict[str, str], fixed: Sequence[str]
+) -> None:
     """Choose each arm's rate from the search runs on disk; write runs/<study>/tuned_lr.json."""
     from ablate.io import atomic_write_text
     from ablate.lr_search import build_table, table_path
     from ablate.training.run import read_result, run_dir
 
-    cfgs = list(job_configs(profile, study, search, extra))
+    cfgs = list(job_configs(profile, study, search, fixed))
     results = [r for r in (read_result(run_dir(cfg)) for cfg in cfgs) if r is not None]
     tune = cfgs[0].study.tune
     table = build_table(list(tune.lr), list(tune.by), results)
@@ -180,17 +220,21 @@ def write_search_table(profile: str, study: str, search: dict[str, str], extra: 
     )
 
 
-def expected_keys(profile: str, study: str, seeds: int | None) -> dict[str, str]:
+def expected_keys(
+    profile: str, study: str, seeds: int | None, overrides: Sequence[str] = ()
+) -> dict[str, str]:
     """The run keys of the study's current grid and rate search, each with its role
     (`grid` or `lr_search`): what the aggregate keeps. Runs left over from an earlier grid
     or budget stay on disk (their keys may come back) but are not mixed into the results."""
     from ablate.training.keys import run_key
 
     keys: dict[str, str] = {}
-    search = search_grid(profile, study, seeds)
+    grid = study_grid(profile, study, seeds, overrides)
+    fixed = split_overrides(overrides, grid)[1]
+    search = search_grid(profile, study, seeds, overrides)
     if search is not None:
-        keys.update((run_key(cfg), "lr_search") for cfg in job_configs(profile, study, search))
-    grid = study_grid(profile, study, seeds)
+        search_jobs = job_configs(profile, study, search, fixed)
+        keys.update((run_key(cfg), "lr_search") for cfg in search_jobs)
     with contextlib.suppress(ConfigError):  # no search table yet: the grid has no rates
-        keys.update((run_key(cfg), "grid") for cfg in job_configs(profile, study, grid))
+        keys.update((run_key(cfg), "grid") for cfg in job_configs(profile, study, grid, fixed))
     return keys

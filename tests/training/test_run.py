@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from ablate.training import run as run_module
 from ablate.training.keys import run_key
@@ -175,3 +176,19 @@ def test_the_readme_image_folder_example_trains(make_cfg):
     result = run(cfg)
     assert result["status"] == "ok" and result["classes"] == 2
     assert result["config"]["data"]["name"] == "imagefolder"
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_channels_last_applies_on_cpu_too(make_cfg, monkeypatch, channels_last: bool):
+    """The gpu profile's memory layout is exercised by CPU runs, so a CPU dry run tests it."""
+    seen: list[bool] = []
+
+    class Spy(run_module.Classifier):
+        def training_step(self, batch, batch_idx):
+            conv = [p for p in self.parameters() if p.dim() == 4][-1]  # many input channels
+            seen.append(conv.is_contiguous(memory_format=torch.channels_last))
+            return super().training_step(batch, batch_idx)
+
+    monkeypatch.setattr(run_module, "Classifier", Spy)
+    result = run(make_cfg(f"trainer.channels_last={channels_last}", "probes.enabled=false"))
+    assert result["status"] == "ok" and seen and set(seen) == {channels_last}

@@ -1,0 +1,49 @@
+"""`dvc exp run -S profile=smoke` as the README documents it, in a temporary git copy: the
+experiment trains, and its metrics appear in `dvc exp show`."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from .repo_copy import copy_repo, env
+
+AUTHOR = {"GIT_AUTHOR_NAME": "ablate", "GIT_AUTHOR_EMAIL": "ablate@example.invalid"}
+AUTHOR |= {"GIT_COMMITTER_NAME": "ablate", "GIT_COMMITTER_EMAIL": "ablate@example.invalid"}
+
+
+def run(root: Path, *cmd: str) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        cmd, cwd=root, env={**env(root), **AUTHOR}, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    root = copy_repo(tmp_path_factory.mktemp("exp") / "repo")  # the default cpu profile
+    run(root, "git", "add", "-A")
+    run(root, "git", "commit", "-qm", "baseline")
+    # one tiny study keeps it to seconds: 2 smoke runs
+    proc = run(root, "dvc", "exp", "run", "-S", "profile=smoke", "-S", "studies=[bottleneck]")
+    name = re.search(r"Ran experiment\(s\): (\S+)", proc.stdout)
+    assert name, proc.stdout[-2000:]
+    return root, name.group(1)
+
+
+def test_experiment_metrics_appear_in_exp_show(experiment: tuple[Path, str]):
+    root, name = experiment
+    table = pd.read_csv(io.StringIO(run(root, "dvc", "exp", "show", "--csv").stdout))
+    row = table[table["Experiment"] == name].iloc[0]
+    assert row["profile"] == "smoke" and int(row["runs.total"]) == int(row["runs.ok"]) == 2
+    runs = pd.read_csv(root / "results" / "runs.csv")  # the experiment, in the workspace
+    assert set(runs["study"]) == {"bottleneck"} and len(runs) == 2
+    assert float(row["bottleneck.mean_test_acc"]) == pytest.approx(runs["test_acc"].mean(), 1e-3)
+    baseline = table[(table["typ"] == "baseline") & (table["rev"] != "workspace")]
+    assert list(baseline["profile"]) == ["cpu"]  # the committed params are untouched
