@@ -39,6 +39,7 @@ class Context:
     probes: pd.DataFrame = field(default_factory=pd.DataFrame)  # per layer, per probe point
     history: pd.DataFrame = field(default_factory=pd.DataFrame)  # loss curves
     cost: pd.DataFrame = field(default_factory=pd.DataFrame)  # activation microbenchmark
+    importance: pd.DataFrame = field(default_factory=pd.DataFrame)  # variance decomposition
 
     def chance(self, study: str) -> float:
         classes = self.study(study, status=None)["classes"].dropna()

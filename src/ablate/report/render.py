@@ -17,6 +17,7 @@ from ablate.report import (
     activations,
     batchnorm,
     convolution,
+    importance,
     init,
     main_grid,
     practice,
@@ -194,7 +195,8 @@ def build(ctx: Context) -> tuple[str, dict[str, Verdict]]:
         if ctx.missing_reason(study) is None
         for b in builders
     ]
-    toc = ["- [Summary](#summary)"]
+    matters = importance.section(ctx, results)
+    toc = ["- [Summary](#summary)", f"- [{matters.title}](#{matters.anchor})"]
     toc += [f"- [{s.title}](#{s.anchor})" for s in overview]
     toc += [f"- [{q['id']} — {q['section']}](#{q['id'].lower()})" for q in questions]
     toc += ["- [Runs that did not finish ok](#not-ok)", "- [Run inventory](#inventory)"]
@@ -206,6 +208,7 @@ def build(ctx: Context) -> tuple[str, dict[str, Verdict]]:
         header(ctx),
         "## Contents\n\n" + "\n".join(toc),
         '<a id="summary"></a>\n\n## Summary\n\n' + summary(questions, results),
+        f'<a id="{matters.anchor}"></a>\n\n## {matters.title}\n\n{matters.body}',
     ]
     for s in overview:
         parts.append(f'<a id="{s.anchor}"></a>\n\n## {s.title}\n\n{s.body}')
@@ -239,6 +242,7 @@ def write_report(results: Path, params: dict[str, Any], out_dir: Path) -> dict[s
         probes=_read(results / "probes.csv"),
         history=_read(results / "history.csv"),
         cost=_read(results / "activation_cost.csv"),
+        importance=_read(results / "importance.csv"),
     )
     text, results = build(ctx)
     atomic_write_text(out_dir / "report.md", text)
