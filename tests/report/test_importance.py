@@ -77,12 +77,14 @@ VERDICTS = {"B2": Verdict("B2", "supported", "", ""), "C3": Verdict("C3", "refut
 def test_findings_follow_the_rules():
     found = importance.findings(decomposition(), runs(), VERDICTS)
     assert 3 <= len(found) <= 5
-    top, floor, least, families = found
+    top, pair, floor, least, families = found
     # The largest term, its direction from level means, its question and verdict, and its
     # interaction (above the noise floor) in the same sentence.
     assert top.startswith("**norm** explains 40.0% [35.0, 45.0]")
     assert "batch averages 0.950" in top and "none" in top
     assert "[B2](#b2): *supported*" in top and "interaction with init another 20.0%" in top
+    assert pair.startswith("The largest other interaction is **init × downsampling**, 1.0%")
+    assert "init moves mean accuracy by 0.375 at downsampling=" in pair
     assert "3 of 6 terms clear it (norm, init, init × norm)" in floor  # lo above 13%
     assert "within the floor" in floor
     assert least.startswith("**downsampling** explains 0.1%") and "below the noise floor" in least

@@ -18,7 +18,8 @@ from ablate.report.markdown import table
 STUDY = "main"
 # The question each axis of the main grid bears on; its section and verdict are linked.
 QUESTION = {"downsampling": "C3", "arch": "C4", "norm": "B2", "init": "W1", "activation": "A5"}
-COLORS = {"main": "#0173b2", "interaction": "#de8f05", "higher_order": "#949494"}
+KINDS = {"main": "main effect", "interaction": "two-way interaction", "higher_order": "3+-way"}
+COLORS = dict(zip(KINDS.values(), ["#0173b2", "#de8f05", "#949494"], strict=True))
 MAX_FINDINGS = 5
 
 
@@ -53,7 +54,9 @@ def chart(terms: pd.DataFrame, path, title: str):
     """Ranked horizontal bars of each term's share with its CI; the seed-to-seed share is the
     dashed noise floor. 8 inches at 110 dpi: about GitHub's 900 px column."""
     bars = pd.concat([ranked(terms), terms.loc[[HIGHER]]]).reset_index()
-    bars = bars.assign(label=bars["term"].map(name), pct=100 * bars["share"])
+    bars = bars.assign(
+        label=bars["term"].map(name), pct=100 * bars["share"], kind=bars["kind"].map(KINDS)
+    )
     fig, ax = plt.subplots(figsize=(8, 0.34 * len(bars) + 1.4))
     sns.barplot(
         data=bars, x="pct", y="label", hue="kind", palette=COLORS, dodge=False, ax=ax, saturation=1
@@ -127,10 +130,12 @@ def findings(
             other = named.replace(top.name, "").strip(":")
             text += f"; its interaction with {other} another {ci(own.iloc[0])}"
         out.append(text + ".")
-    if len(pairs) and pairs.index[0] != named:
-        pair = pairs.iloc[0]
+    others = pairs.drop(index=named) if named else pairs
+    if len(others):
+        pair = others.iloc[0]
         out.append(
-            f"The largest interaction is **{name(pair.name)}**, {ci(pair)}: "
+            f"The largest {'other ' if named else ''}interaction is **{name(pair.name)}**, "
+            f"{ci(pair)}: "
             f"{_interaction(rows, pair.name, terms)} ([interactions](#interactions))."
         )
     above = effects[effects["lo"] > floor["share"]]
@@ -226,13 +231,14 @@ def section(ctx: Context, verdicts: dict[str, Verdict]) -> Section:
         f"{int(terms['runs'].iloc[0])} runs each choice, and each pair of choices, explains: "
         "eta-squared, the term's sum of squares over the total sum of squares (not partial "
         "eta-squared), from statsmodels' ANOVA of an OLS model with every main effect and "
-        "two-way interaction. Diverged runs count at chance accuracy; the learning rate is "
-        "each cell's best on validation. The seed-to-seed share is the variation between "
-        "seeds of one cell: no choice can explain it, so it is the noise floor.",
+        "two-way interaction. Diverged runs count at a constant predictor's accuracy; the "
+        "learning rate is each cell's best on validation. The seed-to-seed share is the "
+        "variation between seeds of one cell: no choice can explain it, so it is the noise "
+        "floor.",
         f"![Variance in test accuracy explained by each choice and pair]({link})",
-        "*Bars: eta-squared; black lines: 95% bootstrap CIs over seeds (basic intervals, "
-        "which remove the upward bias seed noise gives eta-squared, so the 3+-way bar may sit "
-        "above its interval); dashed line and band: the seed-to-seed share and its CI.*",
+        "*Bars: eta-squared; black lines: 95% bootstrap CIs over seeds (how far each share "
+        "would move if every seed were drawn again); dashed line and band: the seed-to-seed "
+        "share and its CI. A term below the line is not told apart from seed noise.*",
         "**Key findings**\n\n"
         + "\n".join(f"- {s}" for s in findings(ctx.importance, rows, verdicts)),
     ]
