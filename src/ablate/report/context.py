@@ -40,6 +40,7 @@ class Context:
     history: pd.DataFrame = field(default_factory=pd.DataFrame)  # loss curves
     cost: pd.DataFrame = field(default_factory=pd.DataFrame)  # activation microbenchmark
     tuning: dict[str, Any] = field(default_factory=dict)  # study -> per-arm rate search table
+    importance: pd.DataFrame = field(default_factory=pd.DataFrame)  # variance decomposition
 
     def chance(self, study: str) -> float:
         classes = self.study(study, status=None)["classes"].dropna()

@@ -19,6 +19,7 @@ from ablate.report import (
     batchnorm,
     controls,
     convolution,
+    importance,
     init,
     main_grid,
     practice,
@@ -183,7 +184,8 @@ def build(ctx: Context) -> tuple[str, dict[str, Verdict]]:
         if ctx.missing_reason(study) is None
         for b in builders
     ]
-    toc = ["- [Summary](#summary)"]
+    matters = importance.section(ctx, results)
+    toc = ["- [Summary](#summary)", f"- [{matters.title}](#{matters.anchor})"]
     toc += [f"- [{s.title}](#{s.anchor})" for s in overview]
     toc += [f"- [{q['id']} — {q['section']}](#{q['id'].lower()})" for q in questions]
     toc += ["- [Runs that did not finish ok](#not-ok)", "- [Run inventory](#inventory)"]
@@ -195,6 +197,7 @@ def build(ctx: Context) -> tuple[str, dict[str, Verdict]]:
         header(ctx),
         "## Contents\n\n" + "\n".join(toc),
         '<a id="summary"></a>\n\n## Summary\n\n' + summary(questions, results),
+        f'<a id="{matters.anchor}"></a>\n\n## {matters.title}\n\n{matters.body}',
     ]
     for s in overview:
         parts.append(f'<a id="{s.anchor}"></a>\n\n## {s.title}\n\n{s.body}')
@@ -242,6 +245,7 @@ def write_report(results: Path, params: dict[str, Any], out_dir: Path) -> dict[s
         history=_read(results / "history.csv", ["study", "key", "step", "epoch"]),
         cost=_read(results / "activation_cost.csv", []),
         tuning=_json(results / "tuned_lr.json"),
+        importance=_read(results / "importance.csv", []),
     )
     text, results = build(ctx)
     atomic_write_text(out_dir / "report.md", text)

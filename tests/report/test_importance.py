@@ -1,0 +1,111 @@
+import itertools
+from pathlib import Path
+
+import pandas as pd
+
+from ablate.analysis.verdicts import Verdict
+from ablate.report import importance
+from ablate.report.context import Context
+
+TERMS = {  # term: (kind, share, lo, hi) of the whole main grid
+    "norm": ("main", 0.40, 0.35, 0.45),
+    "init": ("main", 0.25, 0.20, 0.30),
+    "downsampling": ("main", 0.001, 0.0, 0.004),
+    "init:norm": ("interaction", 0.20, 0.15, 0.25),
+    "init:downsampling": ("interaction", 0.01, 0.0, 0.02),
+    "norm:downsampling": ("interaction", 0.002, 0.0, 0.01),
+    "higher-order": ("higher_order", 0.007, 0.0, 0.02),
+    "seed-to-seed": ("residual", 0.13, 0.10, 0.16),
+}
+
+
+def decomposition() -> pd.DataFrame:
+    rows = [
+        {"study": "main", "scope": "all", "term": t, "kind": k, "share": s, "lo": lo, "hi": hi}
+        for t, (k, s, lo, hi) in TERMS.items()
+    ]
+    family = {"scope": "arch=plain", "kind": "main", "lo": 0.0, "hi": 0.0}
+    rows += [  # in plain nets init leads, not norm
+        {"study": "main", "term": "init", "share": 0.5, **family},
+        {"study": "main", "term": "norm", "share": 0.3, **family},
+        {"study": "main", "term": "higher-order", **family, "share": 0.0},
+        {"study": "main", "term": "seed-to-seed", **family, "share": 0.2, "kind": "residual"},
+    ]
+    rows += [
+        {"study": "zero_init", "scope": "all", "term": t, "kind": k, "share": s, "lo": 0, "hi": 1}
+        for t, k, s in [
+            ("init", "main", 0.9),
+            ("higher-order", "higher_order", 0.0),
+            ("seed-to-seed", "residual", 0.1),
+        ]
+    ]
+    return pd.DataFrame(rows).assign(runs=8, label=lambda d: d["scope"] + d["term"])
+
+
+def runs() -> pd.DataFrame:
+    """Small init collapses without BN and is rescued with it; downsampling does nothing."""
+    rows = []
+    for i, (norm, init, down, seed) in enumerate(
+        itertools.product(
+            ["none", "batch"], ["small_normal", "kaiming"], ["maxpool", "avgpool"], [0, 1]
+        )
+    ):
+        acc = 0.95 if (norm == "batch" or init == "kaiming") else 0.2
+        rows.append(
+            {
+                "study": "main",
+                "key": f"k{i}",
+                "status": "ok",
+                "seed": seed,
+                "norm": norm,
+                "init": init,
+                "downsampling": down,
+                "activation": "relu",
+                "arch": "plain",
+                "lr": 0.01,
+                "val_acc": acc,
+                "test_acc": acc + 0.001 * seed,
+                "classes": 10,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+VERDICTS = {"B2": Verdict("B2", "supported", "", ""), "C3": Verdict("C3", "refuted", "", "")}
+
+
+def test_findings_follow_the_rules():
+    found = importance.findings(decomposition(), runs(), VERDICTS)
+    assert 3 <= len(found) <= 5
+    top, pair, floor, least, families = found
+    # The largest term, its direction from level means, its question and verdict, and its
+    # interaction (above the noise floor) in the same sentence.
+    assert top.startswith("**norm** explains 40.0% [35.0, 45.0]")
+    assert "batch averages 0.950" in top and "none" in top
+    assert "[B2](#b2): *supported*" in top and "interaction with init another 20.0%" in top
+    assert pair.startswith("The largest other interaction is **init × downsampling**, 1.0%")
+    assert "init moves mean accuracy by 0.375 at downsampling=" in pair
+    assert "3 of 6 terms clear it (norm, init, init × norm)" in floor  # lo above 13%
+    assert "within the floor" in floor
+    assert least.startswith("**downsampling** explains 0.1%") and "below the noise floor" in least
+    assert "[C3](#c3): *refuted*" in least
+    assert "in plain, **init** comes first" in families
+
+
+def test_section_renders_chart_findings_and_tables(tmp_path: Path):
+    ctx = Context(runs(), {"studies": ["main"]}, tmp_path, importance=decomposition())
+    section = importance.section(ctx, VERDICTS)
+    assert section.anchor == "what-matters"
+    assert (tmp_path / "figures" / "importance.png").stat().st_size > 10_000
+    assert "](figures/importance.png)" in section.body and "eta-squared" in section.body
+    assert (
+        "**Key findings**" in section.body
+        and "| init × norm | 20.0% [15.0, 25.0] |" in section.body
+    )
+    assert "| whole grid | plain |" in section.body
+    assert "`zero_init` ([A3](#a3))" in section.body
+
+
+def test_section_without_a_decomposition_says_why(tmp_path: Path):
+    ctx = Context(runs(), {"studies": []}, tmp_path)
+    assert "Nothing to decompose" in importance.section(ctx, {}).body
