@@ -82,9 +82,11 @@ def check_grid(
     base = [f"profile={profile}", f"study={study}", *(fixed or [])]
     errors: list[str] = []
     for key, values in levels.items():
+        # Each level with every other axis at its first level: a job the grid really runs.
+        others = [f"{k}={v[0]}" for k, v in levels.items() if k != key]
         for value in values if key != "seed" else values[:1]:
             try:
-                validate(compose([*base, f"{key}={value}"]))
+                validate(compose([*base, *others, f"{key}={value}"]))
             except ConfigError as err:
                 errors.append(str(err))
             except Exception as err:  # Hydra's own errors: unknown key, wrong type

@@ -27,8 +27,9 @@ def resolved(cfg: DictConfig) -> dict[str, Any]:
     searched yet) is a ConfigError naming why."""
     try:
         plain = OmegaConf.to_container(cfg, resolve=True)
-    except InterpolationResolutionError as err:
-        raise ConfigError(str(err.__cause__ or err)) from None
+    except InterpolationResolutionError as err:  # OmegaConf wraps the resolver's own message
+        message = str(err).splitlines()[0].split("resolving interpolation: ", 1)[-1]
+        raise ConfigError(message) from None
     assert isinstance(plain, dict)
     return plain
 
