@@ -44,11 +44,16 @@ def needs(est: Estimate) -> str:
 
 
 def c3_strided_vs_pool(
-    acc_diff: Estimate, per_arch: dict[str, Estimate], flops_ratio: float, params_ratio: float
+    acc_diff: Estimate,
+    per_arch: dict[str, Estimate],
+    flops_ratio: float,
+    params_ratio: float,
+    variant: str = "strided conv",
 ) -> Verdict:
     """Claim: strided conv keeps information pooling drops (accuracy at least as high), but
     costs more parameters and compute. `acc_diff` is strided minus pooled test accuracy,
-    paired by cell and seed; the ratios are strided over pooled."""
+    paired by cell and seed; the ratios are strided over pooled; `variant` names the way
+    the pool was replaced (the claim is about the All-CNN extra stride-2 conv layer)."""
     direction = acc_diff.compare()
     per = {arch: est.compare() for arch, est in per_arch.items()}
     costs_more = flops_ratio > 1 or params_ratio > 1
@@ -60,7 +65,7 @@ def c3_strided_vs_pool(
         "params_ratio": params_ratio,
     }
     key = f"Δacc {acc_diff.fmt(signed=True)}; FLOPs ×{flops_ratio:.2f}; params ×{params_ratio:.2f}"
-    cost = f"strided conv costs ×{flops_ratio:.2f} the FLOPs and ×{params_ratio:.2f} the parameters"
+    cost = f"{variant} costs ×{flops_ratio:.2f} the FLOPs and ×{params_ratio:.2f} the parameters"
     better = [a for a, d in per.items() if d == "higher"]
     worse = [a for a, d in per.items() if d == "lower"]
     if (better and worse) or (direction == "overlap" and (better or worse)):
@@ -76,8 +81,8 @@ def c3_strided_vs_pool(
             "C3",
             "nuanced",
             key,
-            f"Strided conv {split} (per family, Holm-adjusted, among pairs where both arms "
-            f"learned), while the pooled difference "
+            f"{variant.capitalize()} {split} (per family, Holm-adjusted, among pairs where "
+            f"both arms learned), while the pooled difference "
             f"{'spans 0' if direction == 'overlap' else 'does not'}; {cost}.",
             numbers,
         )
@@ -96,14 +101,14 @@ def c3_strided_vs_pool(
             "C3",
             "supported",
             key,
-            f"Strided conv is more accurate, and {cost}: the trade-off as claimed.",
+            f"{variant.capitalize()} is more accurate, and {cost}: the trade-off as claimed.",
             numbers,
         )
     return Verdict(
         "C3",
         "nuanced",
         key,
-        f"Strided conv is more accurate without the claimed cost: {cost} "
+        f"{variant.capitalize()} is more accurate without the claimed cost: {cost} "
         "(folding the stride into a conv makes it run on a quarter of the "
         "positions).",
         numbers,

@@ -24,6 +24,7 @@ from ablate.report import (
     main_grid,
     practice,
     preprocessing,
+    rates,
 )
 from ablate.report.context import Context, Section, load_questions
 from ablate.report.controls import guard, study_checks
@@ -178,6 +179,7 @@ def build(ctx: Context) -> tuple[str, dict[str, Verdict]]:
         results[q["id"]] = verdict
         sections.append(section)
     overview = [controls.section(checks)] if checks else []
+    overview += [s for s in [rates.section(ctx)] if s is not None]
     overview += [
         b(ctx)
         for study, builders in OVERVIEW.items()
