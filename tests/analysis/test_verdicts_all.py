@@ -190,14 +190,21 @@ def test_b1(diff, expected):
 @pytest.mark.parametrize(
     ("bn", "none", "beta", "expected"),
     [
-        (4, 2, DOWN, "supported"),
-        (2, 4, UP, "refuted"),
-        (4, 2, UP, "nuanced"),
-        (4, 2, FLAT, "inconclusive"),
+        (1.0, 0.1, DOWN, "supported"),
+        (0.1, 1.0, UP, "refuted"),
+        (1.0, 0.1, UP, "nuanced"),
+        (1.0, 0.1, FLAT, "inconclusive"),
+        (1.0, None, DOWN, "supported"),  # no rate trains without BN
     ],
 )
 def test_b2(bn, none, beta, expected):
-    assert v.b2_why_bn(bn, none, beta).verdict == expected
+    verdict = v.b2_why_bn(bn, none, beta)
+    assert verdict.verdict == expected
+    if bn and none:
+        assert (
+            verdict.numbers["top_lr_ratio"] == bn / none
+            and f"(×{bn / none:g})" in verdict.key_number
+        )
 
 
 @pytest.mark.parametrize(

@@ -372,10 +372,13 @@ def a5_relu(
     return from_parts("A5", parts, key, numbers, detail)
 
 
-def d1_centering(sign_diff: Estimate, acc_diff: Estimate) -> Verdict:
+def d1_centering(
+    sign_diff: Estimate, acc_diff: Estimate, speed_diff: Estimate | None = None
+) -> Verdict:
     """Open question: why zero-centred inputs? Tested guesses: all-positive inputs make a
     unit's weight-gradient row share one sign (`sign_diff`: raw minus centred single-sign
-    fraction), and centred data trains better (`acc_diff`: centred minus raw accuracy)."""
+    fraction), centred data trains better (`acc_diff`: centred minus raw accuracy) and
+    faster (`speed_diff`: raw minus centred steps to a training-loss threshold)."""
     numbers = {"sign_diff": sign_diff.mean, "acc_diff": acc_diff.mean}
     key = (
         f"single-sign rows raw − centred {sign_diff.fmt(signed=True)}; Δacc centred − raw "
@@ -385,12 +388,19 @@ def d1_centering(sign_diff: Estimate, acc_diff: Estimate) -> Verdict:
         "raw inputs give one-sign gradient rows more often": _dir(sign_diff),
         "centred inputs train better": _dir(acc_diff),
     }
+    if speed_diff is not None:
+        numbers["speed_diff"] = speed_diff.mean
+        key += f"; steps to threshold raw − centred {speed_diff.fmt(signed=True, digits=0)}"
+        parts["centred inputs train faster"] = _dir(speed_diff)
     return from_parts("D1", parts, key, numbers, "Zero-centred inputs")
 
 
-def w1_small_init(shallow: Estimate, deep: Estimate, std_ratio: float, chance: float) -> Verdict:
+def w1_small_init(
+    shallow: Estimate, deep: Estimate, std_ratio: float, chance: float, works: float | None = None
+) -> Verdict:
     """Claim: std-0.01 init works in small nets, but in deep nets activations and gradients
-    shrink towards 0 and training stalls."""
+    shrink towards 0 and training stalls. `works`: the accuracy a shallow small-init net
+    must reach to count as working (the shallow control's level); chance + 0.1 if None."""
     numbers = {"shallow_acc": shallow.mean, "deep_acc": deep.mean, "std_ratio": std_ratio}
     key = (
         f"acc shallow {shallow.fmt()} vs deep {deep.fmt()}; activation std last/first "
@@ -398,7 +408,7 @@ def w1_small_init(shallow: Estimate, deep: Estimate, std_ratio: float, chance: f
     )
     bar = chance + 0.1
     parts = {
-        "works in small nets": _above(shallow, bar),
+        "works in small nets": _above(shallow, bar if works is None else works),
         "stalls in deep nets": _not(_above(deep, bar)),
         "activations shrink with depth": std_ratio < 0.1,
     }
@@ -464,22 +474,31 @@ def b1_position(pre_vs_post: Estimate, bn_vs_none: Estimate) -> Verdict:
     )
 
 
-def b2_why_bn(lr_range_bn: int, lr_range_none: int, beta_diff: Estimate) -> Verdict:
-    """Open question: BN makes training easier; why? Measured: the number of swept learning
-    rates that train, with and without BN, and the change of the gradient along the gradient
-    direction (`beta_diff`: BN minus none, lower is smoother; Santurkar et al. 2018)."""
+def b2_why_bn(top_bn: float | None, top_none: float | None, beta_diff: Estimate) -> Verdict:
+    """Open question: BN makes training easier; why? Measured: the highest swept learning
+    rate that still trains, with and without BN (their ratio is how much BN widens the
+    range), and the change of the gradient along the gradient direction between runs that
+    both train (`beta_diff`: BN minus none, lower is smoother; Santurkar et al. 2018)."""
+
+    def rate(value: float | None) -> str:
+        return "none" if value is None else f"{value:g}"
+
+    ratio = top_bn / top_none if top_bn and top_none else float("nan")
     numbers = {
-        "lr_range_bn": lr_range_bn,
-        "lr_range_none": lr_range_none,
+        "top_lr_bn": float("nan") if top_bn is None else top_bn,
+        "top_lr_none": float("nan") if top_none is None else top_none,
+        "top_lr_ratio": ratio,
         "beta_diff": beta_diff.mean,
     }
+    times = f" (×{ratio:g})" if ratio == ratio else ""
     key = (
-        f"learning rates that train: BN {lr_range_bn}, none {lr_range_none}; "
+        f"highest rate that trains: BN {rate(top_bn)}, none {rate(top_none)}{times}; "
         f"β-smoothness BN − none {beta_diff.fmt(signed=True, digits=2)}"
     )
     smoother = _dir(beta_diff)
+    wider = None if top_bn is None and top_none is None else (top_bn or 0) > (top_none or 0)
     parts = {
-        "BN trains over a wider lr range": lr_range_bn > lr_range_none,
+        "BN trains at higher learning rates": wider,
         "BN makes the landscape smoother": None if smoother is None else not smoother,
     }
     return from_parts("B2", parts, key, numbers, "What BN changes")

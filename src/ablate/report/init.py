@@ -12,6 +12,7 @@ from ablate.report.context import Context, Section
 from ablate.report.markdown import table
 
 BINS = np.round(np.linspace(-2.45, 2.45, 50), 2)
+WORKS_MARGIN = 0.02  # a small-init net within this of the Kaiming control "works"
 
 
 def _study(ctx: Context) -> pd.DataFrame:
@@ -118,18 +119,42 @@ def _depth_table(df: pd.DataFrame, acts: list[str]) -> str:
 def w1(ctx: Context) -> Section:
     df = _study(ctx)
     shallow, deep = int(df["depth"].min()), int(df["depth"].max())
-    act = "tanh"
+    act = "relu"  # the activation of the study's controls
     small_deep = _cell(df, "small_normal", act, deep)
+    control = mean_ci(_cell(df, "kaiming", act, shallow)["test_acc"])
+    works = control.mean - WORKS_MARGIN
     verdict = verdicts.w1_small_init(
         mean_ci(_cell(df, "small_normal", act, shallow)["test_acc"]),
         mean_ci(small_deep["test_acc"]),
         _std_ratio(small_deep),
         ctx.chance("depth_init"),
+        works,
     )
+    per_act = [
+        [
+            a,
+            mean_ci(_cell(df, "small_normal", a, shallow)["test_acc"]).fmt(),
+            mean_ci(_cell(df, "kaiming", a, shallow)["test_acc"]).fmt(),
+            mean_ci(_cell(df, "small_normal", a, deep)["test_acc"]).fmt(),
+        ]
+        for a in sorted(df["activation"].unique())
+    ]
     body = "\n\n".join(
         [
             ctx.describe("depth_init"),
             classic_figures(ctx),
+            f"Does small init work in a small net? It counts as working when a {shallow}-layer "
+            f"small-init net gets within {WORKS_MARGIN:g} of the Kaiming control at the same "
+            f"depth ({control.fmt()} for {act}). Every activation, each at its searched rate:",
+            table(
+                [
+                    "activation",
+                    f"small init, {shallow} layers",
+                    f"Kaiming, {shallow} layers",
+                    f"small init, {deep} layers",
+                ],
+                per_act,
+            ),
             _depth_table(df[df["init"] == "small_normal"], ["tanh", "relu", "sigmoid"]),
             f"With std 0.01 each layer multiplies the signal's scale by about 0.01·√width "
             f"(≈{0.01 * np.sqrt(df['width'].iloc[0]):.2f} here), so after {deep} layers the "
