@@ -145,6 +145,14 @@ def _multirun(
         os.environ.pop(START_ENV, None)
 
 
+def _end_workers() -> None:
+    """A parallel launcher keeps its worker processes, and with them the environment of the
+    search phase: end them, so the grid's workers see the grid's total and start time."""
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True)
+
+
 def run_sweep(
     profile: str,
     study: str,
@@ -173,6 +181,7 @@ def run_sweep(
         os.environ[TOTAL_ENV] = str(total)
         _multirun(profile, study, wandb, search, fixed, extra, reuse_runs)
         write_search_table(profile, study, search, job_level)
+        _end_workers()
     total = check_grid(profile, study, expand(grid), job_level)
     print(f"sweep {study} ({profile}): {total} runs over " + ", ".join(grid), file=sys.stderr)
     os.environ[TOTAL_ENV] = str(total)
