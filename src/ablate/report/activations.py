@@ -89,6 +89,48 @@ def _cost_ms(ctx: Context) -> dict[str, float]:
     return (ctx.cost.groupby("activation")["seconds"].median() * 1e3).to_dict()
 
 
+def slope_table(acts: pd.DataFrame) -> str:
+    """Per activation: mean |f'(z)| per layer at init, and the backward gain it implies over
+    the net (the product of the layers' mean slopes) next to the 0.25^L bound of sigmoid.
+    The slope, not the saturation fraction, is what shrinks a sigmoid net's gradients."""
+    if acts.empty or "mean_slope" not in acts or acts["mean_slope"].isna().all():
+        return ""
+    rows = []
+    for act, g in acts.groupby("activation"):
+        per_layer = g.groupby("layer_idx")["mean_slope"].mean()
+        if per_layer.isna().all():
+            continue
+        layers = len(per_layer)
+        rows.append(
+            [
+                act,
+                f"{per_layer.mean():.3f}",
+                f"{per_layer.min():.3f} – {per_layer.max():.3f}",
+                f"{float(per_layer.prod()):.2g}",
+                f"{0.25**layers:.2g}",
+                f"{g['sat_frac'].mean():.2%}" if "sat_frac" in g else "—",
+            ]
+        )
+    return (
+        "Mean slope |f′(z)| of each activation at init, per layer of the deepest net: a "
+        "backward pass multiplies the gradient by it at every layer. Sigmoid's slope is at "
+        "most 1/4 (σ′ = σ(1 − σ)), tanh's at most 1 (tanh = 2σ(2x) − 1: the same curve, "
+        "zero-centred, with 4× the slope), so their product over L layers is the part of "
+        "the vanishing gradient that comes from the slope alone:\n\n"
+        + table(
+            [
+                "activation",
+                "mean slope",
+                "range over layers",
+                "product over layers",
+                "0.25^L",
+                "saturated values",
+            ],
+            rows,
+        )
+    )
+
+
 def a2(ctx: Context) -> Section:
     df = _deepest(ctx.study("depth_init"))
     df = df[df["init"] == "xavier"]
@@ -138,6 +180,7 @@ def a2(ctx: Context) -> Section:
         [
             ctx.describe("depth_init"),
             f"![Gradient norm by layer]({link})",
+            slope_table(acts),
             "Output range over inputs in [-10, 10] and forward+backward time on one "
             f"{int(ctx.cost['elements'].iloc[0]) if not ctx.cost.empty else 0:,}-element tensor "
             "(median of repeats, one thread):",

@@ -6,6 +6,7 @@ import pandas as pd
 
 from ablate.analysis import verdicts
 from ablate.analysis.stats import diff_of_means, mean_ci, paired_diff
+from ablate.analysis.tuning import select_best_lr
 from ablate.report import figures
 from ablate.report.context import Context, Section
 from ablate.report.markdown import table
@@ -13,6 +14,49 @@ from ablate.report.markdown import table
 
 def _arms(df: pd.DataFrame) -> pd.Series:
     return df["norm"].where(df["norm"] == "none", "batch/" + df["norm_position"].astype(str))
+
+
+def sigmoid_experiment(ctx: Context) -> str:
+    """Ioffe & Szegedy's deep-sigmoid experiment (study `bn_sigmoid`), per arm: its
+    best-validated rate, the test accuracy there, and the highest rate at which it trains."""
+    df = ctx.study("bn_sigmoid", status=None)
+    if df.empty:
+        return ""
+    df = df.assign(arm=_arms(df))
+    chance = ctx.chance("bn_sigmoid")
+    best_cell = df.groupby(["arm", "lr"])["test_acc"].mean().max()
+    bar = chance + (best_cell - chance) / 2
+    trains = df.assign(trains=df["test_acc"].fillna(0) >= bar)
+    rows = []
+    for arm, g in trains.groupby("arm"):
+        tuned = select_best_lr(g[g["status"] == "ok"], [])
+        share = g.groupby("lr")["trains"].mean()
+        top = share[share >= 0.5].index
+        rows.append(
+            [
+                arm,
+                f"{tuned['lr'].iloc[0]:g}" if len(tuned) else "—",
+                mean_ci(tuned["test_acc"]).fmt() if len(tuned) else "—",
+                f"{max(top):g}" if len(top) else "none",
+                f"{g['status'].eq('diverged').mean():.0%}",
+            ]
+        )
+    depth = int(df["depth"].iloc[0])
+    return (
+        f"Ioffe & Szegedy's sigmoid experiment (study `bn_sigmoid`): a {depth}-layer "
+        "fully connected sigmoid net, with BN before or after the activation, or none. A "
+        f"run trains when it gets halfway from chance to the best cell ({bar:.3f}):\n\n"
+        + table(
+            [
+                "arm",
+                "best-validated lr",
+                "test accuracy there",
+                "highest lr that trains",
+                "diverged",
+            ],
+            rows,
+        )
+    )
 
 
 def b1(ctx: Context) -> Section:
@@ -76,6 +120,7 @@ def b1(ctx: Context) -> Section:
                 ],
                 rows,
             ),
+            sigmoid_experiment(ctx),
             "Ioffe & Szegedy (2015) put BN before the nonlinearity, as the notes do; many later "
             "nets put it after. The paired difference before − after (same lr, init and seed; "
             f"{pre_post.n} {pre_post.unit}) is {pre_post.fmt(signed=True)}"
@@ -159,6 +204,8 @@ def b2(ctx: Context) -> Section:
         [
             ctx.describe("bn"),
             f"![Loss curves per learning rate with and without BN]({link})",
+            "For a saturating net, see the deep sigmoid experiment in [B1](#b1): the highest "
+            "rate that trains, with BN and without.",
             f"Share of runs that train (test accuracy ≥ {bar:.3f}, halfway from chance to the "
             "study's best cell), per learning rate; the highest rate at which at least half "
             f"train is {top['batch'] or '—'} with BN and {top['none'] or '—'} without:",

@@ -175,7 +175,9 @@ def build(ctx: Context) -> tuple[str, dict[str, Verdict]]:
     sections: list[Section] = []
     checks = study_checks(ctx)
     for q in questions:
-        section, verdict = question_section(ctx, q, checks.get(q["study"]))
+        used = [q["study"], *q.get("also", [])]  # every study whose runs the answer reads
+        found = [c for study in used for c in checks.get(study, [])]
+        section, verdict = question_section(ctx, q, found)
         results[q["id"]] = verdict
         sections.append(section)
     overview = [controls.section(checks)] if checks else []
