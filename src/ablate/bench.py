@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
@@ -243,6 +244,11 @@ def render(b: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--gpu", action="store_true", help="the GPU check (ablate.bench_gpu)")
+    parser.add_argument(
+        "--where",
+        action="store_true",
+        help="where the pipeline's time went, per study, from results/runs.csv (no training)",
+    )
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=REPO / "reports")
@@ -253,6 +259,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(bench_gpu.main([*rest, "--out", str(args.out)]))
     if rest:
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
+    if args.where:
+        from ablate.analysis.timing import render_time, time_per_study
+
+        runs = pd.read_csv(REPO / "results" / "runs.csv")
+        sys.stdout.write(render_time(time_per_study(runs)))
+        return
     torch.set_flush_denormal(True)
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
@@ -267,7 +279,8 @@ def main(argv: list[str] | None = None) -> None:
         bench["overhead_probes_s"] = overhead_with_probes(args.reps, tmp)
         bench["wandb_offline_s"] = wandb_cost(3, tmp)
         bench["scaling"] = scaling(tmp)
-        bench["smoke"] = sweep_rate(tmp, ["study=main", "profile=smoke"], "smoke")
+        # The main study tunes its rate per arm; a fixed rate times the same cells.
+        bench["smoke"] = sweep_rate(tmp, ["study=main", "profile=smoke", "optim.lr=0.1"], "smoke")
         bench["cpu"] = sweep_rate(
             tmp,
             [
@@ -276,6 +289,7 @@ def main(argv: list[str] | None = None) -> None:
                 "model.init=kaiming",
                 "model.downsampling=maxpool",
                 "model.activation=relu,tanh",
+                "optim.lr=0.1",
             ],
             "cpu",
         )

@@ -85,3 +85,19 @@ def test_guard_replaces_the_verdict_with_the_number():
     )
     assert guard(verdict, [passed]) is verdict
     assert "under-trained" in section({"s": [failed]}).body
+
+
+def test_time_per_study_ranks_the_costliest_first():
+    from ablate.analysis.timing import render_time, time_per_study
+
+    runs = pd.DataFrame(
+        {
+            "study": ["a", "a", "b"],
+            "key": ["1", "2", "3"],
+            "wall_time_s": [60.0, 60.0, 600.0],
+            "stopped": [None, "stalled", None],
+        }
+    )
+    table = time_per_study(runs)
+    assert list(table["study"]) == ["b", "a"] and table["stopped_early"].tolist() == [0, 1]
+    assert abs(table["share"].sum() - 1) < 1e-9 and "| b | 1 | 10.0 |" in render_time(table)
