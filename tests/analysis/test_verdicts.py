@@ -31,19 +31,28 @@ def test_c3_outcomes(diff, per_arch, flops, params, expected):
 
 
 @pytest.mark.parametrize(
-    ("diffs", "expected"),
+    ("diffs", "limits", "expected"),
     [
-        ({"resnet": UP, "inception": UP}, "supported"),
-        ({"resnet": DOWN, "inception": DOWN}, "refuted"),
-        ({"resnet": UP, "inception": DOWN}, "nuanced"),
-        ({"resnet": UP, "inception": FLAT}, "nuanced"),
-        ({"resnet": FLAT, "inception": FLAT}, "inconclusive"),
+        ({"resnet": UP}, {"resnet_noskip": 6, "resnet": None}, "supported"),
+        ({"resnet": DOWN}, {"resnet_noskip": None, "resnet": 3}, "refuted"),
+        ({"resnet": DOWN}, {"resnet_noskip": 3, "resnet": None}, "nuanced"),
+        ({"resnet": FLAT}, {"resnet_noskip": 3, "resnet": None}, "inconclusive"),
+        ({"resnet": UP}, {"resnet_noskip": None, "resnet": None}, "inconclusive"),
+        ({}, {"resnet_noskip": 3, "resnet": 6}, "supported"),  # the grid has one family
+        ({"resnet": UP, "inception": FLAT}, {}, "inconclusive"),
     ],
 )
-def test_c4_outcomes(diffs, expected):
-    v = verdicts.c4_architectures(diffs)
+def test_c4_outcomes(diffs, limits, expected):
+    v = verdicts.c4_depth(diffs, limits)
     assert v.verdict == expected
-    assert set(v.numbers) == {f"diff_{a}" for a in diffs}
+    assert {f"diff_{a}" for a in diffs} <= set(v.numbers)
+    if limits:
+        assert "stops" in v.key_number
+
+
+def test_c4_needs_some_evidence():
+    with pytest.raises(verdicts.MissingEvidence):
+        verdicts.c4_depth({}, {})
 
 
 def test_an_undecided_comparison_says_how_many_replicates_it_would_need():
@@ -55,7 +64,7 @@ def test_an_undecided_comparison_says_how_many_replicates_it_would_need():
 def test_a_single_value_never_decides():
     one = Estimate(0.5, 0.5, 0.5, 1)
     assert one.compare() == "overlap"
-    assert verdicts.c4_architectures({"resnet": one}).verdict == "inconclusive"
+    assert verdicts.c4_depth({"resnet": one}, {}).verdict == "inconclusive"
     no_ci = Estimate(0.9, float("nan"), float("nan"), 1)
     assert verdicts.w1_small_init(no_ci, no_ci, 0.01, 0.1).verdict == "inconclusive"
     assert verdicts.a3_zero_init(0.0, no_ci, 0.1).verdict == "inconclusive"

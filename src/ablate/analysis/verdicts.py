@@ -115,41 +115,39 @@ def c3_strided_vs_pool(
     )
 
 
-def c4_architectures(diffs: dict[str, Estimate], baseline: str = "plain") -> Verdict:
-    """Claim: the newer families (ResNet shortcuts, Inception multi-scale) improve on the
-    classic stack. `diffs` maps each family to its test-accuracy difference from
-    `baseline`, paired by cell and seed."""
-    better = sorted(a for a, d in diffs.items() if d.compare() == "higher")
-    worse = sorted(a for a, d in diffs.items() if d.compare() == "lower")
+def c4_depth(
+    diffs: dict[str, Estimate],
+    limits: dict[str, int | None],
+    baseline: str = "plain",
+    skip: str = "resnet",
+    noskip: str = "resnet_noskip",
+) -> Verdict:
+    """Claim, decided on depth as the notes' contrast is about it: ResNet's shortcuts keep a
+    deep stack training where the same blocks without shortcuts (`noskip`) stop; and, in
+    the grid, the newer families beat the plain stack. `limits`: per family, the first
+    depth at which it no longer trains (None: it trains at every depth tried)."""
+    parts: dict[str, bool | None] = {}
     numbers = {f"diff_{a}": d.mean for a, d in diffs.items()}
     key = "; ".join(f"{a} − {baseline} {d.fmt(signed=True)}" for a, d in sorted(diffs.items()))
-    if diffs and len(better) == len(diffs):
-        return Verdict(
-            "C4", "supported", key, f"Every newer family beats the {baseline} stack.", numbers
+    if skip in limits and noskip in limits:
+        n, r = limits[noskip], limits[skip]
+        numbers.update(
+            {f"depth_limit_{a}": float("nan") if d is None else d for a, d in limits.items()}
         )
-    if diffs and len(worse) == len(diffs):
-        return Verdict(
-            "C4",
-            "refuted",
-            key,
-            f"The {baseline} stack beats every newer family at this budget.",
-            numbers,
+        stops = ", ".join(f"{a} {'never' if d is None else d}" for a, d in sorted(limits.items()))
+        key = f"{key}; stops training at depth: {stops}" if key else f"stops at depth: {stops}"
+        parts["the shortcut keeps training where the plain blocks stop"] = (
+            None if n is None and r is None else n is not None and (r is None or r > n)
         )
-    if better or worse:
-        parts = []
-        if better:
-            parts.append(f"{', '.join(better)} beat{'s' if len(better) == 1 else ''} {baseline}")
-        if worse:
-            parts.append(f"{', '.join(worse)} trail{'s' if len(worse) == 1 else ''} it")
-        return Verdict("C4", "nuanced", key, "; ".join(parts) + " at this budget.", numbers)
-    return Verdict(
-        "C4",
-        "inconclusive",
-        key,
-        f"Every difference from {baseline} has a 95% CI spanning 0."
-        + (needs(max(diffs.values(), key=lambda d: abs(d.mean))) if diffs else ""),
-        numbers,
-    )
+    if diffs:
+        better = all(d.compare() == "higher" for d in diffs.values())
+        worse = any(d.compare() == "lower" for d in diffs.values())
+        parts["the newer families beat the plain stack in the grid"] = (
+            True if better else False if worse else None
+        )
+    if not parts:
+        raise MissingEvidence("C4 needs a family comparison or a depth sweep")
+    return from_parts("C4", parts, key, numbers, "Classic stack vs ResNet and Inception")
 
 
 def from_parts(

@@ -169,8 +169,6 @@ def c4(ctx: Context) -> Section:
     df = ctx.tuned("main", MAIN_AXES)
     base = "plain"
     require(df, "arch", [base])
-    if df["arch"].nunique() < 2:
-        raise verdicts.MissingEvidence("the grid has only one architecture family")
     diffs = holm_family(
         {
             arch: paired_diff(df, "arch", arch, base, _pair_on("arch"), drop_failed=True)
@@ -178,10 +176,8 @@ def c4(ctx: Context) -> Section:
             if arch != base
         }
     )
-    verdict = verdicts.c4_architectures(diffs, base)
     depth_text, limits = depth_table(ctx)
-    for arch, depth in limits.items():
-        verdict.numbers[f"depth_limit_{arch}"] = float("nan") if depth is None else depth
+    verdict = verdicts.c4_depth(diffs, limits, base)
     costs = _cost_table(df, ["arch"])
     path, link = ctx.figure("c4_architectures.png")
     figures.bars(
@@ -206,6 +202,9 @@ def c4(ctx: Context) -> Section:
                     for a, d in diffs.items()
                 ],
             ),
+            "Does the shortcut keep a deep stack training? Depth sweep without BN, the "
+            "ResNet block against the same block without its shortcut (`resnet_noskip`):",
+            depth_text,
         ]
     )
     return Section("c4", "C4", body, [verdict])
