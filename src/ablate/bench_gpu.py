@@ -41,7 +41,7 @@ from ablate.io import atomic_write_text
 
 REPO = Path(__file__).resolve().parents[2]
 CONCURRENCY = (1, 2, 4, 8)
-H100_TF32_TFLOPS = 495.0  # dense TF32 tensor-core peak of an H100 SXM (what fp32 convs use)
+H100_TF32_TFLOPS = 495.0  # dense TF32 tensor-core peak of an H100 SXM (fp32 convs use TF32)
 CELL = ["profile=gpu", "probes.enabled=false", "quiet=true", "wandb=disabled"]
 
 

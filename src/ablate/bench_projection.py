@@ -141,3 +141,24 @@ def flops_arithmetic(costs: list[StudyCost], peak_tflops: float, utilisation: fl
 def needed_utilisation(costs: list[StudyCost], peak_tflops: float, hours: float) -> float:
     """The utilisation at which the grid fits in `hours`."""
     return sum(c.train_flops for c in costs) / (peak_tflops * 1e12 * hours * 3600)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print the FLOPs projection of a profile's grid (the studies of params.yaml)."""
+    import argparse
+
+    from ablate.params import load_params
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--profile", default="gpu")
+    parser.add_argument("--peak-tflops", type=float, default=495.0, help="H100 SXM, dense TF32")
+    parser.add_argument("--utilisation", type=float, default=0.05)
+    args = parser.parse_args(argv)
+    costs = [study_cost(args.profile, s) for s in load_params()["studies"]]
+    print(flops_arithmetic(costs, args.peak_tflops, args.utilisation))
+    need = needed_utilisation(costs, args.peak_tflops, 1.0)
+    print(f"fits in 1 h at {need:.1%} utilisation")
+
+
+if __name__ == "__main__":
+    main()
