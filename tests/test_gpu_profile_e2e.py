@@ -83,7 +83,6 @@ def test_report_keeps_the_best_validated_rate_of_each_cell(project: Path, repro)
     assert "The learning rate is tuned per grid cell on validation accuracy." in report
 
 
-@pytest.mark.xfail(strict=True, reason="the report does not yet name each cell's kept rate")
 def test_report_names_the_kept_rate_of_each_cell(project: Path, repro):
     runs = pd.read_csv(project / "results" / "runs.csv")
     kept = select_best_lr(runs[runs["status"] == "ok"], CELL_AXES)

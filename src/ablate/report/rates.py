@@ -4,12 +4,43 @@ of the searched range (the best rate may lie beyond it)."""
 
 from __future__ import annotations
 
+from ablate.analysis.collect import AXES
+from ablate.analysis.tuning import select_best_lr
 from ablate.report.context import Context, Section
 from ablate.report.markdown import table
 
+NOT_CELLS = {"fold"}  # cross-validation folds are replicates, not cells
+
+
+def kept_rates(ctx: Context, study: str) -> str:
+    """For a study whose grid sweeps the rate: each cell's kept (best-validated) rate."""
+    ok = ctx.study(study)
+    if ok.empty or ok["lr"].nunique() < 2 or "fold" in ok and ok["fold"].nunique() > 1:
+        return ""
+    axes = [a for a in [*AXES, "preprocessing"] if a in ok and ok[a].nunique() > 1]
+    if not axes:
+        return ""
+    kept = select_best_lr(ok, axes).drop_duplicates(axes)
+    low, high = ok["lr"].min(), ok["lr"].max()
+    rows = [
+        [
+            *(str(r[a]) for a in axes),
+            f"{r['lr']:g}",
+            "**at the edge**" if r["lr"] in (low, high) else "",
+        ]
+        for _, r in kept.sort_values(axes).iterrows()
+    ]
+    return (
+        f"<details><summary><code>{study}</code>: the kept rate of each of its "
+        f"{len(rows)} cells (swept: {', '.join(f'{lr:g}' for lr in sorted(ok['lr'].unique()))})"
+        "</summary>\n\n" + table([*axes, "kept rate", "flag"], rows) + "\n\n</details>"
+    )
+
 
 def section(ctx: Context) -> Section | None:
-    rows = []
+    swept = [kept_rates(ctx, s) for s in ctx.params.get("studies", [])]
+    swept = [text for text in swept if text]
+    rows: list[list[str]] = []
     for study, found in sorted(ctx.tuning.items()):
         if study not in ctx.params.get("studies", []):
             continue
@@ -23,16 +54,26 @@ def section(ctx: Context) -> Section | None:
             arm_text = arm.replace("model.", "").replace("data.", "").replace(",", ", ")
             rows.append([f"`{study}`", arm_text, f"{entry['lr']:g}", scores, edge])
         rows.append(["", f"*searched: {', '.join(f'{lr:g}' for lr in levels)}*", "", "", ""])
-    if not rows:
+    if not rows and not swept:
         return None
+    sweeping = [
+        s
+        for s in ctx.params.get("studies", [])
+        if ctx.missing_reason(s) is None and ctx.study(s)["lr"].nunique() > 1
+    ]
     body = (
         "No arm is judged at a rate chosen for another. A study with a rate search trains "
         "each arm at every searched rate on seed 0 and keeps the one with the best "
         "validation accuracy (a diverged run scores lowest); its grid then reuses that "
         "rate for every seed and every other axis. Studies whose grid sweeps the rate "
-        "itself (`bn`, `lr_range`, `dead_units`, `cv_select`) keep each cell's "
-        "best-validated rate in their comparisons. A rate chosen at the edge of the "
+        f"itself ({', '.join(f'`{s}`' for s in sweeping) or 'none here'}) keep each "
+        "cell's best-validated rate in their comparisons. A rate chosen at the edge of the "
         "searched range is flagged: the best may lie beyond it.\n\n"
-        + table(["study", "arm", "rate", "validation accuracy per rate", "flag"], rows)
+        + (
+            table(["study", "arm", "rate", "validation accuracy per rate", "flag"], rows)
+            if rows
+            else ""
+        )
+        + ("\n\n" + "\n\n".join(swept) if swept else "")
     )
     return Section("rates", "Learning rate of each arm", body)
