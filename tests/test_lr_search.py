@@ -47,7 +47,7 @@ def test_search_grid_and_resolver(tmp_path: Path):
     search = search_grid("smoke", "main", None)
     assert search is not None and search["seed"] == "0"
     assert search["model.arch"] == "plain" and search["model.downsampling"] == "maxpool"
-    assert len(expand(search)["optim.lr"]) == 4
+    assert len(expand(search)["optim.lr"]) == 5
     cfg = compose(["profile=smoke", "study=main", f"runs_dir={tmp_path}"])
     with pytest.raises(ConfigError, match="tuned_lr.json is missing"):
         validate(cfg)
@@ -69,3 +69,8 @@ def test_a_grid_that_sweeps_the_rate_needs_no_search():
     assert "optim.lr" in study_grid("gpu", "main", None)
     assert search_grid("gpu", "main", None) is None
     assert search_grid("smoke", "lr_range", None) is None
+
+
+def test_a_fixed_profile_setting_travels_into_the_search():
+    search = search_grid("cpu", "depth_arch", None)
+    assert search is not None and search["trainer.max_steps"] == "500"

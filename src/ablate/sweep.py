@@ -108,13 +108,15 @@ def search_grid(
     tune = compose([f"profile={profile}", f"study={study}", *fixed]).study.tune
     if not tune.lr or "optim.lr" in grid:
         return None
-    loose = sorted(set(grid) - set(tune.by) - set(tune.at) - {"seed"})
+    levels = expand(grid)
+    fixed_here = {a: grid[a] for a, v in levels.items() if len(v) == 1 and a != "seed"}
+    loose = sorted(set(grid) - set(fixed_here) - set(tune.by) - set(tune.at) - {"seed"})
     if loose:
         raise ConfigError(
             f"study {study!r}: grid axes {', '.join(loose)} are in neither study.tune.by "
             "nor study.tune.at, so the rate search cannot tell which level to use"
         )
-    search = {axis: grid[axis] for axis in tune.by if axis in grid}
+    search = {**fixed_here, **{axis: grid[axis] for axis in tune.by if axis in grid}}
     search.update({axis: str(value) for axis, value in tune.at.items()})
     search["optim.lr"] = ",".join(f"{lr:g}" for lr in tune.lr)
     search["seed"] = "0"

@@ -82,3 +82,42 @@ def test_activation_cost_times_every_activation_and_reports_ranges():
     ranges = table.groupby("activation")[["out_min", "out_max"]].first()
     assert ranges.loc["sigmoid"].tolist() == pytest.approx([0.0, 1.0], abs=1e-4)
     assert ranges.loc["relu", "out_min"] == 0.0 and ranges.loc["tanh", "out_min"] < -0.99
+
+
+def test_slopes_and_backward_signal_per_layer():
+    x, y = torch.randn(64, 1, 8, 8), torch.randint(0, 10, (64,))
+    for act, bound in (("sigmoid", 0.25), ("tanh", 1.0), ("relu", 1.0)):
+        net = build_model(
+            ModelConfig(arch="mlp", activation=act, init="xavier", norm="none", width=32, depth=4),
+            (1, 8, 8),
+            10,
+        )
+        stats = layer_stats(net, x, y)
+        slopes = [a["mean_slope"] for a in stats["activations"]]
+        assert all(0 < s <= bound + 1e-6 for s in slopes), (act, slopes)
+        assert all(a["act_grad_norm"] > 0 for a in stats["activations"])
+        assert all(g["weight_norm"] > 0 for g in stats["gradients"])
+    summary = summarise([{"when": "init", **stats}])
+    assert {"slope_mean_init", "act_grad_first_init", "act_grad_last_init"} <= set(summary)
+
+
+def test_scaled_smoothness_follows_the_weight_scale():
+    x, y = torch.randn(64, 1, 8, 8), torch.randint(0, 10, (64,))
+    net = build_model(ModelConfig(arch="mlp", width=16, depth=2, norm="batch"), (1, 8, 8), 10)
+    base = smoothness(net, x, y, [0.01, 0.1])
+    weights = sum(
+        m.weight.pow(2).sum().item()
+        for m in net.modules()
+        if hasattr(m, "weight") and m.weight is not None and m.weight.dim() > 1
+    )
+    assert base["beta_scaled"] == pytest.approx(base["beta"] * weights, rel=1e-6)
+
+
+def test_bn_outputs_are_standardised_at_init():
+    x, y = torch.randn(128, 1, 8, 8) * 5 + 3, torch.randint(0, 10, (128,))
+    net = build_model(
+        ModelConfig(width=8, stages=2, norm="batch", norm_position="post"), (1, 8, 8), 10
+    )
+    norms = layer_stats(net, x, y)["norms"]
+    assert len(norms) >= 2
+    assert all(abs(n["bn_mean"]) < 0.1 and abs(n["bn_std"] - 1) < 0.1 for n in norms)

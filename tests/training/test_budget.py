@@ -90,3 +90,23 @@ def test_bad_budget_values_are_named(make_cfg, override: str, message: str):
 
     with pytest.raises(ConfigError, match=message):
         validate(make_cfg(override))
+
+
+def test_a_net_that_classifies_is_never_called_stalled():
+    import torch
+
+    class Perfect(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.nn.functional.one_hot(x[:, 0].long(), 10).float()
+
+    labels = torch.arange(100) % 10
+    data = SimpleNamespace(tensors={"val": (labels[:, None].float(), labels)})
+    stop = EarlyStop(classes=10, stall_steps=10, margin=0.03, converge_loss=0.0)
+    module = Perfect()
+    module.history = []
+    trainer = Trainer(global_step=0, datamodule=data)
+    for i in range(10):
+        module.history.append({"step": i, "train_loss": math.log(10)})
+        trainer.global_step = 10 + i
+        stop.on_train_batch_end(trainer, module)
+    assert stop.reason is None and not trainer.should_stop

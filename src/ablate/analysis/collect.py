@@ -174,7 +174,15 @@ def collect_probes(runs_dir: str | Path, studies: list[str]) -> pd.DataFrame:
                         "layer": act["layer"],
                         **{
                             k: act.get(k)
-                            for k in ("act_mean", "act_std", "sat_frac", "dead_frac", "zero_frac")
+                            for k in (
+                                "act_mean",
+                                "act_std",
+                                "sat_frac",
+                                "dead_frac",
+                                "zero_frac",
+                                "mean_slope",
+                                "act_grad_norm",
+                            )
                         },
                         "hist": hist,
                     }
@@ -187,6 +195,7 @@ def collect_probes(runs_dir: str | Path, studies: list[str]) -> pd.DataFrame:
                         "layer_idx": j,
                         "layer": grad["layer"],
                         "grad_norm": grad["grad_norm"],
+                        "weight_norm": grad.get("weight_norm"),
                     }
                 )
     return pd.DataFrame(rows)

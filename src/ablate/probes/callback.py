@@ -14,7 +14,9 @@ import pytorch_lightning as pl
 
 from ablate.probes.layers import layer_stats, smoothness
 
-STEP_MULTIPLES = (0.5, 1.0, 2.0, 4.0)  # smoothness step sizes, in units of the learning rate
+# Smoothness step sizes, absolute: the same for every run, so arms trained at different
+# learning rates are probed along the same distances.
+STEP_SIZES = (0.01, 0.03, 0.1, 0.3)
 
 
 class Probes(pl.Callback):
@@ -31,7 +33,7 @@ class Probes(pl.Callback):
         net = module.net
         point = {"step": trainer.global_step, "when": when, **layer_stats(net, x, y)}
         if self.cfg.smoothness:
-            point["smooth"] = smoothness(net, x, y, [m * self.lr for m in STEP_MULTIPLES])
+            point["smooth"] = smoothness(net, x, y, list(STEP_SIZES))
         self.points.append(point)
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -68,11 +70,20 @@ def summarise(points: list[dict[str, Any]]) -> dict[str, float]:
         if grads:
             out[f"grad_norm_first_{tag}"] = grads[0]["grad_norm"]
             out[f"grad_norm_last_{tag}"] = grads[-1]["grad_norm"]
+        norms = point.get("norms", [])
+        if norms:
+            out[f"bn_out_mean_{tag}"] = _mean([abs(n["bn_mean"]) for n in norms])
+            out[f"bn_out_std_{tag}"] = _mean([n["bn_std"] for n in norms])
+        if acts:
+            out[f"slope_mean_{tag}"] = _mean([a.get("mean_slope", float("nan")) for a in acts])
+            out[f"act_grad_first_{tag}"] = acts[0].get("act_grad_norm", float("nan"))
+            out[f"act_grad_last_{tag}"] = acts[-1].get("act_grad_norm", float("nan"))
         out[f"sign_agreement_{tag}"] = point["sign_agreement"]
         out["act_layers"] = len(acts)
     smooth = [p["smooth"] for p in points if "smooth" in p]
     if smooth:
         out["smooth_beta"] = _mean([s["beta"] for s in smooth])
+        out["smooth_beta_scaled"] = _mean([s.get("beta_scaled", float("nan")) for s in smooth])
         out["smooth_loss_range"] = _mean([s["loss_range"] for s in smooth])
         out["smooth_grad_norm"] = _mean([s["grad_norm"] for s in smooth])
     return out

@@ -20,6 +20,15 @@ ACT_TAG = "_ablate_activation"  # attribute set on every activation module: its 
 HIST_EDGES = torch.linspace(-2.5, 2.5, 51)
 SATURATION_MARGIN = 0.02  # within 2% of the output range from a bound counts as saturated
 
+# The slope f'(z) of each activation, from its output a = f(z): what a backward pass
+# multiplies the gradient by at that unit (sigmoid's is at most 1/4, tanh's at most 1).
+SLOPE_FROM_OUTPUT = {
+    "identity": lambda a: torch.ones_like(a),
+    "sigmoid": lambda a: a * (1 - a),
+    "tanh": lambda a: 1 - a**2,
+    "relu": lambda a: (a > 0).float(),
+}
+
 
 def activation_modules(net: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(name, m) for name, m in net.named_modules() if hasattr(m, ACT_TAG)]
@@ -70,6 +79,8 @@ def activation_stats(name: str, kind: str, out: torch.Tensor) -> dict[str, Any]:
         lo, hi = BOUNDS[kind]
         margin = SATURATION_MARGIN * (hi - lo)
         stats["sat_frac"] = ((x <= lo + margin) | (x >= hi - margin)).float().mean().item()
+    slope = SLOPE_FROM_OUTPUT.get(kind)
+    stats["mean_slope"] = slope(x).abs().mean().item() if slope else float("nan")
     return stats
 
 
@@ -110,8 +121,21 @@ def layer_stats(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, A
     """Activation statistics per nonlinearity and weight-gradient norm per layer."""
     acts = activation_modules(net)
     outputs: dict[str, torch.Tensor] = {}
-    handles = [
-        m.register_forward_hook(lambda mod, i, o, n=n: outputs.__setitem__(n, o)) for n, m in acts
+    out_grads: dict[str, torch.Tensor] = {}
+
+    def keep(name: str, output: torch.Tensor) -> None:
+        outputs[name] = output
+        if output.requires_grad:
+            output.register_hook(lambda g: out_grads.__setitem__(name, g.detach()))
+
+    handles = [m.register_forward_hook(lambda mod, i, o, n=n: keep(n, o)) for n, m in acts]
+    norms = [
+        (n, m) for n, m in net.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+    ]
+    norm_out: dict[str, torch.Tensor] = {}
+    handles += [
+        m.register_forward_hook(lambda mod, i, o, n=n: norm_out.__setitem__(n, o.detach()))
+        for n, m in norms
     ]
     with preserved_state(net):
         try:
@@ -122,16 +146,39 @@ def layer_stats(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, A
             for h in handles:
                 h.remove()
         layers = [activation_stats(n, getattr(m, ACT_TAG), outputs[n]) for n, m in acts]
+        for layer, (n, _) in zip(layers, acts, strict=True):
+            # ||dL/dh|| per example: the backward signal reaching this layer's outputs.
+            g = out_grads.get(n)
+            layer["act_grad_norm"] = (
+                (g.flatten(1).norm(dim=1).mean().item() * len(g)) if g is not None else 0.0
+            )
         grads = [
             {
                 "layer": n,
                 "grad_norm": m.weight.grad.norm().item() if m.weight.grad is not None else 0.0,
+                "weight_norm": m.weight.norm().item(),
             }
             for n, m in weight_layers(net)
         ]
         net.zero_grad(set_to_none=True)
         sign = first_layer_sign_agreement(net, x[:32], y[:32])
-    return {"loss": loss.item(), "activations": layers, "gradients": grads, "sign_agreement": sign}
+    # What BN itself outputs (in the post position the activation stats are read before it).
+    bn = [
+        {
+            "layer": n,
+            "bn_mean": norm_out[n].float().mean().item(),
+            "bn_std": norm_out[n].float().std().item(),
+        }
+        for n, _ in norms
+        if n in norm_out
+    ]
+    return {
+        "loss": loss.item(),
+        "activations": layers,
+        "gradients": grads,
+        "norms": bn,
+        "sign_agreement": sign,
+    }
 
 
 def smoothness(net: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: list[float]) -> dict:
@@ -175,11 +222,16 @@ def smoothness(net: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: list[flo
                     p.copy_(o)
         net.zero_grad(set_to_none=True)
     finite = [v for v in losses if v == v and abs(v) != float("inf")]
+    weights = sum(m.weight.detach().pow(2).sum().item() for _, m in weight_layers(net))
+    beta = max(betas) if betas else float("nan")
     return {
         "loss": base_loss,
         "grad_norm": norm,
         "loss_range": (max(finite) - min(finite)) if finite else float("nan"),
-        "beta": max(betas) if betas else float("nan"),
+        "beta": beta,
+        # BN makes the loss invariant to the scale of the weights before it, so raw beta
+        # grows like 1/||W||^2; beta ||W||^2 compares nets of different weight scales.
+        "beta_scaled": beta * weights,
     }
 
 

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import pytorch_lightning as pl
+import torch
 
 
 class RunTimeout(RuntimeError):
@@ -35,6 +36,9 @@ class EarlyStop(pl.Callback):
     ln(classes)); `converged` when that mean is under `converge_loss`. A run that learned
     and then became unstable is not stalled: it runs on, and may end `diverged`."""
 
+    VAL_IMAGES = 512  # validation images the stall check scores
+    LEARNED_MARGIN = 0.1  # above the majority class by this much: the net has learned
+
     def __init__(
         self, classes: int, stall_steps: int, margin: float, converge_loss: float, window: int = 5
     ) -> None:
@@ -52,9 +56,29 @@ class EarlyStop(pl.Callback):
         recent = sum(losses[-self.window :]) / self.window
         self.lowest = min(self.lowest, recent)
         step = trainer.global_step
-        if self.stall_steps and step >= self.stall_steps and self.lowest >= self.plateau:
+        if (
+            self.stall_steps
+            and step >= self.stall_steps
+            and self.lowest >= self.plateau
+            and not self.learned(trainer, pl_module)
+        ):
             self.reason = "stalled"
         elif self.converge_loss and recent <= self.converge_loss:
             self.reason = "converged"
         if self.reason:
             trainer.should_stop = True
+
+    def learned(self, trainer: pl.Trainer, pl_module: Any) -> bool:
+        """A noisy training loss can sit high while the net already classifies: before
+        calling a run stalled, check it does no better than guessing on validation images."""
+        tensors = getattr(getattr(trainer, "datamodule", None), "tensors", {})
+        if "val" not in tensors or not len(tensors["val"][1]):
+            return False
+        x, y = (t[: self.VAL_IMAGES] for t in tensors["val"])
+        was_training = pl_module.training
+        pl_module.eval()
+        with torch.no_grad():
+            accuracy = (pl_module(x).argmax(1) == y).float().mean().item()
+        pl_module.train(was_training)
+        majority = torch.bincount(y).max().item() / len(y)
+        return accuracy > majority + self.LEARNED_MARGIN
