@@ -12,6 +12,12 @@ from ablate.report.context import Context, Section
 from ablate.report.markdown import table
 
 
+def _median(rows: pd.DataFrame, column: str) -> str:
+    if column not in rows or rows[column].isna().all():
+        return "—"
+    return f"{rows[column].median():.2f}"
+
+
 def _arms(df: pd.DataFrame) -> pd.Series:
     return df["norm"].where(df["norm"] == "none", "batch/" + df["norm_position"].astype(str))
 
@@ -103,6 +109,8 @@ def b1(ctx: Context) -> Section:
             mean_ci(g["test_acc"]).fmt(),
             f"{stats.loc[arm, 'act_mean']:.2f}" if arm in stats.index else "—",
             f"{stats.loc[arm, 'act_std']:.2f}" if arm in stats.index else "—",
+            _median(g, "probe_bn_out_mean_end"),
+            _median(g, "probe_bn_out_std_end"),
         ]
         for arm, g in shown.groupby("arm")
     ]
@@ -117,9 +125,14 @@ def b1(ctx: Context) -> Section:
                     "test accuracy [95% CI]",
                     "activation mean (end)",
                     "activation std (end)",
+                    "BN output |mean| (end)",
+                    "BN output std (end)",
                 ],
                 rows,
             ),
+            "The activation columns are read at the nonlinearity (in the *post* arm that is "
+            "before BN); the BN columns at BN's own output, which BN's learned scale and "
+            "shift are free to move away from 0 and 1.",
             sigmoid_experiment(ctx),
             "Ioffe & Szegedy (2015) put BN before the nonlinearity, as the notes do; many later "
             "nets put it after. The paired difference before − after (same lr, init and seed; "
