@@ -50,3 +50,10 @@ def dvc(root: Path, *args: str, timeout: float = 600) -> subprocess.CompletedPro
     return subprocess.run(
         ["dvc", *args], cwd=root, env=env(root), capture_output=True, text=True, timeout=timeout
     )
+
+
+def repro_ok(root: Path) -> subprocess.CompletedProcess[str]:
+    """`dvc repro` in the copy; fails the test with the end of both logs if it fails."""
+    proc = dvc(root, "repro")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc

@@ -17,7 +17,7 @@ import pytest
 from ablate.analysis.tuning import select_best_lr
 
 from .data.test_cifar import Server, make_archive
-from .repo_copy import copy_repo, dvc
+from .repo_copy import copy_repo, repro_ok
 
 CELL_AXES = ["activation", "init", "norm", "downsampling", "arch"]
 RATES = (0.001, 0.1)
@@ -55,9 +55,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, cifar: tuple[str, str]) ->
 
 @pytest.fixture(scope="module")
 def repro(project: Path) -> subprocess.CompletedProcess[str]:
-    proc = dvc(project, "repro")
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc
+    return repro_ok(project)
 
 
 def test_runs_train_cifar_with_the_gpu_settings(project: Path, repro):

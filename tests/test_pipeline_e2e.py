@@ -13,7 +13,7 @@ from PIL import Image
 
 from ablate.analysis.floor import flag_collapsed
 
-from .repo_copy import copy_repo, dvc
+from .repo_copy import copy_repo, dvc, repro_ok
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +23,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def repro(project: Path) -> subprocess.CompletedProcess[str]:
-    proc = dvc(project, "repro")
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc
+    return repro_ok(project)
 
 
 def test_report_and_figures_exist_and_are_valid(project: Path, repro):
