@@ -14,12 +14,11 @@ from ablate.sweep import expand, search_grid, study_grid
 from ablate.training.keys import run_key
 
 
-def result(lr: float, act: str, val: float | None, status: str = "ok") -> dict:
-    return {
-        "status": status,
-        "val_acc": val,
-        "config": {"optim": {"lr": lr}, "model": {"activation": act}},
-    }
+def result(lr: float, act: str, val: float | None, status: str = "ok") -> tuple:
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.create({"optim": {"lr": lr}, "model": {"activation": act}})
+    return cfg, {"status": status, "val_acc": val}
 
 
 def test_best_validated_rate_wins_and_failures_rank_last():
@@ -41,6 +40,14 @@ def test_table_per_arm_with_edges():
     relu, tanh = table["arms"]["model.activation=relu"], table["arms"]["model.activation=tanh"]
     assert relu["lr"] == 0.1 and not relu["edge"] and relu["scores"]["1"] is None
     assert tanh["lr"] == 0.01 and tanh["edge"]
+    # Jobs sharing one run (a moot field) each get the arm of their own config.
+    shared = {"status": "ok", "val_acc": 0.9}
+    cfg_a, _ = result(0.1, "identity", None)
+    cfg_b, _ = result(0.1, "relu", None)
+    both = build_table([0.1], ["model.activation"], [(cfg_a, shared), (cfg_b, shared)])
+    assert set(both["arms"]) == {"model.activation=identity", "model.activation=relu"}
+    missing = build_table([0.1], ["model.activation"], [(cfg_a, None)])
+    assert missing["arms"]["model.activation=identity"]["scores"]["0.1"] is None
 
 
 def test_search_grid_and_resolver(tmp_path: Path):

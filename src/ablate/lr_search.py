@@ -61,15 +61,17 @@ def choose(scores: dict[float, float | None]) -> float:
     return max(sorted(scores), key=lambda lr: (-1.0 if scores[lr] is None else scores[lr], -lr))
 
 
-def build_table(levels: list[float], by: list[str], runs: list[dict[str, Any]]) -> dict:
-    """The search's outcome from its finished results: per arm, every rate's validation
-    accuracy, the chosen rate, and whether it sits at an edge of the searched range."""
+def build_table(
+    levels: list[float], by: list[str], jobs: list[tuple[DictConfig, dict[str, Any] | None]]
+) -> dict:
+    """The search's outcome from its jobs (config, finished result or None): per arm, every
+    rate's validation accuracy, the chosen rate, and whether it sits at an edge of the
+    searched range. The arm comes from the job's config, not the result's: jobs that differ
+    only in a moot field (a linear model's activation) share one run and its result."""
     arms: dict[str, dict[str, Any]] = {}
-    for result in runs:
-        cfg = OmegaConf.create(result["config"])
-        arm = arm_id(arm_of(cfg, by))
-        entry = arms.setdefault(arm, {"scores": {}})
-        ok = result.get("status") == "ok"
+    for cfg, result in jobs:
+        entry = arms.setdefault(arm_id(arm_of(cfg, by)), {"scores": {}})
+        ok = result is not None and result.get("status") == "ok"
         entry["scores"][float(cfg.optim.lr)] = result.get("val_acc") if ok else None
     for entry in arms.values():
         entry["lr"] = choose(entry["scores"])

@@ -220,9 +220,8 @@ def write_search_table(
     from ablate.training.run import read_result, run_dir
 
     cfgs = list(job_configs(profile, study, search, fixed))
-    results = [r for r in (read_result(run_dir(cfg)) for cfg in cfgs) if r is not None]
     tune = cfgs[0].study.tune
-    table = build_table(list(tune.lr), list(tune.by), results)
+    table = build_table(list(tune.lr), list(tune.by), [(c, read_result(run_dir(c))) for c in cfgs])
     path = table_path(cfgs[0].runs_dir, study)
     atomic_write_text(path, json.dumps(table, indent=2) + "\n")
     edges = [arm for arm, entry in table["arms"].items() if entry["edge"]]
