@@ -101,3 +101,12 @@ def test_time_per_study_ranks_the_costliest_first():
     table = time_per_study(runs)
     assert list(table["study"]) == ["b", "a"] and table["stopped_early"].tolist() == [0, 1]
     assert abs(table["share"].sum() - 1) < 1e-9 and "| b | 1 | 10.0 |" in render_time(table)
+
+
+def test_a_small_absolute_fall_or_a_converged_run_has_plateaued():
+    table = runs([0.98, 0.98], [0.5])
+    small = curve("batch0", [0.5, 0.2, 0.1, 0.09, 0.085])  # 15% but 0.015 nats
+    assert check("s", table, small, {"model.norm": "batch"}, "conv", MARKS).trained
+    falling = curve("batch0", [2.0, 1.0, 0.6, 0.4, 0.2])
+    done = table.assign(stopped="converged")
+    assert check("s", done, falling, {"model.norm": "batch"}, "conv", MARKS).trained

@@ -24,3 +24,13 @@ def test_each_cell_keeps_its_best_validated_rate():
 def test_single_rate_is_left_alone():
     df = pd.DataFrame({"act": ["relu", "tanh"], "lr": [0.1, 0.1], "val_acc": [0.5, 0.4]})
     assert select_best_lr(df, ["act"]).equals(df)
+
+
+def test_one_cell_keeps_its_best_validated_rate():
+    import pandas as pd
+
+    from ablate.analysis.tuning import select_best_lr
+
+    df = pd.DataFrame({"lr": [0.1, 0.1, 1.0, 1.0], "val_acc": [0.9, 0.8, 0.95, None]})
+    kept = select_best_lr(df, [])
+    assert set(kept["lr"]) == {0.1} and len(kept) == 2  # a diverged run scores lowest

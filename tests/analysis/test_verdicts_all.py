@@ -28,7 +28,8 @@ def test_from_parts_covers_all_outcomes():
     ("diff", "flops", "params", "expected"),
     [
         (UP, 0.5, 0.6, "supported"),
-        (FLAT, 0.5, 0.6, "supported"),
+        (Estimate(0.001, -0.004, 0.006, 6), 0.5, 0.6, "supported"),  # no loss: CI within ±0.01
+        (Estimate(-0.002, -0.037, 0.033, 4), 0.5, 0.6, "inconclusive"),  # spans 0, too wide
         (DOWN, 0.5, 0.6, "nuanced"),
         (UP, 1.2, 1.1, "refuted"),
     ],

@@ -4,7 +4,9 @@ Each study names its control arm(s) (`study.controls`: the settings the literatu
 to train) and the kind of net they are (`study.mark`); each dataset sets the accuracy each
 kind must reach (`data.marks`). A control counts as trained when its mean test accuracy
 over seeds, at its best-validated rate, reaches the mark and its validation loss had
-plateaued: it fell by at most `PLATEAU_DROP` of its value over the last fifth of training.
+plateaued: over the last fifth of training it fell by at most `PLATEAU_DROP` of its value
+or by at most `PLATEAU_NATS` (a small loss moves a lot in relative terms while accuracy
+stands still). A run that stopped as `converged` (training loss ~0) has plateaued.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import pandas as pd
 from ablate.analysis.stats import Estimate, mean_ci
 from ablate.analysis.tuning import select_best_lr
 
-PLATEAU_DROP = 0.10  # the largest relative fall of the val loss over the last fifth
+PLATEAU_DROP = 0.10  # the largest relative fall of the val loss over the last fifth...
+PLATEAU_NATS = 0.02  # ...or the largest absolute one
 
 
 @dataclass(frozen=True)
@@ -33,10 +36,6 @@ class ControlCheck:
     val_drop: float  # relative fall of the val loss over the last fifth (NaN: unknown)
     trained: bool
     why: str  # empty when trained
-
-    @property
-    def plateaued(self) -> bool:
-        return not np.isfinite(self.val_drop) or self.val_drop <= PLATEAU_DROP
 
 
 def column(axis: str) -> str:
@@ -55,9 +54,9 @@ def control_rows(runs: pd.DataFrame, arm: dict[str, Any]) -> pd.DataFrame:
     return select_best_lr(rows, []) if len(rows) and "lr" in rows else rows
 
 
-def val_drop(history: pd.DataFrame, keys: list[str]) -> float:
-    """Median over `keys` of the relative fall of the validation loss between 80% of the
-    steps and the end (0: flat; 0.3: it was still falling fast)."""
+def val_drop(history: pd.DataFrame, keys: list[str], absolute: bool = False) -> float:
+    """Median over `keys` of the fall of the validation loss between 80% of the steps and
+    the end, relative to its value there (0: flat; 0.3: still falling fast), or in nats."""
     if history.empty or "val_loss" not in history:
         return float("nan")
     drops = []
@@ -70,7 +69,7 @@ def val_drop(history: pd.DataFrame, keys: list[str]) -> float:
         if earlier.empty or earlier.iloc[-1]["val_loss"] <= 0:
             continue
         start = earlier.iloc[-1]["val_loss"]
-        drops.append((start - end["val_loss"]) / start)
+        drops.append((start - end["val_loss"]) / (1.0 if absolute else start))
     return float(np.median(drops)) if drops else float("nan")
 
 
@@ -87,7 +86,11 @@ def check(
     label = ", ".join(f"{column(a)}={v}" for a, v in arm.items())
     mark = marks.get(kind)
     acc = mean_ci(rows["test_acc"]) if len(rows) else Estimate(*[float("nan")] * 3, 0)
-    drop = val_drop(history, list(rows["key"])) if len(rows) else float("nan")
+    keys = list(rows["key"])
+    drop = val_drop(history, keys) if len(rows) else float("nan")
+    nats = val_drop(history, keys, absolute=True) if len(rows) else float("nan")
+    converged = len(rows) > 0 and "stopped" in rows and (rows["stopped"] == "converged").all()
+    falling = np.isfinite(drop) and drop > PLATEAU_DROP and nats > PLATEAU_NATS
     lr = float(rows["lr"].iloc[0]) if len(rows) and "lr" in rows else None
     steps = float(rows["steps"].median()) if len(rows) else float("nan")
     if mark is None:
@@ -96,8 +99,8 @@ def check(
         why = "the control arm has no finished run"
     elif acc.mean < mark:
         why = f"control accuracy {acc.mean:.3f} < mark {mark:.2f}"
-    elif np.isfinite(drop) and drop > PLATEAU_DROP:
-        why = f"validation loss still falling ({drop:.0%} over the last fifth)"
+    elif falling and not converged:
+        why = f"validation loss still falling ({drop:.0%}, {nats:.3f} nats, over the last fifth)"
     else:
         why = ""
     return ControlCheck(study, label, kind, mark, acc, steps, lr, drop, not why, why)

@@ -15,6 +15,9 @@ def select_best_lr(df: pd.DataFrame, cell_axes: list[str]) -> pd.DataFrame:
     if df.empty or df["lr"].nunique() <= 1:
         return df
     scored = df.assign(_score=df["val_acc"].fillna(-1.0))  # diverged: never the best
+    if not cell_axes:  # one cell: the rate with the best mean validation accuracy
+        by_lr = scored.groupby("lr")["_score"].mean()
+        return df[df["lr"] == by_lr.idxmax()]
     means = scored.groupby([*cell_axes, "lr"], dropna=False)["_score"].mean().reset_index()
     best = means.loc[means.groupby(cell_axes, dropna=False)["_score"].idxmax(), [*cell_axes, "lr"]]
     return df.merge(best, on=[*cell_axes, "lr"], how="inner")

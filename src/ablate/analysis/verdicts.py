@@ -190,17 +190,21 @@ def _not(value: bool | None) -> bool | None:
     return None if value is None else not value
 
 
+EQUIVALENCE = 0.01  # an accuracy difference whose whole CI lies within ±1 point is "no loss"
+
+
 def c1_bottleneck(acc_diff: Estimate, flops_ratio: float, params_ratio: float) -> Verdict:
     """Claim: a 1x1 reduction cuts dimensionality (and so parameters and FLOPs) while the
     1x1 layer still mixes every channel, so accuracy holds. `acc_diff` is with minus
-    without the reduction; ratios are with over without."""
+    without the reduction; ratios are with over without. "Holds" needs evidence of no
+    loss: the CI within ±EQUIVALENCE (a CI that merely spans 0 could hide a real loss)."""
     numbers = {"acc_diff": acc_diff.mean, "flops_ratio": flops_ratio, "params_ratio": params_ratio}
     key = f"FLOPs ×{flops_ratio:.2f}; params ×{params_ratio:.2f}; Δacc {acc_diff.fmt(signed=True)}"
     cheaper = flops_ratio < 1 and params_ratio < 1
-    holds = None if acc_diff.compare() == "overlap" else acc_diff.compare() == "higher"
+    equivalent = acc_diff.n > 1 and acc_diff.lo >= -EQUIVALENCE and acc_diff.hi <= EQUIVALENCE
     if not cheaper:
         return Verdict("C1", "refuted", key, "The 1x1 reductions did not cut the cost.", numbers)
-    if holds is False:
+    if acc_diff.compare() == "lower":
         return Verdict(
             "C1",
             "nuanced",
@@ -208,12 +212,23 @@ def c1_bottleneck(acc_diff: Estimate, flops_ratio: float, params_ratio: float) -
             "The reductions cut parameters and FLOPs, but cost accuracy at this budget.",
             numbers,
         )
+    if acc_diff.compare() == "higher" or equivalent:
+        return Verdict(
+            "C1",
+            "supported",
+            key,
+            "The reductions cut parameters and FLOPs, and accuracy "
+            + (
+                "rises." if acc_diff.compare() == "higher" else f"holds (CI within ±{EQUIVALENCE})."
+            ),
+            numbers,
+        )
     return Verdict(
         "C1",
-        "supported",
+        "inconclusive",
         key,
-        "The reductions cut parameters and FLOPs; the "
-        "accuracy difference is " + ("positive." if holds else "within noise (its CI spans 0)."),
+        "The reductions cut parameters and FLOPs, but the accuracy CI is too wide to tell "
+        f"whether accuracy holds (it must lie within ±{EQUIVALENCE})." + needs(acc_diff),
         numbers,
     )
 

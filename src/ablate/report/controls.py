@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ablate.analysis.controls import ControlCheck, check_study
+from ablate.analysis.controls import PLATEAU_DROP, PLATEAU_NATS, ControlCheck, check_study
 from ablate.analysis.verdicts import NOT_RUN, Verdict
 from ablate.config import compose
 from ablate.report.context import Context, Section
@@ -73,7 +73,8 @@ def section(checks: dict[str, list[ControlCheck]]) -> Section:
         "Each study names its control arm: the settings the literature expects to train. "
         "Its mean test accuracy over seeds (at its best-validated rate) must reach the "
         "dataset's mark for its kind of net, and its validation loss must have plateaued "
-        "(fallen by at most 10% over the last fifth of training). Where a control missed, "
+        f"(fallen by at most {PLATEAU_DROP:.0%}, or at most {PLATEAU_NATS} nats, over the last "
+        "fifth of training; a run stopped as converged has plateaued). Where a control missed, "
         "every verdict of its study reads *inconclusive: under-trained*.\n\n"
         + table(
             [

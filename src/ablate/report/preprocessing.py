@@ -10,7 +10,7 @@ from ablate.report import figures
 from ablate.report.context import Context, Section
 from ablate.report.markdown import table
 
-LOSS_BAR = 0.5  # the training loss whose first crossing measures speed
+LOSS_BAR = 0.3  # the training loss whose first crossing measures speed
 
 
 def steps_to_loss(curves: pd.DataFrame, runs: pd.DataFrame, bar: float) -> pd.DataFrame:
@@ -32,7 +32,7 @@ def d1(ctx: Context) -> Section:
     centred = "center" if "center" in levels else "standardize"
     if "raw" not in levels or centred not in levels:
         raise verdicts.MissingEvidence("preprocessing needs raw and centred runs")
-    pair = ["activation", "seed"]
+    pair = [a for a in ("activation", "depth") if df[a].nunique() > 1] + ["seed"]
     parts = holm_family(
         {
             "sign": paired_diff(
