@@ -22,7 +22,7 @@ from ablate.sweep import study_grid
 
 from .conftest import REPO
 
-GRID = ["profile=smoke", "study=main", "trainer.threads=1", "quiet=true"]
+GRID = ["profile=smoke", "study=main", "trainer.threads=1", "quiet=true", "optim.lr=0.1"]
 # The pipeline applies the profile's grid; a hand multirun passes it on the command line.
 SMOKE = [f"{k}={v}" for k, v in study_grid("smoke", "main", None).items()]
 

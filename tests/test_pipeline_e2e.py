@@ -129,7 +129,10 @@ def test_metrics_and_second_repro_do_no_training(project: Path, repro):
     assert again.returncode == 0
     assert "Running stage" not in again.stdout
     runs = sorted(p.name for p in (project / "runs" / "main").iterdir() if p.is_dir())
-    assert len(runs) == 4
+    table = pd.read_csv(project / "results" / "runs.csv")
+    main = table[table["study"] == "main"]
+    # 4 grid cells, 4 rates searched on the plain/maxpool cell, one run shared by both.
+    assert len(runs) == len(main) == 7 and (main["role"] == "grid").sum() == 4
 
 
 def test_one_more_level_trains_only_the_new_cells(project: Path, repro):

@@ -56,6 +56,9 @@ def test_recovers_known_effects():
     assert result.loc["big:mod", "lo"] > 0.05
     for term, truth in expected_shares().items():
         assert result.loc[term, "lo"] <= truth <= result.loc[term, "hi"], term
+    # The F tests against seed noise tell the real terms from the null one.
+    assert result.loc["big", "p"] < 1e-6 and result.loc["big:mod", "p"] < 1e-3
+    assert result.loc["null", "p"] > 0.05 and result["p"].isna()["seed-to-seed"]
     kinds = result["kind"].to_dict()
     assert kinds["big"] == "main" and kinds["big:mod"] == "interaction"
     assert kinds["higher-order"] == "higher_order" and kinds["seed-to-seed"] == "residual"

@@ -19,7 +19,8 @@ FLAT = Estimate(0.01, -0.02, 0.04, 10)
         (UP, {"plain": UP, "resnet": FLAT}, 0.5, 1.0, "nuanced"),  # better and cheaper
         (FLAT, {"plain": UP, "resnet": DOWN}, 1.5, 1.2, "nuanced"),  # depends on family
         (FLAT, {"plain": DOWN, "resnet": FLAT}, 1.5, 1.2, "nuanced"),  # one family decides
-        (DOWN, {"plain": DOWN, "resnet": FLAT}, 1.5, 1.2, "refuted"),
+        (DOWN, {"plain": DOWN, "resnet": FLAT}, 1.5, 1.2, "nuanced"),  # costs as claimed
+        (DOWN, {"plain": DOWN, "resnet": FLAT}, 0.5, 0.9, "refuted"),
         (FLAT, {"plain": FLAT, "resnet": FLAT}, 1.5, 1.2, "inconclusive"),
     ],
 )

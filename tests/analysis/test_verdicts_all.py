@@ -254,6 +254,8 @@ def test_t2_t3(arms, kind, expected):
         (0.001, 0.003, True, UP, "refuted"),
         (0.01, 0.01, True, Estimate(0, 0, 0, 4), "nuanced"),
         (0.001, 0.003, False, FLAT, "inconclusive"),
+        # regret CI within ±0.01 (it is >= 0 by construction): as good as peeking
+        (0.01, 0.01, False, Estimate(0.001, -0.003, 0.005, 4), "supported"),
     ],
 )
 def test_t4(cv, test, edge, regret, expected):

@@ -86,10 +86,11 @@ def check(
     label = ", ".join(f"{column(a)}={v}" for a, v in arm.items())
     mark = marks.get(kind)
     acc = mean_ci(rows["test_acc"]) if len(rows) else Estimate(*[float("nan")] * 3, 0)
-    keys = list(rows["key"])
-    drop = val_drop(history, keys) if len(rows) else float("nan")
-    nats = val_drop(history, keys, absolute=True) if len(rows) else float("nan")
-    converged = len(rows) > 0 and "stopped" in rows and (rows["stopped"] == "converged").all()
+    # A run stopped as converged (training loss ~0) has plateaued: judge the others.
+    converged = rows["stopped"] == "converged" if "stopped" in rows else rows["key"].isna()
+    keys = list(rows.loc[~converged, "key"])
+    drop = val_drop(history, keys) if keys else float("nan")
+    nats = val_drop(history, keys, absolute=True) if keys else float("nan")
     falling = np.isfinite(drop) and drop > PLATEAU_DROP and nats > PLATEAU_NATS
     lr = float(rows["lr"].iloc[0]) if len(rows) and "lr" in rows else None
     steps = float(rows["steps"].median()) if len(rows) else float("nan")
@@ -99,7 +100,7 @@ def check(
         why = "the control arm has no finished run"
     elif acc.mean < mark:
         why = f"control accuracy {acc.mean:.3f} < mark {mark:.2f}"
-    elif falling and not converged:
+    elif falling:
         why = f"validation loss still falling ({drop:.0%}, {nats:.3f} nats, over the last fifth)"
     else:
         why = ""

@@ -51,17 +51,16 @@ FAMILY = "arch"  # a study that varies it gets one decomposition per architectur
 HIGHER = "higher-order"
 SEED = "seed-to-seed"
 KINDS = ("main", "interaction", "higher_order", "residual")
-COLUMNS = ["study", "scope", "term", "kind", "share", "lo", "hi", "runs", "label"]
+COLUMNS = ["study", "scope", "term", "kind", "share", "lo", "hi", "p", "runs", "label"]
 
 
 def prepare(runs: pd.DataFrame, axes: list[str], metric: str = "test_acc") -> pd.DataFrame:
     """The rows that enter a decomposition, by the rules in the module docstring."""
     rows = runs[runs["status"].isin(["ok", "diverged"])].copy()
     diverged = rows["status"] == "diverged"
-    if "majority_acc" in rows:
-        constant = rows["majority_acc"]
-    else:
-        constant = 1.0 / rows["classes"].astype(float)
+    constant = 1.0 / rows["classes"].astype(float)
+    if "majority_acc" in rows:  # a diverged run never measured it: fall back to 1/classes
+        constant = rows["majority_acc"].fillna(constant)
     rows.loc[diverged, metric] = constant[diverged]
     rows = rows.dropna(subset=[metric])
     cell_axes = varied(rows, axes)
@@ -136,7 +135,36 @@ def decompose(
         }
     )
     out.insert(1, "kind", [_kind(t) for t in out["term"]])
-    return out
+    return out.assign(p=out["term"].map(_f_tests(y, *design)))
+
+
+def _f_tests(y: np.ndarray, exog: np.ndarray, spec, dummies: np.ndarray, typ: int) -> pd.Series:
+    """term -> p-value of its F test against seed-to-seed noise: the term's mean square
+    over the within-cell mean square (each term's sum of squares per degree of freedom:
+    a share alone, compared with the noise share, ignores how many df each one spends)."""
+    from scipy.stats import f as f_dist
+
+    fit = sm.OLS(y, exog, model_spec=spec, hasconst=True).fit(method="qr")
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = anova_lm(fit, typ=typ).drop(index="Residual")
+    noise = sm.OLS(y, dummies, hasconst=True).fit(method="qr")
+    noise_df = len(y) - dummies.shape[1]
+    if noise_df <= 0 or noise.ssr <= 0:
+        return pd.Series(dtype=float)
+    noise_ms = noise.ssr / noise_df
+    names = [":".join(re.findall(r"C\((\w+)\)", n)) for n in table.index]
+    p = {
+        n: float(f_dist.sf(ss / df / noise_ms, df, noise_df))
+        for n, ss, df in zip(names, table["sum_sq"], table["df"], strict=True)
+        if df > 0
+    }
+    higher_df = fit.df_resid - noise_df
+    if higher_df > 0:
+        p[HIGHER] = float(
+            f_dist.sf((fit.ssr - noise.ssr) / higher_df / noise_ms, higher_df, noise_df)
+        )
+    return pd.Series(p)
 
 
 def _shares(y: np.ndarray, exog: np.ndarray, spec, dummies: np.ndarray, typ: int) -> pd.Series:

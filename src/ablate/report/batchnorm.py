@@ -70,7 +70,6 @@ def b1(ctx: Context) -> Section:
     ok = ctx.study("bn")
     if not {"pre", "post"} <= set(ok[ok["norm"] == "batch"]["norm_position"]):
         raise verdicts.MissingEvidence("bn needs BN runs both before and after the activation")
-    bn = ok[ok["norm"] == "batch"]
     pre_post = paired_diff(
         df[df["norm"] == "batch"],
         "norm_position",
@@ -79,8 +78,13 @@ def b1(ctx: Context) -> Section:
         ["lr", "init", "seed"],
         drop_failed=True,
     )
+    # BN against none, each arm at its own best-validated rate (never pooled over rates).
+    best = select_best_lr(ok.assign(arm=_arms(ok)), ["arm", "init"])
     verdict = verdicts.b1_position(
-        pre_post, diff_of_means(bn["test_acc"], ok[ok["norm"] == "none"]["test_acc"])
+        pre_post,
+        diff_of_means(
+            best[best["norm"] == "batch"]["test_acc"], best[best["norm"] == "none"]["test_acc"]
+        ),
     )
     shown = df.assign(arm=_arms(df), test_acc=df["test_acc"].fillna(ctx.chance("bn")))
     path, link = ctx.figure("b1_accuracy_by_lr.png")
@@ -209,10 +213,14 @@ def b2(ctx: Context) -> Section:
         ]
         for arm, g in matched.assign(arm=_arms(matched)).groupby("arm")
     ]
-    init_spread = {
-        n: g.groupby("init")["test_acc"].mean().agg(lambda s: s.max() - s.min())
-        for n, g in ok.groupby("norm")
-    }
+    init_spread = (
+        {
+            n: g.groupby("init")["test_acc"].mean().agg(lambda s: s.max() - s.min())
+            for n, g in ok.groupby("norm")
+        }
+        if ok["init"].nunique() > 1
+        else {}
+    )
     body = "\n\n".join(
         [
             ctx.describe("bn"),
@@ -234,9 +242,16 @@ def b2(ctx: Context) -> Section:
             )
             + "), loss range over the probed steps, and gradient norm:",
             table(["arm", "β-smoothness", "loss range", "gradient norm"], smooth),
-            "Spread of accuracy across inits: "
-            + ", ".join(f"{n} {v:.3f}" for n, v in init_spread.items())
-            + ". Santurkar et al. found BN "
+            (
+                "Spread of accuracy across inits: "
+                + ", ".join(f"{n} {v:.3f}" for n, v in init_spread.items())
+                + ". "
+                if init_spread
+                else "This profile sweeps one init here; how BN changes the effect of init is "
+                "the norm × init interaction of the main grid ([What matters most]"
+                "(#what-matters)). "
+            )
+            + "Santurkar et al. found BN "
             "helps by smoothing the landscape, not by keeping distributions fixed (the notes' "
             "guess); the numbers above say which this run sees.",
         ]

@@ -100,17 +100,37 @@ class Context:
             f"{a} ∈ {{{', '.join(map(str, pd.unique(df[a].dropna())))}}}" for a in varied
         )
         first = df.iloc[0]
+        stopped = int(df["stopped"].notna().sum()) if "stopped" in df else 0
         text = (
             f"Study `{study}`: {len(df)} runs ({df['seed'].nunique()} seeds per cell) over "
             f"{levels or 'one cell'}. Data `{first['dataset']}` "
             f"({_int(first['train_limit'])} training images, preprocessing "
-            f"`{first['preprocessing']}`), {_int(first['max_epochs'])} epochs of "
-            f"{first['optimizer']} at lr {_lrs(df)}, batch "
-            f"{_int(first['batch_size'])}, width {_int(first['width'])}."
+            f"`{first['preprocessing']}`), {_budget(first)} of {first['optimizer']}, batch "
+            f"{_int(first['batch_size'])}, width {_int(first['width'])}; "
+            + self._rates(study, df)
+            + "."
         )
-        if tuned and df["lr"].nunique() > 1:
+        if stopped:
+            text += (
+                f" {stopped} runs stopped early: `stalled` (no progress from the uniform-guess "
+                "loss within the first steps, and no better than guessing on validation) or "
+                "`converged` (training loss ~0); they are results, not failures."
+            )
+        if tuned and df["lr"].nunique() > 1 and study not in self.tuning:
             text += " The learning rate is tuned per grid cell on validation accuracy."
         return text
+
+    def _rates(self, study: str, df: pd.DataFrame) -> str:
+        """Which rates the runs used, and how they were chosen."""
+        found = self.tuning.get(study)
+        if found:
+            by = ", ".join(a.rsplit(".", 1)[-1] for a in found["by"])
+            return (
+                f"the rate searched per arm ({by}) over "
+                f"{{{', '.join(f'{lr:g}' for lr in found['levels'])}}} on seed 0, then reused: "
+                f"{_lrs(df)}"
+            )
+        return f"lr {_lrs(df)}"
 
     def reproduce(self, study: str) -> str:
         profile = self.params.get("profile", "cpu")
@@ -118,6 +138,15 @@ class Context:
             f"Reproduce: `dvc repro sweep@{study}` (profile `{profile}` from params.yaml), "
             f"or by hand `python -m ablate.train -m study={study} profile={profile}`."
         )
+
+
+def _budget(run: pd.Series) -> str:
+    """The run's budget as configured: steps (with the schedule) or epochs."""
+    steps = run.get("max_steps")
+    if steps is not None and steps == steps and int(steps) > 0:
+        schedule = run.get("schedule")
+        return f"{int(steps)} steps" + (f" ({schedule})" if isinstance(schedule, str) else "")
+    return f"{_int(run['max_epochs'])} epochs"
 
 
 def _lrs(df: pd.DataFrame) -> str:

@@ -67,9 +67,7 @@ def chart(terms: pd.DataFrame, path, title: str):
     floor = terms.loc[SEED]
     ax.axvspan(100 * floor["lo"], 100 * floor["hi"], color="#cc3311", alpha=0.12, lw=0)
     ax.axvline(100 * floor["share"], color="#cc3311", ls="--", lw=1.5)
-    ax.plot(
-        [], [], color="#cc3311", ls="--", label=f"seed-to-seed (noise floor) {pct(floor.share)}"
-    )
+    ax.plot([], [], color="#cc3311", ls="--", label=f"seed-to-seed share {pct(floor.share)}")
     ax.set(xlabel="share of the variance in test accuracy (eta², %), 95% CI", ylabel="")
     ax.set_title(title, fontsize=11)
     ax.tick_params(axis="y", labelsize=10)
@@ -107,6 +105,21 @@ def _interaction(rows: pd.DataFrame, term: str, terms: pd.DataFrame) -> str:
     )
 
 
+ALPHA = 0.05
+
+
+def _clears(term: pd.Series) -> bool:
+    """Is this term told apart from seed noise (its F test against the within-cell mean
+    square)? Shares alone cannot say: a term with one df and a share below the noise
+    share can still be far above noise per degree of freedom."""
+    return "p" in term and term["p"] == term["p"] and term["p"] < ALPHA
+
+
+def _p_text(term: pd.Series) -> str:
+    p = term.get("p", float("nan"))
+    return f"p = {p:.2g}" if p == p else "no F test"
+
+
 def findings(
     importance: pd.DataFrame, rows: pd.DataFrame, verdicts: dict[str, Verdict]
 ) -> list[str]:
@@ -125,7 +138,7 @@ def findings(
             f"other choice: {_spread(rows, top.name)} ({_link(top.name, verdicts)})"
         )
         own = pairs[[top.name in t.split(":") for t in pairs.index]]
-        if len(own) and own.iloc[0]["lo"] > floor["share"]:
+        if len(own) and _clears(own.iloc[0]):
             named = own.index[0]
             other = named.replace(top.name, "").strip(":")
             text += f"; its interaction with {other} another {ci(own.iloc[0])}"
@@ -138,29 +151,31 @@ def findings(
             f"{ci(pair)}: "
             f"{_interaction(rows, pair.name, terms)} ([interactions](#interactions))."
         )
-    above = effects[effects["lo"] > floor["share"]]
+    above = effects[[_clears(effects.loc[t]) for t in effects.index]]
     higher = terms.loc[HIGHER]
     out.append(
-        f"Seed-to-seed variation, the noise floor, is {ci(floor)}; {len(above)} of "
-        f"{len(effects)} terms clear it ({', '.join(map(name, above.index)) or 'none'}), and "
+        f"Seed-to-seed variation is {ci(floor)} of the variance; {len(above)} of "
+        f"{len(effects)} terms are told apart from it (F test against the within-cell mean "
+        f"square, p < {ALPHA}: {', '.join(map(name, above.index)) or 'none'}), and "
         f"interactions of three or more choices add {ci(higher)}"
         + (
-            ", more than the floor: pairs do not describe the whole grid."
-            if higher["lo"] > floor["share"]
-            else ", within the floor: main effects and pairs describe the grid."
+            ", which is told apart from seed noise too: pairs do not describe the whole grid."
+            if _clears(higher)
+            else ", not told apart from seed noise: main effects and pairs describe the grid."
         )
     )
     mains = effects[effects["kind"] == "main"]
     least = mains.iloc[-1]
-    if least["hi"] < floor["share"]:
+    if not _clears(least):
         out.append(
-            f"**{least.name}** explains {ci(least)}, below the noise floor: "
-            f"{_spread(rows, least.name)} ({_link(least.name, verdicts)})."
+            f"**{least.name}** explains {ci(least)}, not told apart from seed noise "
+            f"({_p_text(least)}): {_spread(rows, least.name)} "
+            f"({_link(least.name, verdicts)})."
         )
     else:
         out.append(
-            f"Even the least important choice, **{least.name}**, clears the noise floor with "
-            f"{ci(least)} ({_link(least.name, verdicts)})."
+            f"Even the least important choice, **{least.name}** ({ci(least)}), is told apart "
+            f"from seed noise ({_p_text(least)}; {_link(least.name, verdicts)})."
         )
     out.append(_families(importance, top.name))
     return [s for s in out if s][:MAX_FINDINGS]
@@ -184,6 +199,12 @@ def _families(importance: pd.DataFrame, overall: str) -> str:
     )
 
 
+def _p(terms: pd.DataFrame, term: str) -> str:
+    if "p" not in terms or term not in terms.index or terms.loc[term, "p"] != terms.loc[term, "p"]:
+        return "—"
+    return f"{terms.loc[term, 'p']:.2g}"
+
+
 def family_table(importance: pd.DataFrame) -> str:
     """Every term's share over the whole grid and within each architecture family."""
     scopes = set(importance.loc[importance["study"] == STUDY, "scope"])
@@ -192,10 +213,14 @@ def family_table(importance: pd.DataFrame) -> str:
     order = [*ranked(whole).index, HIGHER, SEED]
     columns = {s: scope(importance, STUDY, s) for s in scopes}
     rows = [
-        [name(term), *(ci(c.loc[term]) if term in c.index else "—" for c in columns.values())]
+        [
+            name(term),
+            *(ci(c.loc[term]) if term in c.index else "—" for c in columns.values()),
+            _p(whole, term),
+        ]
         for term in order
     ]
-    headers = ["term", "whole grid", *(s.split("=", 1)[1] for s in scopes[1:])]
+    headers = ["term", "whole grid", *(s.split("=", 1)[1] for s in scopes[1:]), "p (F, whole)"]
     return table(headers, rows)
 
 
@@ -238,7 +263,9 @@ def section(ctx: Context, verdicts: dict[str, Verdict]) -> Section:
         f"![Variance in test accuracy explained by each choice and pair]({link})",
         "*Bars: eta-squared; black lines: 95% bootstrap CIs over seeds (how far each share "
         "would move if every seed were drawn again); dashed line and band: the seed-to-seed "
-        "share and its CI. A term below the line is not told apart from seed noise.*",
+        "share and its CI. A share is not a test: whether a term is told apart from seed "
+        "noise is its F test, its mean square against the within-cell mean square (p in the "
+        "table below).*",
         "**Key findings**\n\n"
         + "\n".join(f"- {s}" for s in findings(ctx.importance, rows, verdicts)),
     ]

@@ -33,19 +33,19 @@ def d1(ctx: Context) -> Section:
     if "raw" not in levels or centred not in levels:
         raise verdicts.MissingEvidence("preprocessing needs raw and centred runs")
     pair = [a for a in ("activation", "depth") if df[a].nunique() > 1] + ["seed"]
-    parts = holm_family(
+    curves = ctx.curves("preprocessing")
+    curves = curves[curves["train_loss"].notna()]
+    steps = steps_to_loss(curves, df, LOSS_BAR)
+    parts = holm_family(  # one Holm family: the verdict's three sub-claims
         {
             "sign": paired_diff(
                 df, "preprocessing", "raw", centred, pair, "probe_sign_agreement_init"
             ),
             "acc": paired_diff(df, "preprocessing", centred, "raw", pair, drop_failed=True),
+            "speed": paired_diff(steps, "preprocessing", "raw", centred, pair, "steps_to_bar"),
         }
     )
-    curves = ctx.curves("preprocessing")
-    curves = curves[curves["train_loss"].notna()]
-    steps = steps_to_loss(curves, df, LOSS_BAR)
-    speed = paired_diff(steps, "preprocessing", "raw", centred, pair, "steps_to_bar")
-    parts = holm_family({**parts, "speed": speed})
+    speed = parts["speed"]
     verdict = verdicts.d1_centering(parts["sign"], parts["acc"], parts["speed"])
     path, link = ctx.figure("d1_loss_curves.png")
     figures.lines(

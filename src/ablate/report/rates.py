@@ -15,13 +15,16 @@ NOT_CELLS = {"fold"}  # cross-validation folds are replicates, not cells
 def kept_rates(ctx: Context, study: str) -> str:
     """For a study whose grid sweeps the rate: each cell's kept (best-validated) rate."""
     ok = ctx.study(study)
-    if ok.empty or ok["lr"].nunique() < 2 or "fold" in ok and ok["fold"].nunique() > 1:
+    swept = sorted(ctx.study(study, status=None)["lr"].dropna().unique())
+    if study in ctx.tuning or ok.empty or len(swept) < 2:
+        return ""  # a searched study's rates are in the table above
+    if "fold" in ok and ok["fold"].nunique() > 1:
         return ""
     axes = [a for a in [*AXES, "preprocessing"] if a in ok and ok[a].nunique() > 1]
     if not axes:
         return ""
     kept = select_best_lr(ok, axes).drop_duplicates(axes)
-    low, high = ok["lr"].min(), ok["lr"].max()
+    low, high = swept[0], swept[-1]
     rows = [
         [
             *(str(r[a]) for a in axes),
@@ -32,7 +35,7 @@ def kept_rates(ctx: Context, study: str) -> str:
     ]
     return (
         f"<details><summary><code>{study}</code>: the kept rate of each of its "
-        f"{len(rows)} cells (swept: {', '.join(f'{lr:g}' for lr in sorted(ok['lr'].unique()))})"
+        f"{len(rows)} cells (swept: {', '.join(f'{lr:g}' for lr in swept)})"
         "</summary>\n\n" + table([*axes, "kept rate", "flag"], rows) + "\n\n</details>"
     )
 
@@ -59,13 +62,18 @@ def section(ctx: Context) -> Section | None:
     sweeping = [
         s
         for s in ctx.params.get("studies", [])
-        if ctx.missing_reason(s) is None and ctx.study(s)["lr"].nunique() > 1
+        if s not in ctx.tuning
+        and ctx.missing_reason(s) is None
+        and ctx.study(s, status=None)["lr"].nunique() > 1
     ]
     body = (
-        "No arm is judged at a rate chosen for another. A study with a rate search trains "
-        "each arm at every searched rate on seed 0 and keeps the one with the best "
-        "validation accuracy (a diverged run scores lowest); its grid then reuses that "
-        "rate for every seed and every other axis. Studies whose grid sweeps the rate "
+        "A study with a rate search trains each arm (a combination of the axes named in "
+        "`study.tune.by`) at every searched rate on seed 0 and keeps the one with the best "
+        "validation accuracy (a diverged run scores lowest); its grid then reuses that rate "
+        "for every seed and for every level of the axes outside the arm. Those axes are "
+        "judged at a rate chosen on one of their levels (`study.tune.at`, e.g. the main "
+        "grid's plain/max-pool cell): a confound in their favour that the verdicts on them "
+        "(C3, C4) inherit. Studies whose grid sweeps the rate "
         f"itself ({', '.join(f'`{s}`' for s in sweeping) or 'none here'}) keep each "
         "cell's best-validated rate in their comparisons. A rate chosen at the edge of the "
         "searched range is flagged: the best may lie beyond it.\n\n"

@@ -197,7 +197,10 @@ def build(ctx: Context) -> tuple[str, dict[str, Verdict]]:
         "# Which CNN design choice matters, and why?",
         "Every number, figure and verdict below is computed from the runs in `runs/` "
         "(aggregated in `results/runs.csv`) by `dvc repro`; nothing is written by hand. "
-        "A verdict whose deciding 95% confidence interval spans zero reads *inconclusive*.",
+        "A verdict whose deciding 95% confidence interval spans zero, or whose exact "
+        "sign-flip test over the independent units (grid cells) gives p ≥ 0.05 after Holm's "
+        "correction, reads *inconclusive*; with five units or fewer that test cannot reach "
+        "p < 0.05, so such a comparison is undecidable by design and says how many it needs.",
         header(ctx),
         "## Contents\n\n" + "\n".join(toc),
         '<a id="summary"></a>\n\n## Summary\n\n' + summary(questions, results),
