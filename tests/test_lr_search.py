@@ -54,7 +54,7 @@ def test_search_grid_and_resolver(tmp_path: Path):
     search = search_grid("smoke", "main", None)
     assert search is not None and search["seed"] == "0"
     assert search["model.arch"] == "plain" and search["model.downsampling"] == "maxpool"
-    assert len(expand(search)["optim.lr"]) == 5
+    assert len(expand(search)["optim.lr"]) == 4
     cfg = compose(["profile=smoke", "study=main", f"runs_dir={tmp_path}"])
     with pytest.raises(ConfigError, match="tuned_lr.json is missing"):
         validate(cfg)

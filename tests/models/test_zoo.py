@@ -178,3 +178,11 @@ def test_input_condition_sees_the_offset_of_raw_inputs():
     raw = centred * 0.3 + 1.0  # all-positive, like raw pixels
     assert input_condition(raw)["input_eig_top_ratio"] > 10
     assert input_condition(centred)["input_eig_top_ratio"] < 2
+
+
+def test_a_flatten_head_over_a_one_pixel_map_builds_with_bn():
+    from ablate.config import ModelConfig
+
+    spec = ModelConfig(width=8, stages=2, stem="k3s2p0", norm="batch", head="flatten")
+    net = build_model(spec, (1, 8, 8), 10)  # 8 px -> 3 -> 1 after one halving
+    assert net.training and net(torch.zeros(4, 1, 8, 8)).shape == (4, 10)

@@ -212,8 +212,11 @@ def build_conv_net(spec: ModelSpec, in_shape: tuple[int, int, int], classes: int
 
 def _out_pixels(layers: list[nn.Module], in_shape: tuple[int, int, int]) -> int:
     """Pixels of the last feature map (what a flatten head reads)."""
-    with torch.no_grad():
-        return int(nn.Sequential(*layers)(torch.zeros(1, *in_shape)).shape[-2:].numel())
+    with torch.no_grad():  # eval mode: BN cannot take batch statistics of one 1x1 map
+        probe = nn.Sequential(*layers).eval()
+        pixels = int(probe(torch.zeros(1, *in_shape)).shape[-2:].numel())
+    probe.train()
+    return pixels
 
 
 # The classifier on top of the conv stack: global average pool then linear (the modern

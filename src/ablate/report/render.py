@@ -240,6 +240,7 @@ def _json(path: Path) -> dict[str, Any]:
 def write_report(results: Path, params: dict[str, Any], out_dir: Path) -> dict[str, Verdict]:
     """Read the aggregated tables under `results` and write `out_dir`/report.md."""
     for folder in (out_dir, out_dir / "figures"):
+        folder.mkdir(parents=True, exist_ok=True)  # a DVC output even when no figure is drawn
         clean_stale_temps(folder)
     runs = _read(results / "runs.csv", ["study", "key"])
     if runs.empty:
