@@ -45,6 +45,6 @@ def test_experiment_metrics_appear_in_exp_show(experiment: tuple[Path, str]):
     runs = pd.read_csv(root / "results" / "runs.csv")  # the experiment, in the workspace
     grid = runs[runs["role"] == "grid"]  # beside the study's rate-search runs
     assert set(runs["study"]) == {"bottleneck"} and len(grid) == 2
-    assert float(row["bottleneck.mean_test_acc"]) == pytest.approx(runs["test_acc"].mean(), 1e-3)
+    assert float(row["bottleneck.mean_test_acc"]) == pytest.approx(grid["test_acc"].mean(), 1e-3)
     baseline = table[(table["typ"] == "baseline") & (table["rev"] != "workspace")]
     assert list(baseline["profile"]) == ["cpu"]  # the committed params are untouched
