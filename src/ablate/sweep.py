@@ -176,8 +176,8 @@ def run_sweep(
     job_level = [*fixed, *(o for o in extra if not o.lstrip("+~").startswith("hydra"))]
     search = search_grid(profile, study, seeds, overrides)
     if search is not None:
-        first_rate = expand(search)["optim.lr"][0]
         levels = expand(search)
+        first_rate = levels["optim.lr"][0]
         total = check_grid(profile, study, levels, [*job_level, f"optim.lr={first_rate}"])
         print(f"sweep {study} ({profile}): rate search, {total} runs", file=sys.stderr)
         os.environ[TOTAL_ENV] = str(total)

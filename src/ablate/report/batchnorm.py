@@ -29,21 +29,17 @@ def sigmoid_experiment(ctx: Context) -> str:
     if df.empty:
         return ""
     df = df.assign(arm=_arms(df))
-    chance = ctx.chance("bn_sigmoid")
-    best_cell = df.groupby(["arm", "lr"])["test_acc"].mean().max()
-    bar = chance + (best_cell - chance) / 2
-    trains = df.assign(trains=df["test_acc"].fillna(0) >= bar)
+    trains, bar = mark_trains(df, ["arm", "lr"], ctx.chance("bn_sigmoid"))
     rows = []
     for arm, g in trains.groupby("arm"):
         tuned = select_best_lr(g[g["status"] == "ok"], [])
-        share = g.groupby("lr")["trains"].mean()
-        top = share[share >= 0.5].index
+        top = top_rate(g)
         rows.append(
             [
                 arm,
                 f"{tuned['lr'].iloc[0]:g}" if len(tuned) else "—",
                 mean_ci(tuned["test_acc"]).fmt() if len(tuned) else "—",
-                f"{max(top):g}" if len(top) else "none",
+                "none" if top is None else f"{top:g}",
                 f"{g['status'].eq('diverged').mean():.0%}",
             ]
         )
@@ -151,9 +147,16 @@ def b1(ctx: Context) -> Section:
     return Section("b1", "B1", body, [verdict])
 
 
-def top_rate(trains: pd.DataFrame, norm: str) -> float | None:
-    """The highest swept rate at which at least half the runs of `norm` train."""
-    share = trains[trains["norm"] == norm].groupby("lr")["trains"].mean()
+def mark_trains(df: pd.DataFrame, cells: list[str], chance: float) -> tuple[pd.DataFrame, float]:
+    """Flag the runs that train: at least halfway from chance to the best cell's mean."""
+    best = df.groupby(cells)["test_acc"].mean().max()
+    bar = chance + (best - chance) / 2
+    return df.assign(trains=df["test_acc"].fillna(0) >= bar), bar
+
+
+def top_rate(arm: pd.DataFrame) -> float | None:
+    """The highest swept rate at which at least half the runs of one arm train."""
+    share = arm.groupby("lr")["trains"].mean()
     rates = share[share >= 0.5].index
     return float(max(rates)) if len(rates) else None
 
@@ -162,13 +165,9 @@ def b2(ctx: Context) -> Section:
     df = ctx.study("bn", status=None)
     if df["norm"].nunique() < 2:
         raise verdicts.MissingEvidence("bn needs runs with and without BN")
-    chance = ctx.chance("bn")
-    # A run trains when it gets at least halfway from chance to the study's best cell.
-    best = df.groupby(["norm", "norm_position", "init", "lr"])["test_acc"].mean().max()
-    bar = chance + (best - chance) / 2
-    trains = df.assign(trains=df["test_acc"].fillna(0) >= bar)
+    trains, bar = mark_trains(df, ["norm", "norm_position", "init", "lr"], ctx.chance("bn"))
     by_lr = trains.groupby(["norm", "lr"])["trains"].mean().unstack(0)
-    top = {norm: top_rate(trains, norm) for norm in ("batch", "none")}
+    top = {norm: top_rate(trains[trains["norm"] == norm]) for norm in ("batch", "none")}
     ok = trains[trains["status"] == "ok"]
     # Smoothness only where both arms learned, at the same rates: a net that never moved
     # sits on a plateau, which is trivially smooth.
