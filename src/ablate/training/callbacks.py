@@ -45,14 +45,22 @@ class EarlyStop(pl.Callback):
         self.plateau = math.log(classes) * (1 - margin)
         self.stall_steps, self.converge_loss, self.window = stall_steps, converge_loss, window
         self.lowest = math.inf  # the lowest windowed mean so far
-        self.seen = 0  # logged losses already judged
+        self.rows = 0  # history rows already read
+        self.losses: list[float] = []  # the logged training losses, read incrementally
         self.reason: str | None = None
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: Any, *args: Any) -> None:
-        losses = [row["train_loss"] for row in pl_module.history if "train_loss" in row]
-        if self.reason or len(losses) < self.window or len(losses) == self.seen:
+        history = pl_module.history
+        if self.reason or len(history) == self.rows:
             return
-        self.seen = len(losses)
+        fresh = [row["train_loss"] for row in history[self.rows :] if "train_loss" in row]
+        self.rows = len(history)
+        if not fresh:
+            return
+        self.losses += fresh
+        losses = self.losses
+        if len(losses) < self.window:
+            return
         recent = sum(losses[-self.window :]) / self.window
         self.lowest = min(self.lowest, recent)
         step = trainer.global_step
