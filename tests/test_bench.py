@@ -1,0 +1,27 @@
+"""The CPU benchmark's page: its layout table is computed from the measured step times."""
+
+from ablate.bench import LAYOUTS, render
+
+
+def test_render_prints_layout_step_times_and_their_ratio():
+    compare = dict.fromkeys(
+        ["fit_ratio", "run_ratio", "lightning_fit_s", "plain_fit_s", "overhead_s"], 1.0
+    )
+    compare |= {"images_per_s": 1000.0, "gflops": 10.0, "matmul_gflops": 80.0}
+    bench = {
+        "machine": "x86_64",
+        "torch": "2",
+        "threads": 1,
+        "reps": 3,
+        "compare": compare,
+        "overhead_probes_s": 0.2,
+        "wandb_offline_s": 0.1,
+        "smoke": {"runs_per_min": 100.0},
+        "cpu": {"runs_per_min": 10.0},
+        "noop_repro_s": None,
+        "scaling": {},
+        "layouts": {"cell a": {"NCHW fp32": 12.0, "NHWC fp32": 8.0, "NHWC bf16": 6.0}},
+    }
+    text = render(bench)
+    assert "| cell | " + " | ".join(LAYOUTS) in text
+    assert "| cell a | 12.0 | 8.0 | 6.0 | 1.50 |" in text
