@@ -76,17 +76,32 @@ def test_a1(ident, nonlin, expected):
     assert v.a1_linear_collapse(ident, nonlin).verdict == expected
 
 
+SHRINKS = Estimate(-0.5, -0.6, -0.4, 4)  # log10 factor per layer toward the input
+SLOWER = Estimate(0.1, 0.05, 0.15, 24)  # log10 step-time ratio
+
+
 @pytest.mark.parametrize(
-    ("grad", "mean", "cost", "expected"),
+    ("shrink", "sat", "centering", "step", "expected"),
     [
-        (0.01, 0.5, Estimate(2, 1.5, 2.5, 9), "supported"),
-        (2.0, 0.0, Estimate(0.5, 0.4, 0.6, 9), "refuted"),
-        (0.01, 0.5, Estimate(0.5, 0.4, 0.6, 9), "nuanced"),
-        (0.01, 0.5, Estimate(1.0, 0.8, 1.2, 9), "inconclusive"),
+        (SHRINKS, 0.3, UP, SLOWER, "supported"),
+        (Estimate(0.1, 0.05, 0.15, 4), 0.0, DOWN, DOWN, "refuted"),
+        # the slope shrinks gradients without saturation, and the offset costs nothing:
+        (SHRINKS, 0.0003, DOWN, SLOWER, "nuanced"),
+        (Estimate(-0.1, -0.3, 0.1, 4), 0.3, FLAT, FLAT, "inconclusive"),
     ],
 )
-def test_a2(grad, mean, cost, expected):
-    assert v.a2_sigmoid(grad, 0.5, mean, cost, 0.3).verdict == expected
+def test_a2(shrink, sat, centering, step, expected):
+    vs_relu = Estimate(shrink.mean - 0.1, shrink.lo - 0.1, shrink.hi - 0.1, 4)
+    assert v.a2_sigmoid(shrink, vs_relu, sat, centering, step).verdict == expected
+
+
+def test_a2_gradients_do_not_shrink_when_relu_shrinks_as_much():
+    same_as_relu = Estimate(0.0, -0.1, 0.1, 4)
+    verdict = v.a2_sigmoid(SHRINKS, same_as_relu, 0.3, UP, SLOWER)
+    assert (
+        verdict.verdict == "inconclusive"
+        and "unclear (CI spans the threshold): gradients" in verdict.explanation
+    )
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ estimates, not tables, so unit tests can reach every outcome with synthetic numb
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from ablate.analysis.stats import Estimate, power_n
@@ -199,6 +200,13 @@ def _not(value: bool | None) -> bool | None:
     return None if value is None else not value
 
 
+def _all_true(*values: bool | None) -> bool | None:
+    """Three-valued AND: False if any is False, True if all are True, else unclear."""
+    if any(v is False for v in values):
+        return False
+    return True if all(v is True for v in values) else None
+
+
 EQUIVALENCE = 0.01  # an accuracy difference whose whole CI lies within ±1 point is "no loss"
 
 
@@ -294,35 +302,52 @@ def a1_linear_collapse(identity_vs_linear: Estimate, nonlinear_vs_linear: Estima
     return from_parts("A1", parts, key, numbers, "Deep linear nets vs a linear classifier")
 
 
+SATURATED = 0.05  # a net "saturates" when at least 5% of its sigmoid outputs sit at a bound
+
+
 def a2_sigmoid(
-    grad_ratio: float,
-    relu_grad_ratio: float,
-    mean_sigmoid: float,
-    cost_ratio: Estimate,
+    shrink: Estimate,
+    shrink_vs_relu: Estimate,
     sat_frac: float,
+    centering: Estimate,
+    step_ratio: Estimate,
 ) -> Verdict:
     """Claim: sigmoid saturates so gradients shrink layer by layer, its outputs are not
-    zero-centred, and exp() makes it costly. `grad_ratio`: first-layer over last-layer
-    weight-gradient norm at init in the deepest sigmoid net (relu's alongside);
-    `cost_ratio`: sigmoid over relu forward+backward time."""
+    zero-centred, and exp() makes it costly. Each part is measured, not defined:
+    `shrink`: log10 of the per-layer factor of the weight-gradient norm toward the input at
+    init in the deepest sigmoid nets (below 0: it shrinks), `shrink_vs_relu` its difference
+    from relu's; `sat_frac`: the share of sigmoid outputs within 2% of a bound (whether the
+    shrink comes from saturation at all: sigma' <= 1/4 shrinks it without saturating);
+    `centering`: accuracy of sigma - 1/2 (same slope, zero mean) minus sigmoid's, paired over
+    deep cells (does the offset cost anything?); `step_ratio`: log10 of sigmoid's time per
+    training step over relu's in the same networks."""
     numbers = {
-        "grad_ratio": grad_ratio,
-        "relu_grad_ratio": relu_grad_ratio,
-        "mean_sigmoid": mean_sigmoid,
-        "cost_ratio": cost_ratio.mean,
+        "shrink_per_layer": 10**shrink.mean,
         "sat_frac": sat_frac,
+        "centering_gain": centering.mean,
+        "step_ratio": 10**step_ratio.mean,
     }
     key = (
-        f"grad first/last {grad_ratio:.2g} (relu {relu_grad_ratio:.2g}); mean output "
-        f"{mean_sigmoid:.2f}; time vs relu ×{cost_ratio.fmt(digits=2)}"
+        f"gradient ×{pow10_fmt(shrink)} per layer toward the input; {sat_frac:.2%} saturated; "
+        f"centred − sigmoid {centering.fmt(signed=True)}; "
+        f"step time vs relu ×{pow10_fmt(step_ratio)}"
     )
-    costly = _above(cost_ratio, 1.0)
     parts = {
-        "gradients shrink with depth": grad_ratio < 0.1 and grad_ratio < relu_grad_ratio,
-        "outputs are not zero-centred": abs(mean_sigmoid) > 0.25,
-        "it costs more than relu": costly,
+        "gradients shrink layer by layer": _all_true(
+            _not(_above(shrink, 0.0)), _not(_above(shrink_vs_relu, 0.0))
+        ),
+        "it saturates": sat_frac >= SATURATED,
+        "its non-zero mean costs accuracy": _above(centering, 0.0),
+        "it makes a training step slower than relu": _above(step_ratio, 0.0),
     }
     return from_parts("A2", parts, key, numbers, "Sigmoid in deep nets")
+
+
+def pow10_fmt(est: Estimate) -> str:
+    """A log10-scale estimate as a factor with its CI."""
+    if not (math.isfinite(est.lo) and math.isfinite(est.hi)):
+        return f"{10**est.mean:.3g}" if math.isfinite(est.mean) else "—"
+    return f"{10**est.mean:.3g} [{10**est.lo:.3g}, {10**est.hi:.3g}]"
 
 
 def a3_zero_init(max_weight_grad: float, acc: Estimate, chance: float) -> Verdict:

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch
 from torch import nn
 
 from ablate.registry import Registry
+
+
+class CenteredSigmoid(nn.Module):
+    """sigma(x) - 1/2: sigmoid's slope (at most 1/4) with zero-centred outputs, so a study can
+    separate the cost of sigmoid's offset from the cost of its small slope (tanh = 2 sigma(2x) - 1
+    is zero-centred too, but with 4x the slope)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(x) - 0.5
+
 
 ACTIVATIONS: Registry[Callable[[], nn.Module]] = Registry("activation")
 
 ACTIVATIONS.register("identity")(nn.Identity)
 ACTIVATIONS.register("sigmoid")(nn.Sigmoid)
+ACTIVATIONS.register("sigmoid_centered")(CenteredSigmoid)
 ACTIVATIONS.register("tanh")(nn.Tanh)
 ACTIVATIONS.register("relu")(nn.ReLU)
 ACTIVATIONS.register("leaky_relu")(lambda: nn.LeakyReLU(0.01))
@@ -19,4 +31,8 @@ ACTIVATIONS.register("elu")(nn.ELU)
 ACTIVATIONS.register("gelu")(nn.GELU)
 
 # Activations whose outputs have hard bounds, and those bounds: the saturation probes use them.
-BOUNDS: dict[str, tuple[float, float]] = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+BOUNDS: dict[str, tuple[float, float]] = {
+    "sigmoid": (0.0, 1.0),
+    "sigmoid_centered": (-0.5, 0.5),
+    "tanh": (-1.0, 1.0),
+}

@@ -25,6 +25,7 @@ SATURATION_MARGIN = 0.02  # within 2% of the output range from a bound counts as
 SLOPE_FROM_OUTPUT = {
     "identity": lambda a: torch.ones_like(a),
     "sigmoid": lambda a: a * (1 - a),
+    "sigmoid_centered": lambda a: (a + 0.5) * (0.5 - a),
     "tanh": lambda a: 1 - a**2,
     "relu": lambda a: (a > 0).float(),
 }
