@@ -28,6 +28,13 @@ def test_profile_replaces_levels_and_params_seeds_win():
     assert levels["seed"] == ["0", "1", "2"]
 
 
+def test_a_profile_gives_one_study_its_own_seed_count_and_params_seeds_still_win():
+    assert expand(study_grid("cpu", "depth_init", None))["seed"] == ["0", "1", "2"]
+    assert expand(study_grid("cpu", "main", None))["seed"] == ["0", "1"]
+    assert expand(study_grid("cpu", "depth_init", 1))["seed"] == ["0"]
+    assert "seeds" not in study_grid("cpu", "depth_init", None)
+
+
 def test_bad_level_fails_before_any_job_and_names_it():
     levels = expand(study_grid("smoke", "main", None))
     levels["model.activation"] = ["relu", "swish"]

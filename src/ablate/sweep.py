@@ -55,9 +55,11 @@ def study_grid(
     base = [f"profile={profile}", f"study={study}", *split_overrides(overrides)[1]]
     cfg = compose(base, with_hydra=True)
     grid: dict[str, Any] = dict(OmegaConf.to_container(cfg.hydra.sweeper.params) or {})
-    grid.update(OmegaConf.to_container(cfg.profile.sweeps).get(study, {}))
+    sized = dict(OmegaConf.to_container(cfg.profile.sweeps).get(study, {}))
+    own_seeds = sized.pop("seeds", None)  # a profile may give a cheap study more seeds
+    grid.update(sized)
     grid.update(split_overrides(overrides, grid)[0])
-    grid["seed"] = f"range(0,{seeds or cfg.profile.seeds})"
+    grid["seed"] = f"range(0,{seeds or own_seeds or cfg.profile.seeds})"
     return {key: str(value) for key, value in grid.items()}
 
 
