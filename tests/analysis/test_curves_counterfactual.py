@@ -36,11 +36,22 @@ def test_a_spiky_curve_that_fell_to_zero_is_not_stalled():
     assert classify(losses, "ok") == "healthy"
 
 
-def test_a_collapsed_run_is_never_healthy():
-    assert classify(_noisy(6.0, 2.3, 0.02), "ok", collapsed=True) == "collapsed"
-    assert classify([], "ok", collapsed=True) == "collapsed"  # no curve: by accuracy alone
+def test_a_run_that_ends_at_guessing_is_never_healthy():
+    assert classify(_noisy(6.0, 2.3, 0.02), "ok", guessing=True) == "chance"
+    assert classify([], "ok", guessing=True) == "chance"  # no curve: by accuracy alone
     assert classify([], "ok") == "healthy"
-    assert classify(_noisy(2.3, 2.3, 0.2), "ok", collapsed=True) == "stalled"
+    assert classify(_noisy(2.3, 2.3, 0.2), "ok", guessing=True) == "stalled"
+
+
+def test_guessing_is_one_class_or_the_majority_share_however_many_classes():
+    runs = pd.DataFrame(
+        {
+            "test_acc": [0.105, 0.5, 0.97, np.nan],
+            "majority_acc": [0.118, 0.118, 0.118, np.nan],
+            "test_classes_predicted": [10, 1, 10, np.nan],
+        }
+    )
+    assert cf.guessing(runs).tolist() == [True, True, False, False]
 
 
 def test_growing_or_nan_losses_diverge():

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ablate.analysis.collect import AXES
 from ablate.analysis.curves import classify
-from ablate.analysis.floor import flag_collapsed
+from ablate.analysis.floor import MARGIN, flag_collapsed
 
 # Everything that fixes a run except its rate; result and bookkeeping columns are left out.
 CONFIG = [
@@ -33,9 +33,26 @@ CURES = ("raising", "lowering", "either", "none", "untested")
 CLAIMED = {"stalled": "raising", "diverged": "lowering"}
 
 
+def guessing(runs: pd.DataFrame) -> pd.Series:
+    """Per run: ends no better than guessing, i.e. collapsed to one class
+    (`floor.flag_collapsed`) or a test accuracy within 0.01 of the majority-class share
+    (1/classes where the share is not recorded), however many classes it predicts."""
+    acc, classes = _number(runs, "test_acc"), _number(runs, "classes").fillna(10)
+    floor = _number(runs, "majority_acc").fillna(1 / classes)
+    return flag_collapsed(runs)["collapsed"] | (acc <= floor + MARGIN)
+
+
+def _number(df: pd.DataFrame, name: str) -> pd.Series:
+    """A numeric column, all NaN where the runs do not record it."""
+    if name not in df.columns:
+        return pd.Series(float("nan"), index=df.index)
+    return pd.to_numeric(df[name], errors="coerce").astype(float)
+
+
 def label_runs(runs: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
     """`runs` (one row per key) with `curve` (`curves.classify`) and `has_curve`."""
-    runs = flag_collapsed(runs.drop_duplicates("key"))
+    runs = runs.drop_duplicates("key")
+    runs = runs.assign(guessing=guessing(runs))
     losses = (
         history.dropna(subset=["train_loss"]).sort_values("step").groupby("key")["train_loss"]
         if not history.empty
@@ -43,10 +60,8 @@ def label_runs(runs: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
     )
     curves = losses.apply(list) if losses is not None else pd.Series(dtype=object)
     labels = [
-        classify(curves.get(key, []), status, bool(collapsed))
-        for key, status, collapsed in zip(
-            runs["key"], runs["status"], runs["collapsed"], strict=True
-        )
+        classify(curves.get(key, []), status, bool(guess))
+        for key, status, guess in zip(runs["key"], runs["status"], runs["guessing"], strict=True)
     ]
     return runs.assign(curve=labels, has_curve=runs["key"].isin(curves.index))
 

@@ -19,7 +19,7 @@ STALL_NOISE = 2.0  # a total fall within 2 sds of the batch noise...
 STALL_SHARE = 0.10  # ...and under 10% of the first window's loss: the loss barely changed
 GROWTH = 1.5  # a curve whose last window is 50% above its first is diverging
 MAD_TO_SD = 1.4826  # a normal sample's sd from its median absolute deviation
-CLASSES = ("healthy", "stalled", "collapsed", "diverged")
+CLASSES = ("healthy", "stalled", "chance", "diverged")
 
 
 def batch_noise(losses: Sequence[float]) -> float:
@@ -46,21 +46,21 @@ def total_fall(losses: Sequence[float]) -> float:
     return float(values[:width].mean() - values[-width:].mean())
 
 
-def classify(losses: Sequence[float], status: str, collapsed: bool = False) -> str:
+def classify(losses: Sequence[float], status: str, guessing: bool = False) -> str:
     """One run's class, the first rule that applies:
     `diverged`: stopped as diverged, a NaN/inf loss, or the last window 1.5x above the first;
     `stalled`: the total fall is within 2 batch-noise sds and under 10% of the first
     window's loss (barely changed: a spiky curve that fell to ~0 has a large noise, not a
     stall);
-    `collapsed`: the loss moved, but the net ends no better than guessing (`collapsed`, from
-    `floor.flag_collapsed`: it predicts one class, or sits at the majority-class accuracy);
-    `healthy` otherwise. A finished run without a logged curve is judged by `collapsed`
+    `chance`: the loss moved, but the net ends no better than guessing (`guessing`: see
+    `counterfactual.label_runs`);
+    `healthy` otherwise. A finished run without a logged curve is judged by `guessing`
     alone; one that did not finish, by its status (diverged)."""
     raw = [v for v in losses if v is not None]
     if status == "diverged" or any(not math.isfinite(v) for v in raw):
         return "diverged"
     if not raw:
-        return "diverged" if status != "ok" else "collapsed" if collapsed else "healthy"
+        return "diverged" if status != "ok" else "chance" if guessing else "healthy"
     first = float(np.mean(raw[: _width(len(raw))]))
     fall = total_fall(raw)
     if first - fall > GROWTH * first:
@@ -68,4 +68,4 @@ def classify(losses: Sequence[float], status: str, collapsed: bool = False) -> s
     flat = fall <= STALL_NOISE * batch_noise(raw) and fall < STALL_SHARE * first
     if flat and len(raw) >= 2 * MIN_WINDOW:  # the noise needs a few differences
         return "stalled"
-    return "collapsed" if collapsed else "healthy"
+    return "chance" if guessing else "healthy"

@@ -72,7 +72,7 @@ def _labels(ctx: Context) -> pd.DataFrame:
 
 def _cure_table(labelled: pd.DataFrame, kind: str) -> str:
     counts = counterfactual.cure_counts(labelled, kind)
-    claimed = counterfactual.CLAIMED[kind]
+    claimed = counterfactual.CLAIMED.get(kind)
     rows = [
         [study, *(int(r[c]) for c in counterfactual.CURES), int(r["no curve"])]
         for study, r in counts.iterrows()
@@ -100,12 +100,12 @@ RULES = (
     "mean minus last-window mean, windows of 10% of the points, at least 3) is within 2 sds of "
     "the batch noise and under 10% of the first window's mean, the noise estimated from the "
     "successive differences of the logged losses (median absolute deviation, so a few spikes "
-    "do not inflate it); `collapsed` if the loss moved but the net ends no better than "
-    "guessing (it predicts one class on the test split, or its test loss and accuracy sit at "
-    "the uniform-guess loss and the majority-class accuracy); otherwise `healthy`. The rates "
+    "do not inflate it); `chance` if the loss moved but the net ends no better than guessing "
+    "(it predicts one class on the test split, or its test accuracy is within 0.01 of the "
+    "majority-class share, however many classes it predicts); otherwise `healthy`. The rates "
     "warm up and decay to 0, so every curve is flat at its end: no rule reads the final "
     "slope. A finished run without a logged curve is classed by its accuracy alone "
-    "(`collapsed` or `healthy`), a failed one by its status."
+    "(`chance` or `healthy`), a failed one by its status."
 )
 
 
@@ -159,6 +159,15 @@ def _lr_section(ctx: Context, qid: str, kind: str) -> Section:
         f"which train at one rate). The claim predicts {claimed}.",
         _cure_table(labelled, kind),
     ]
+    if qid == "T2":
+        parts += [
+            "Not part of the verdict, since their loss did move: the `chance` runs (the loss "
+            "fell, typically from a high initial loss to the uniform-guess plateau, and the "
+            "net ends no better than guessing), by the same counterfactual. A too-small rate "
+            "shows up here when a run is stopped early on that plateau, and so does a "
+            "too-large one:",
+            _cure_table(labelled, "chance"),
+        ]
     return Section(qid.lower(), qid, "\n\n".join(parts), [verdict])
 
 
