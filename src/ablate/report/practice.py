@@ -115,7 +115,7 @@ def _lr_section(ctx: Context, qid: str, kind: str) -> Section:
     verdict = verdicts.t2_t3_counterfactual(
         qid, kind, {c: int((cured["cure"] == c).sum()) for c in counterfactual.CURES}
     )
-    runs = labelled[(labelled["study"] == "lr_range") & (labelled["role"].fillna("grid") == "grid")]
+    runs = labelled[labelled["key"].isin(ctx.study("lr_range", status=None)["key"])]
     first = {n: g[g["curve"] == "diverged"]["lr"].min() for n, g in runs.groupby("norm")}
     table_rows = [
         [
