@@ -10,7 +10,7 @@ from ablate.analysis.curves import classify
     ("losses", "status", "expected"),
     [
         ([2.3, 1.0, 0.5, 0.4], "ok", "healthy"),
-        ([2.3, 2.29, 2.28, 2.27], "ok", "stalled"),
+        ([2.3, 2.29, 2.28, 2.27, 2.31, 2.3, 2.29, 2.3], "ok", "stalled"),
         ([2.3, 5.0, 9.0, 20.0], "ok", "diverged"),
         ([2.3, 1.0], "diverged", "diverged"),
         ([2.3, float("inf")], "ok", "diverged"),

@@ -191,3 +191,29 @@ def test_level_means_and_overlap():
     assert means.loc["tanh", "n"] == 5
     a, b = mean_ci(df["test_acc"][:5]), mean_ci(df["test_acc"][5:])
     assert not intervals_overlap(a, b) and intervals_overlap(a, a)
+
+
+def test_accuracy_intervals_stay_in_their_range_and_visibly_wide():
+    acc = pd.Series([0.084, 0.964], name="test_acc")
+    est = mean_ci(acc)
+    assert (est.lo, est.hi) == (0.0, 1.0) and est.mean == pytest.approx(0.524)
+    assert est.fmt() == "0.524 [0.000, 1.000]"
+    assert mean_ci(acc.rename("loss")).lo < 0  # other metrics keep their t-interval
+    assert mean_ci([0.084, 0.964], bounds=(0.0, 1.0)).lo == 0.0
+
+
+def test_accuracy_differences_are_cut_to_plus_minus_one():
+    a = pd.Series([0.95, 0.1, 0.9], name="test_acc")
+    b = pd.Series([0.1, 0.1, 0.1], name="test_acc")
+    diff = diff_of_means(a, b)
+    assert diff.lo >= -1 and diff.hi <= 1 and diff.hi == 1.0
+    assert diff.mean == pytest.approx(0.55) and diff.p == diff_of_means(a.values, b.values).p
+    assert diff_of_means(a.values, b.values).hi > 1  # unnamed values are not bounded
+    df = pd.DataFrame(
+        {
+            "arm": ["x", "y"] * 2,
+            "seed": [0, 0, 1, 1],
+            "test_acc": [0.95, 0.1, 0.15, 0.1],
+        }
+    )
+    assert paired_diff(df, "arm", "x", "y", ["seed"]).lo == -1.0

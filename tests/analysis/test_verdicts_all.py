@@ -235,31 +235,21 @@ def test_t1(steps, expected):
     assert v.t1_overfit(steps, 0.05).verdict == expected
 
 
-STALL_OK = {1e-4: ["stalled"], 1e-2: ["healthy"], 10.0: ["diverged"]}
-
-
 @pytest.mark.parametrize(
-    ("arms", "kind", "expected"),
+    ("kind", "counts", "expected"),
     [
-        ({"none": STALL_OK, "batch": STALL_OK}, "stalled", "supported"),
-        ({"none": {1e-4: ["healthy"], 1e-2: ["healthy"], 10.0: ["stalled"]}}, "stalled", "refuted"),
-        ({"none": {1e-4: ["stalled"], 1e-2: ["healthy"], 10.0: ["stalled"]}}, "stalled", "nuanced"),
-        ({"none": {1e-4: ["healthy"], 1e-2: ["healthy"]}}, "stalled", "inconclusive"),
-        (
-            {"none": STALL_OK, "batch": {1e-4: ["healthy"], 10.0: ["healthy"]}},
-            "diverged",
-            "inconclusive",
-        ),
-        ({"none": STALL_OK}, "diverged", "supported"),
-        (
-            {"none": {1e-4: ["diverged"], 1e-2: ["healthy"], 10.0: ["healthy"]}},
-            "diverged",
-            "refuted",
-        ),
+        ("stalled", {"raising": 3, "untested": 9}, "supported"),
+        ("stalled", {"lowering": 2}, "refuted"),
+        ("stalled", {"raising": 2, "lowering": 1}, "nuanced"),
+        ("stalled", {"raising": 1, "untested": 20}, "inconclusive"),
+        ("diverged", {"lowering": 4}, "supported"),
+        ("diverged", {"lowering": 4, "none": 1}, "nuanced"),  # one diverged from init
+        ("diverged", {"none": 2}, "refuted"),
+        ("diverged", {"either": 3}, "inconclusive"),
     ],
 )
-def test_t2_t3(arms, kind, expected):
-    assert v.t2_t3_lr("T2", arms, kind).verdict == expected
+def test_t2_t3_counterfactual(kind, counts, expected):
+    assert v.t2_t3_counterfactual("T2", kind, counts).verdict == expected
 
 
 @pytest.mark.parametrize(

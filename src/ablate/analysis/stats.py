@@ -6,7 +6,9 @@ than [min, max] and covers the true mean far less than 95% of the time). Paired
 differences are taken at the level of the design: seeds are averaged within each cell, and
 the cells are the independent units, each with a t-interval and an exact sign-flip p-value.
 Everything is deterministic: a rerun on the same runs, in any row order, prints the same
-numbers.
+numbers. A t-interval on a few values can reach past what a metric can take, so intervals
+of accuracies (columns named `*_acc`) are cut to [0, 1], and those of accuracy differences
+to [-1, 1]; the mean and the test are untouched, and a wide interval stays wide.
 """
 
 from __future__ import annotations
@@ -89,8 +91,30 @@ def _t_half(sd: float, n: int, df: float) -> float:
     return float(sps.t.ppf(1 - ALPHA / 2, df) * sd / math.sqrt(n))
 
 
-def mean_ci(values: Sequence[float] | np.ndarray | pd.Series) -> Estimate:
-    """Mean and 95% Student-t CI of `values` (NaNs dropped); one value gets no interval."""
+ACCURACY = (0.0, 1.0)
+ACCURACY_DIFF = (-1.0, 1.0)
+
+
+def is_accuracy(name: object) -> bool:
+    """An accuracy column (`test_acc`, `val_acc`, `best_val_acc`): its values lie in [0, 1]."""
+    return isinstance(name, str) and name.endswith("_acc")
+
+
+def clip(est: Estimate, bounds: tuple[float, float] | None) -> Estimate:
+    """`est` with its interval cut to `bounds`, the range its metric can take."""
+    if bounds is None or not (math.isfinite(est.lo) and math.isfinite(est.hi)):
+        return est
+    return replace(est, lo=max(est.lo, bounds[0]), hi=min(est.hi, bounds[1]))
+
+
+def mean_ci(
+    values: Sequence[float] | np.ndarray | pd.Series, bounds: tuple[float, float] | None = None
+) -> Estimate:
+    """Mean and 95% Student-t CI of `values` (NaNs dropped); one value gets no interval.
+    The interval is cut to `bounds`; by default to [0, 1] for a Series of an accuracy
+    column."""
+    if bounds is None and isinstance(values, pd.Series) and is_accuracy(values.name):
+        bounds = ACCURACY
     x = _finite(values)
     if len(x) == 0:
         return Estimate(NAN, NAN, NAN, 0)
@@ -99,7 +123,7 @@ def mean_ci(values: Sequence[float] | np.ndarray | pd.Series) -> Estimate:
         return Estimate(mean, NAN, NAN, 1)
     sd = float(x.std(ddof=1))
     half = _t_half(sd, len(x), len(x) - 1)
-    return Estimate(mean, mean - half, mean + half, len(x), sd=sd)
+    return clip(Estimate(mean, mean - half, mean + half, len(x), sd=sd), bounds)
 
 
 def sign_flip_p(values: Sequence[float] | np.ndarray) -> float:
@@ -118,8 +142,10 @@ def sign_flip_p(values: Sequence[float] | np.ndarray) -> float:
     return float((np.sum(np.abs(signs @ x) >= observed) + 1) / (MC_DRAWS + 1))
 
 
-def _units_estimate(units: np.ndarray, unit: str, dropped: Mapping[str, int]) -> Estimate:
-    est = mean_ci(units)
+def _units_estimate(
+    units: np.ndarray, unit: str, dropped: Mapping[str, int], bounds: tuple[float, float] | None
+) -> Estimate:
+    est = mean_ci(units, bounds)
     return replace(est, p=sign_flip_p(units), unit=unit, dropped=dict(dropped))
 
 
@@ -163,6 +189,7 @@ def paired_diff(
     `drop_failed`, so are pairs where either arm collapsed to one class (`floor.py`) or did
     not finish ok: they are shown as counts, never as effects."""
     keys = list(pair_on)
+    bounds = ACCURACY_DIFF if is_accuracy(metric) else None
     rows = df[df[axis].isin([a, b])]
     if drop_failed and "collapsed" not in rows.columns:
         rows = flag_collapsed(rows)
@@ -186,12 +213,12 @@ def paired_diff(
     n_seeds = diffs[seed_col].nunique() if has_seeds else 1
     if has_seeds and (n_cells < 2 or n_cells < n_seeds):
         units = diffs.groupby(seed_col, sort=True)["d"].mean().to_numpy()
-        return _units_estimate(units, "seeds", dropped)
+        return _units_estimate(units, "seeds", dropped, bounds)
     if cells:
         units = diffs.groupby(cells, sort=True, dropna=False)["d"].mean().to_numpy()
     else:
         units = diffs["d"].to_numpy()
-    return _units_estimate(units, "cells", dropped)
+    return _units_estimate(units, "cells", dropped, bounds)
 
 
 def paired_by_stratum(
@@ -266,7 +293,10 @@ def diff_of_means(
     a: Sequence[float] | np.ndarray | pd.Series, b: Sequence[float] | np.ndarray | pd.Series
 ) -> Estimate:
     """mean(a) - mean(b) with a 95% Welch t-interval and Welch's p-value (unequal
-    variances); `n` is the smaller group, and a group of one gives no interval."""
+    variances); `n` is the smaller group, and a group of one gives no interval. The
+    interval is cut to [-1, 1] when both are Series of an accuracy column."""
+    names = [v.name if isinstance(v, pd.Series) else None for v in (a, b)]
+    bounds = ACCURACY_DIFF if all(is_accuracy(n) for n in names) else None
     x, y = _finite(a), _finite(b)
     if len(x) == 0 or len(y) == 0:
         return Estimate(NAN, NAN, NAN, 0)
@@ -282,4 +312,4 @@ def diff_of_means(
     df = (vx + vy) ** 2 / (vx**2 / (len(x) - 1) + vy**2 / (len(y) - 1))
     half = float(sps.t.ppf(1 - ALPHA / 2, df) * se)
     p = float(2 * sps.t.sf(abs(mean) / se, df))
-    return Estimate(mean, mean - half, mean + half, n, p=p, sd=sd)
+    return clip(Estimate(mean, mean - half, mean + half, n, p=p, sd=sd), bounds)

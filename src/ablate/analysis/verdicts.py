@@ -560,44 +560,6 @@ def t1_overfit(steps: dict[str, int | None], threshold: float) -> Verdict:
     return from_parts("T1", parts, key, numbers, "Overfitting a tiny subset")
 
 
-def t2_t3_lr(qid: str, arms: dict[str, dict[float, list[str]]], kind: str) -> Verdict:
-    """Claims: T2, loss that barely changes means the lr is too small (curves classified
-    `stalled` sit at the low end of the sweep); T3, NaN or growing loss means it is too
-    large (`diverged` at the high end). `arms`: per arm (with / without BN), lr -> curve
-    classes of its runs; the rule holds when it holds within every arm."""
-    low = kind == "stalled"
-    parts: dict[str, bool | None] = {}
-    summary = []
-    for arm, labels in sorted(arms.items()):
-        rates = sorted(labels)
-        hit = [lr for lr in rates if kind in labels[lr]]
-        healthy = [lr for lr in rates if "healthy" in labels[lr]]
-        summary.append(f"{arm}: {kind} at lr {', '.join(f'{r:g}' for r in hit) or 'none'}")
-        if not hit:
-            parts[f"{arm}: some lr is {kind}"] = None
-            continue
-        extreme = rates[0] if low else rates[-1]
-        if not healthy:
-            side_ok = True
-        elif low:
-            side_ok = all(lr < min(healthy) for lr in hit)
-        else:
-            side_ok = all(lr > max(healthy) for lr in hit)
-        parts[f"{arm}: the {'smallest' if low else 'largest'} lr is {kind}"] = (
-            kind in labels[extreme]
-        )
-        parts[f"{arm}: every {kind} lr lies {'below' if low else 'above'} the healthy ones"] = (
-            side_ok
-        )
-    numbers = {
-        f"{kind}_{arm}": float(sum(kind in v for v in labels.values()))
-        for arm, labels in arms.items()
-    }
-    return from_parts(
-        qid, parts, "; ".join(summary), numbers, f"Where {kind} curves sit in the lr sweep"
-    )
-
-
 def t4_cv(
     cv_choice: float,
     test_choice: float,
@@ -634,3 +596,41 @@ def t4_cv(
         "the choice is inside the grid": not on_edge,
     }
     return from_parts("T4", parts, key, numbers, "Cross-validated choice of the learning rate")
+
+
+MIN_TESTED = 2  # fewer runs with a counterfactual rate than this decide nothing
+
+
+def t2_t3_counterfactual(qid: str, kind: str, counts: dict[str, int]) -> Verdict:
+    """Claims: T2, a loss that barely changes (`stalled`) means the rate is too small, so
+    raising it, all else fixed, cures the curve; T3, a NaN or growing loss (`diverged`)
+    means it is too large, so lowering it cures the curve. `counts`: how the runs of class
+    `kind` were cured (`counterfactual.CURES`), pooled over studies. Counterexamples are
+    runs cured only the other way and runs no rate tried cures (e.g. diverged from init).
+    Cured as claimed and no counterexample: supported; only counterexamples: refuted; both:
+    nuanced; fewer than 2 runs with another rate tried: inconclusive."""
+    claimed = "raising" if kind == "stalled" else "lowering"
+    other = "lowering" if kind == "stalled" else "raising"
+    hits, against, nothing = counts.get(claimed, 0), counts.get(other, 0), counts.get("none", 0)
+    tested = hits + against + nothing + counts.get("either", 0)
+    key = (
+        f"{kind} runs cured by {claimed} the rate: {hits}; only by {other}: {against}; by no "
+        f"rate tried: {nothing}; either way: {counts.get('either', 0)}; untested: "
+        f"{counts.get('untested', 0)}"
+    )
+    numbers = {f"{kind}_{k}": float(v) for k, v in counts.items()}
+    if tested < MIN_TESTED:
+        verdict, why = "inconclusive", f"only {tested} {kind} runs had another rate tried"
+    elif hits and not (against or nothing):
+        verdict, why = "supported", f"every {kind} run that a rate cures is cured by {claimed} it"
+    elif not hits and (against or nothing):
+        verdict, why = "refuted", f"no {kind} run is cured by {claimed} the rate"
+    elif hits:
+        verdict, why = (
+            "nuanced",
+            f"{claimed} the rate cures {hits} {kind} runs, but {against} are cured only by "
+            f"{other} it and {nothing} by no rate tried",
+        )
+    else:
+        verdict, why = "inconclusive", f"every tested {kind} run is cured by a rate either way"
+    return Verdict(qid, verdict, key, f"Changing only the rate ({why}).", numbers)

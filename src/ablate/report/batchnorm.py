@@ -175,13 +175,14 @@ def b2(ctx: Context) -> Section:
         set(ok[ok["trains"] & (ok["norm"] == "batch")]["lr"])
         & set(ok[ok["trains"] & (ok["norm"] == "none")]["lr"])
     )
-    matched = ok[ok["trains"] & ok["lr"].isin(both)]
     beta_col = (
         "probe_smooth_beta_scaled" if "probe_smooth_beta_scaled" in ok else "probe_smooth_beta"
     )
+    smooth_cols = [beta_col, "probe_smooth_loss_range", "probe_smooth_grad_norm"]
+    matched = run_medians(ok[ok["trains"] & ok["lr"].isin(both)], ctx.probes, smooth_cols)
+    units = cell_means(matched, ["norm", "norm_position", "init", "lr"], beta_col)
     beta = diff_of_means(
-        matched[matched["norm"] == "batch"][beta_col],
-        matched[matched["norm"] == "none"][beta_col],
+        units[units["norm"] == "batch"][beta_col], units[units["norm"] == "none"][beta_col]
     )
     verdict = verdicts.b2_why_bn(top["batch"], top["none"], beta)
     curves = ctx.curves("bn")
@@ -232,7 +233,10 @@ def b2(ctx: Context) -> Section:
             table(["lr", "no BN", "BN"], rows),
             "Along the gradient direction (Santurkar et al. 2018), compared only between runs "
             "that both train, at the rates where both arms train "
-            f"({', '.join(f'{lr:g}' for lr in both) or 'none'}): median β-smoothness "
+            f"({', '.join(f'{lr:g}' for lr in both) or 'none'}); each run's value is the "
+            "median over its probe points (so the points of one run, which are not "
+            "independent, count once), the difference is over cells (seeds averaged; "
+            f"{beta.n} cells in the smaller arm): median β-smoothness "
             f"(`{beta_col.removeprefix('probe_')}`: gradient change per unit step"
             + (
                 ", times the squared weight norm, so BN's scale invariance does not inflate it"
@@ -256,3 +260,23 @@ def b2(ctx: Context) -> Section:
         ]
     )
     return Section("b2", "B2", body, [verdict])
+
+
+def run_medians(runs: pd.DataFrame, probes: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """`runs` with each `probe_<x>` column replaced by the median of `<x>` over the run's
+    probe points (the run's own summary, a mean over points, is kept where no points were
+    logged): points of one run share its weights and are not independent replicates."""
+    names = {c: c.removeprefix("probe_") for c in columns}
+    if probes.empty or not set(names.values()) <= set(probes.columns):
+        return runs
+    points = probes[probes["key"].isin(runs["key"])].groupby("key")[list(names.values())]
+    medians = points.median().rename(columns={v: k for k, v in names.items()})
+    by_key = runs.set_index("key")
+    return by_key.assign(
+        **{c: medians[c].reindex(by_key.index).fillna(by_key[c]) for c in columns}
+    ).reset_index()
+
+
+def cell_means(runs: pd.DataFrame, cell: list[str], column: str) -> pd.DataFrame:
+    """One row per cell: `column` averaged over its seeds, the independent units."""
+    return runs.groupby(cell, dropna=False, as_index=False)[column].mean()

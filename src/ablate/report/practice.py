@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ablate.analysis import verdicts
-from ablate.analysis.curves import classify
+from ablate.analysis import counterfactual, verdicts
 from ablate.analysis.selection import selection_regret
 from ablate.analysis.stats import mean_ci
 from ablate.report import figures
@@ -64,24 +63,59 @@ def t1(ctx: Context) -> Section:
 
 
 def _labels(ctx: Context) -> pd.DataFrame:
-    curves = ctx.curves("lr_range")
+    """Every run of every study (grid and rate-search) with its curve class and cure."""
     runs = ctx.study("lr_range", status=None)
     if runs.empty or runs["lr"].nunique() < 3:
         raise verdicts.MissingEvidence("lr_range needs at least three learning rates")
-    losses = curves.dropna(subset=["train_loss"]).groupby("key")["train_loss"].apply(list)
-    classes = int(runs["classes"].dropna().iloc[0]) if runs["classes"].notna().any() else 10
-    keys, statuses = runs["key"], runs["status"]
-    labels = [classify(losses.get(k, []), s, classes) for k, s in zip(keys, statuses, strict=True)]
-    return runs.assign(curve=labels)
+    return counterfactual.cures(counterfactual.label_runs(ctx.runs, ctx.history))
+
+
+def _cure_table(labelled: pd.DataFrame, kind: str) -> str:
+    counts = counterfactual.cure_counts(labelled, kind)
+    claimed = counterfactual.CLAIMED.get(kind)
+    rows = [
+        [study, *(int(r[c]) for c in counterfactual.CURES), int(r["no curve"])]
+        for study, r in counts.iterrows()
+    ]
+    header = [
+        "study",
+        "raising" + (" (claimed)" if claimed == "raising" else ""),
+        "lowering" + (" (claimed)" if claimed == "lowering" else ""),
+        "either",
+        "no rate tried",
+        "untested",
+        "judged without a curve",
+    ]
+    return (
+        table(header, rows)
+        if rows
+        else f"No run of any study is `{kind}` under these rules, so none needs a cure."
+    )
+
+
+RULES = (
+    "Curve classes, the first rule that applies: `diverged` if the run stopped as diverged, "
+    "the loss became NaN/inf, or the mean of its last 10% of logged losses is above 1.5x the "
+    "mean of its first 10%; `stalled` if the loss barely changed: its total fall (first-window "
+    "mean minus last-window mean, windows of 10% of the points, at least 3) is within 2 sds of "
+    "the batch noise and under 10% of the first window's mean, the noise estimated from the "
+    "successive differences of the logged losses (median absolute deviation, so a few spikes "
+    "do not inflate it); `chance` if the loss moved but the net ends no better than guessing "
+    "(it predicts one class on the test split, or its test accuracy is within 0.01 of the "
+    "majority-class share, however many classes it predicts); otherwise `healthy`. The rates "
+    "warm up and decay to 0, so every curve is flat at its end: no rule reads the final "
+    "slope. A finished run without a logged curve is classed by its accuracy alone "
+    "(`chance` or `healthy`), a failed one by its status."
+)
 
 
 def _lr_section(ctx: Context, qid: str, kind: str) -> Section:
-    runs = _labels(ctx)
-    arms = {
-        str(norm): {float(lr): list(g["curve"]) for lr, g in rows.groupby("lr")}
-        for norm, rows in runs.groupby("norm")
-    }
-    verdict = verdicts.t2_t3_lr(qid, arms, kind)
+    labelled = _labels(ctx)
+    cured = labelled[labelled["curve"] == kind]
+    verdict = verdicts.t2_t3_counterfactual(
+        qid, kind, {c: int((cured["cure"] == c).sum()) for c in counterfactual.CURES}
+    )
+    runs = labelled[labelled["key"].isin(ctx.study("lr_range", status=None)["key"])]
     first = {n: g[g["curve"] == "diverged"]["lr"].min() for n, g in runs.groupby("norm")}
     table_rows = [
         [
@@ -109,15 +143,31 @@ def _lr_section(ctx: Context, qid: str, kind: str) -> Section:
             ylabel="training loss (clipped at 1e3)",
         )
         parts.append(f"![Loss curves per learning rate]({link})")
+    claimed = counterfactual.CLAIMED[kind]
     parts += [
         table(["lr", "norm", "curve classes", "test accuracy [95% CI]"], table_rows),
-        "Rules: `diverged` if the loss became NaN/inf or ended above 1.5x its first value; "
-        "`stalled` if it lost less than 10% of its first value or ended above 95% of "
-        "ln(classes), the loss of a uniform guess; otherwise `healthy`. "
-        "Smallest diverging lr: "
+        RULES
+        + " Smallest diverging lr in lr_range: "
         + ", ".join(f"{n} {v:g}" if pd.notna(v) else f"{n} none" for n, v in first.items())
         + ".",
+        f"**Does changing only the rate cure a `{kind}` curve?** Runs that differ only in "
+        "the rate (same study, config and seed: the lr_range and bn sweeps, and each tuned "
+        "arm's rate search on seed 0) form a group. Per study, the "
+        f"`{kind}` runs by which change of rate gave a `healthy` curve in their group: only "
+        "a higher rate (raising), only a lower one (lowering), both (either), none of the "
+        "rates tried, or no other rate tried (untested; most grid runs of tuned studies, "
+        f"which train at one rate). The claim predicts {claimed}.",
+        _cure_table(labelled, kind),
     ]
+    if qid == "T2":
+        parts += [
+            "Not part of the verdict, since their loss did move: the `chance` runs (the loss "
+            "fell, typically from a high initial loss to the uniform-guess plateau, and the "
+            "net ends no better than guessing), by the same counterfactual. A too-small rate "
+            "shows up here when a run is stopped early on that plateau, and so does a "
+            "too-large one:",
+            _cure_table(labelled, "chance"),
+        ]
     return Section(qid.lower(), qid, "\n\n".join(parts), [verdict])
 
 

@@ -200,7 +200,10 @@ def build(ctx: Context) -> tuple[str, dict[str, Verdict]]:
         "A verdict whose deciding 95% confidence interval spans zero, or whose exact "
         "sign-flip test over the independent units (grid cells) gives p ≥ 0.05 after Holm's "
         "correction, reads *inconclusive*; with five units or fewer that test cannot reach "
-        "p < 0.05, so such a comparison is undecidable by design and says how many it needs.",
+        "p < 0.05, so such a comparison is undecidable by design and says how many it needs. "
+        "Intervals of accuracies are cut to [0, 1], and those of accuracy differences to "
+        "[-1, 1], the values they can take: a t-interval on two or three values can reach "
+        "past them, and one cut at both ends is at least that wide.",
         header(ctx),
         "## Contents\n\n" + "\n".join(toc),
         '<a id="summary"></a>\n\n## Summary\n\n' + summary(questions, results),
