@@ -101,6 +101,7 @@ class ProbesConfig:
     batch: int = 256  # validation images the probes look at
     smoothness: bool = False  # loss/gradient change along the gradient at each probe
     input_condition: bool = False  # eigenvalues of the training inputs' second moment
+    capacity: bool = False  # at the end: training-split fit, and R^2 of logits ~ affine(input)
 
 
 @dataclass

@@ -63,17 +63,30 @@ def test_depth_limit_finds_first_failing_depth():
     assert v.depth_limit(acc, 0.1) == {"plain": 10, "resnet": None}
 
 
+SAME = Estimate(0.002, -0.004, 0.008, 10)  # within ±EQUIVALENCE
+WORSE = Estimate(-0.05, -0.08, -0.02, 10)  # clearly below the linear fit
+
+
 @pytest.mark.parametrize(
-    ("ident", "nonlin", "expected"),
+    ("ident_r2", "nonlin_r2", "ident_fit", "nonlin_fit", "expected"),
     [
-        (FLAT, UP, "supported"),
-        (UP, DOWN, "refuted"),
-        (FLAT, FLAT, "inconclusive"),
-        (UP, UP, "nuanced"),
+        (1.0, 0.8, SAME, UP, "supported"),
+        (0.9, 1.0, UP, DOWN, "refuted"),
+        (1.0, 0.8, FLAT, UP, "inconclusive"),  # the fit CI reaches past the margin
+        (1.0, 0.8, SAME, FLAT, "inconclusive"),
+        (1.0, 1.0, SAME, UP, "nuanced"),  # nonlinear nets that stayed affine
+        (1.0, 0.8, UP, UP, "nuanced"),  # the identity net fits better than any linear map
+        (float("nan"), 0.8, SAME, UP, "inconclusive"),
     ],
 )
-def test_a1(ident, nonlin, expected):
-    assert v.a1_linear_collapse(ident, nonlin).verdict == expected
+def test_a1(ident_r2, nonlin_r2, ident_fit, nonlin_fit, expected):
+    assert v.a1_linear_collapse(ident_r2, nonlin_r2, ident_fit, nonlin_fit).verdict == expected
+
+
+def test_a1_identity_net_fitting_worse_is_an_optimisation_failure_not_support():
+    verdict = v.a1_linear_collapse(1.0, 0.8, WORSE, UP)
+    assert verdict.verdict == "inconclusive"
+    assert "optimisation failure" in verdict.explanation
 
 
 SHRINKS = Estimate(-0.5, -0.6, -0.4, 4)  # log10 factor per layer toward the input

@@ -35,6 +35,7 @@ from ablate.errors import AblateInputError
 from ablate.io import atomic_write_text, clean_stale_temps, pid_alive
 from ablate.models import build_model
 from ablate.probes.callback import Probes, summarise
+from ablate.probes.capacity import capacity
 from ablate.probes.layers import input_condition
 from ablate.training import progress, tracking
 from ablate.training.callbacks import EarlyStop, RunTimeout, TimeBudget
@@ -174,6 +175,8 @@ def train(
     labels = dm.tensors["test"][1]
     result["infer_images_per_s"] = len(labels) / (time.perf_counter() - start)
     result.update(module.last_eval)
+    if cfg.probes.capacity:
+        result.update(capacity(net, *dm.tensors["train"]))
     # The floor a collapsed net sits on: always guessing the test split's commonest class.
     result["majority_acc"] = float(torch.bincount(labels.cpu()).max()) / len(labels)
 
