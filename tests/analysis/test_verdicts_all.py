@@ -75,7 +75,8 @@ WORSE = Estimate(-0.05, -0.08, -0.02, 10)  # clearly below the linear fit
         (1.0, 0.8, FLAT, UP, "inconclusive"),  # the fit CI reaches past the margin
         (1.0, 0.8, SAME, FLAT, "inconclusive"),
         (1.0, 1.0, SAME, UP, "nuanced"),  # nonlinear nets that stayed affine
-        (1.0, 0.8, UP, UP, "nuanced"),  # the identity net fits better than any linear map
+        (0.9, 0.8, UP, UP, "nuanced"),  # a non-affine "identity" net that fits better
+        (1.0, 0.8, UP, UP, "inconclusive"),  # an affine net fitting better: reference short
         (float("nan"), 0.8, SAME, UP, "inconclusive"),
     ],
 )
@@ -280,3 +281,9 @@ def test_t4(cv, test, edge, regret, expected):
     verdict = v.t4_cv(cv, test, edge, regret, UP, 0.01)
     assert verdict.verdict == expected
     assert verdict.numbers["optimism"] == UP.mean and "optimism" in verdict.key_number
+
+
+def test_a1_affine_identity_net_fitting_better_flags_an_under_trained_reference():
+    verdict = v.a1_linear_collapse(1.0, 0.8, UP, UP)
+    assert verdict.verdict == "inconclusive"
+    assert "linear reference is short" in verdict.explanation
