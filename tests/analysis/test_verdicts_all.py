@@ -211,10 +211,37 @@ def test_w3(xavier, small, expected):
 
 
 @pytest.mark.parametrize(
-    ("diff", "expected"), [(UP, "supported"), (DOWN, "refuted"), (FLAT, "inconclusive")]
+    ("strata", "expected"),
+    [
+        ({("conv", "kaiming"): (FLAT, UP), ("mlp", "kaiming"): (UP, FLAT)}, "supported"),
+        ({("conv", "kaiming"): (DOWN, FLAT), ("mlp", "small"): (FLAT, DOWN)}, "refuted"),
+        # one position wins in one family, the other in the other: directions differ
+        ({("conv", "kaiming"): (FLAT, DOWN), ("mlp", "kaiming"): (UP, FLAT)}, "nuanced"),
+        # the two measures disagree within one stratum
+        ({("conv", "kaiming"): (UP, DOWN), ("mlp", "kaiming"): (UP, FLAT)}, "nuanced"),
+        # after wins in one init, the intervals overlap in the other: not across init
+        (
+            {
+                ("conv", "kaiming"): (FLAT, DOWN),
+                ("conv", "small"): (FLAT, FLAT),
+                ("mlp", "kaiming"): (DOWN, FLAT),
+            },
+            "inconclusive",
+        ),
+        # the same direction in one family only
+        ({("conv", "kaiming"): (DOWN, DOWN), ("conv", "small"): (FLAT, DOWN)}, "inconclusive"),
+        ({("conv", "kaiming"): (FLAT, FLAT), ("mlp", "kaiming"): (FLAT, FLAT)}, "inconclusive"),
+        ({}, "inconclusive"),
+    ],
 )
-def test_b1(diff, expected):
-    assert v.b1_position(diff, UP).verdict == expected
+def test_b1(strata, expected):
+    assert v.b1_position(strata).verdict == expected
+
+
+def test_b1_names_where_each_position_wins():
+    strata = {("conv", "kaiming"): (FLAT, DOWN), ("mlp", "kaiming"): (UP, FLAT)}
+    text = v.b1_position(strata).explanation
+    assert "before wins in mlp/kaiming" in text and "after wins in conv/kaiming" in text
 
 
 @pytest.mark.parametrize(

@@ -538,31 +538,62 @@ def w3_kaiming(vs_xavier: Estimate, vs_small: Estimate, relu_ratio: float) -> Ve
     return from_parts("W3", parts, key, numbers, "Kaiming init in deep ReLU nets")
 
 
-def b1_position(pre_vs_post: Estimate, bn_vs_none: Estimate) -> Verdict:
-    """Claim: BN standardises features and belongs before the activation. `pre_vs_post`:
-    BN-before minus BN-after test accuracy (paired by lr, init, seed)."""
-    numbers = {"pre_minus_post": pre_vs_post.mean, "bn_minus_none": bn_vs_none.mean}
-    key = (
-        f"before − after activation {pre_vs_post.fmt(signed=True)}; BN − none "
-        f"{bn_vs_none.fmt(signed=True)}"
+def _position_side(success: Estimate, acc: Estimate) -> str | None:
+    """Which BN position one stratum favours: `pre` or `post` when every decided measure
+    points that way, `mixed` when they disagree, None when neither decides."""
+    sides = {success.compare(), acc.compare()} - {"overlap"}
+    if not sides:
+        return None
+    return {"higher": "pre", "lower": "post"}[sides.pop()] if len(sides) == 1 else "mixed"
+
+
+def b1_position(strata: dict[tuple[str, str], tuple[Estimate, Estimate]]) -> Verdict:
+    """Claim: BN belongs before the activation (FC -> BN -> act). Per (family, init)
+    stratum, two measures, BN-before minus BN-after: the share of the rate sweep at which
+    the net trains (paired by rate and seed), and test accuracy given it trains, each
+    position at its own best-validated rate. A stratum favours a position when a measure
+    decides (Holm-adjusted by the caller) and none points the other way. Supported or
+    refuted only when every stratum favours the same position and the strata span at
+    least two families; nuanced when strata favour different positions; else
+    inconclusive."""
+    sides = {key: _position_side(*pair) for key, pair in strata.items()}
+    numbers: dict[str, float] = {}
+    for (family, init), (success, acc) in strata.items():
+        numbers[f"{family}/{init}_success_pre_minus_post"] = success.mean
+        numbers[f"{family}/{init}_acc_pre_minus_post"] = acc.mean
+    key = "; ".join(
+        f"{family}/{init}: trains {success.mean:+.0%}, acc {acc.mean:+.3f}"
+        for (family, init), (success, acc) in strata.items()
     )
-    d = pre_vs_post.compare()
-    if d == "higher":
-        return Verdict(
-            "B1", "supported", key, "BN before the activation is more accurate.", numbers
+    key = f"before − after: {key}" if key else "no stratum with both positions"
+
+    def named(side: str | None) -> str:
+        return ", ".join(f"{f}/{i}" for (f, i), s in sides.items() if s == side)
+
+    families = {family for family, _ in strata}
+    decided = {s for s in sides.values() if s is not None}
+    if "mixed" in decided or decided == {"pre", "post"}:
+        parts = [f"before wins in {named('pre')}" if named("pre") else ""]
+        parts += [f"after wins in {named('post')}" if named("post") else ""]
+        parts += [f"the measures disagree in {named('mixed')}" if named("mixed") else ""]
+        text = "The better position depends on the setting: " + "; ".join(p for p in parts if p)
+        return Verdict("B1", "nuanced", key, text + ".", numbers)
+    if len(decided) == 1 and None not in sides.values() and len(families) >= 2:
+        side = decided.pop()
+        verdict, where = ("supported", "before") if side == "pre" else ("refuted", "after")
+        text = (
+            f"BN {where} the activation trains at more rates or to higher accuracy in every "
+            f"family and init ({', '.join(sorted(families))}), and never the other way."
         )
-    if d == "lower":
-        return Verdict(
-            "B1", "refuted", key, "BN after the activation is more accurate here.", numbers
-        )
-    return Verdict(
-        "B1",
-        "inconclusive",
-        key,
-        "Before and after are within noise of each "
-        "other; the position matters less than having BN at all." + needs(pre_vs_post),
-        numbers,
-    )
+        return Verdict("B1", verdict, key, text, numbers)
+    text = "No position wins across every family and init"
+    if decided:
+        side = next(iter(decided))
+        text += f": {'before' if side == 'pre' else 'after'} wins in {named(side)}"
+        text += f", while the intervals overlap in {named(None)}" if named(None) else ""
+    if len(families) < 2:
+        text += f" (one family measured: {', '.join(sorted(families)) or 'none'})"
+    return Verdict("B1", "inconclusive", key, text + ".", numbers)
 
 
 def b2_why_bn(top_bn: float | None, top_none: float | None, beta_diff: Estimate) -> Verdict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ablate.analysis import verdicts
-from ablate.analysis.stats import diff_of_means, mean_ci, paired_diff
+from ablate.analysis.stats import Estimate, diff_of_means, holm_family, mean_ci, paired_diff
 from ablate.analysis.tuning import select_best_lr
 from ablate.report import figures
 from ablate.report.context import Context, Section
@@ -61,27 +61,72 @@ def sigmoid_experiment(ctx: Context) -> str:
     )
 
 
+# The B1 families: study -> the name the report gives it.
+FAMILIES = {"bn": "conv", "bn_mlp": "mlp/relu", "bn_sigmoid": "mlp/sigmoid"}
+
+
+def position_strata(
+    ctx: Context,
+) -> tuple[dict[tuple[str, str], tuple[Estimate, Estimate]], list[list[str]], list[str]]:
+    """Per (family, init): BN-before minus BN-after in the share of the rate sweep that
+    trains (paired by rate and seed) and in test accuracy given it trains, each position at
+    its own best-validated rate; Holm-adjusted as one family. Also the table rows, one per
+    stratum and position, and per family measured its study and bar for "trains"."""
+    raw: dict[tuple[str, str], tuple[Estimate, Estimate]] = {}
+    rows: list[list[str]] = []
+    bars: list[str] = []
+    for study, family in FAMILIES.items():
+        df = ctx.study(study, status=None)
+        bn = df[df["norm"] == "batch"] if len(df) else df
+        if bn.empty or not {"pre", "post"} <= set(bn["norm_position"]):
+            continue
+        trains, bar = mark_trains(
+            df.assign(arm=_arms(df)), ["arm", "init", "lr"], ctx.chance(study)
+        )
+        bars.append(f"{family} (`{study}`) {bar:.3f}")
+        for init, g in trains[trains["norm"] == "batch"].groupby("init"):
+            if g["norm_position"].nunique() < 2:
+                continue
+            success = paired_diff(
+                g.assign(trained=g["trains"].astype(float)),
+                "norm_position",
+                "pre",
+                "post",
+                ["lr", "seed"],
+                metric="trained",
+            )
+            given = {}
+            for position, h in g.groupby("norm_position"):
+                best = select_best_lr(h[h["status"] == "ok"], [])
+                given[position] = best[best["trains"]]
+                rows.append(
+                    [
+                        family,
+                        str(init),
+                        str(position),
+                        f"{h['trains'].sum()}/{len(h)}",
+                        f"{best['lr'].iloc[0]:g}" if len(best) else "—",
+                        mean_ci(given[position]["test_acc"]).fmt(),
+                        _median(h, "probe_bn_out_mean_end"),
+                        _median(h, "probe_bn_out_std_end"),
+                    ]
+                )
+            acc = diff_of_means(given["pre"]["test_acc"], given["post"]["test_acc"])
+            raw[(family, str(init))] = (success, acc)
+    flat = holm_family(
+        {(*k, m): e for k, pair in raw.items() for m, e in zip(("s", "a"), pair, strict=True)}
+    )
+    strata = {k: (flat[(*k, "s")], flat[(*k, "a")]) for k in raw}
+    return strata, rows, bars
+
+
 def b1(ctx: Context) -> Section:
     df = ctx.study("bn", status=None)
     ok = ctx.study("bn")
     if not {"pre", "post"} <= set(ok[ok["norm"] == "batch"]["norm_position"]):
         raise verdicts.MissingEvidence("bn needs BN runs both before and after the activation")
-    pre_post = paired_diff(
-        df[df["norm"] == "batch"],
-        "norm_position",
-        "pre",
-        "post",
-        ["lr", "init", "seed"],
-        drop_failed=True,
-    )
-    # BN against none, each arm at its own best-validated rate (never pooled over rates).
-    best = select_best_lr(ok.assign(arm=_arms(ok)), ["arm", "init"])
-    verdict = verdicts.b1_position(
-        pre_post,
-        diff_of_means(
-            best[best["norm"] == "batch"]["test_acc"], best[best["norm"] == "none"]["test_acc"]
-        ),
-    )
+    strata, position_rows, bars = position_strata(ctx)
+    verdict = verdicts.b1_position(strata)
     shown = df.assign(arm=_arms(df), test_acc=df["test_acc"].fillna(ctx.chance("bn")))
     path, link = ctx.figure("b1_accuracy_by_lr.png")
     figures.lines(
@@ -117,6 +162,7 @@ def b1(ctx: Context) -> Section:
     body = "\n\n".join(
         [
             ctx.describe("bn"),
+            *([ctx.describe("bn_mlp")] if ctx.missing_reason("bn_mlp") is None else []),
             f"![Accuracy by learning rate and BN position]({link})",
             table(
                 [
@@ -135,13 +181,36 @@ def b1(ctx: Context) -> Section:
             "shift are free to move away from 0 and 1.",
             sigmoid_experiment(ctx),
             "Ioffe & Szegedy (2015) put BN before the nonlinearity, as the notes do; many later "
-            "nets put it after. The paired difference before − after (same lr, init and seed; "
-            f"{pre_post.n} {pre_post.unit}) is {pre_post.fmt(signed=True)}"
-            + (
-                f"; {pre_post.dropped_note()}, counted as failures, not as effects."
-                if pre_post.dropped
-                else "."
+            "nets put it after. Each position is compared in every family of net and init, on "
+            "two measures kept apart: how much of the rate sweep trains (a run trains when its "
+            "test accuracy gets halfway from chance to its study's best cell: "
+            f"{', '.join(bars) or 'no family has both positions'}), and the test accuracy of "
+            "the runs that train at the position's own best-validated rate. The BN columns are "
+            "read at BN's "
+            "output, in both positions:",
+            table(
+                [
+                    "family",
+                    "init",
+                    "BN position",
+                    "runs that train (over lr, seeds)",
+                    "best-validated lr",
+                    "test accuracy there, given it trains [95% CI]",
+                    "BN output |mean| (end)",
+                    "BN output std (end)",
+                ],
+                position_rows,
             ),
+            "Before − after, per family and init (Holm-adjusted over all "
+            f"{2 * len(strata)} comparisons; the share that trains is paired by rate and "
+            "seed, its units the rates): "
+            + "; ".join(
+                f"{family}/{init}: trains {success.fmt(signed=True, digits=2)}, accuracy "
+                f"given it trains {acc.fmt(signed=True)}"
+                for (family, init), (success, acc) in strata.items()
+            )
+            + ". The claim is read as refuted (or supported) only when one position wins in "
+            "every family and init.",
         ]
     )
     return Section("b1", "B1", body, [verdict])
