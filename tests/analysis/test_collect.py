@@ -62,3 +62,13 @@ def test_headline_counts_statuses_and_best_cell(tmp_path: Path):
     assert metrics["main"]["best_cell"] == "relu" and metrics["main"]["best_test_acc"] == 0.9
     assert metrics["main"]["mean_test_acc"] == 0.8
     assert metrics["compute_minutes"] == 0.1
+
+
+def test_capacity_probe_fields_reach_the_run_table(tmp_path: Path):
+    fields = {"train_fit_acc": 0.97, "train_fit_loss": 0.1, "logit_affine_r2": 1.0}
+    write(
+        tmp_path / "runs" / "linear_collapse" / "aaa",
+        {**result("aaa", "ok", 0.9, "identity"), **fields},
+    )
+    table, _ = collect(tmp_path / "runs", ["linear_collapse"])
+    assert table.iloc[0][list(fields)].to_dict() == fields

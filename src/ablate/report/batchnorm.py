@@ -94,6 +94,7 @@ def position_strata(
                 "post",
                 ["lr", "seed"],
                 metric="trained",
+                seed_col="",  # each (rate, seed) pair a unit: 5-6 rates alone cannot decide
             )
             given = {}
             for position, h in g.groupby("norm_position"):
@@ -203,7 +204,7 @@ def b1(ctx: Context) -> Section:
             ),
             "Before − after, per family and init (Holm-adjusted over all "
             f"{2 * len(strata)} comparisons; the share that trains is paired by rate and "
-            "seed, its units the rates): "
+            "seed, each pair of runs a unit): "
             + "; ".join(
                 f"{family}/{init}: trains {success.fmt(signed=True, digits=2)}, accuracy "
                 f"given it trains {acc.fmt(signed=True)}"
