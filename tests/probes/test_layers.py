@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from ablate.config import ModelConfig
-from ablate.models import build_model
+from ablate.models import ACTIVATIONS, build_model
 from ablate.probes.callback import summarise
 from ablate.probes.cost import activation_cost
 from ablate.probes.layers import first_layer_sign_agreement, layer_stats, smoothness
@@ -78,7 +78,7 @@ def test_summary_names_first_and_last_layers():
 
 def test_activation_cost_times_every_activation_and_reports_ranges():
     table = activation_cost(shape=(4, 4, 8, 8), repeats=2)
-    assert len(table) == 2 * 7
+    assert len(table) == 2 * len(ACTIVATIONS.names())
     ranges = table.groupby("activation")[["out_min", "out_max"]].first()
     assert ranges.loc["sigmoid"].tolist() == pytest.approx([0.0, 1.0], abs=1e-4)
     assert ranges.loc["relu", "out_min"] == 0.0 and ranges.loc["tanh", "out_min"] < -0.99
