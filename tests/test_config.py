@@ -30,6 +30,11 @@ def test_default_config_is_valid():
         ("model.downsampling=blur", "choose one of: maxpool, avgpool, strided_conv, conv_layer"),
         ("model.arch=vgg", "model.arch='vgg' is not valid; choose one of: plain, resnet"),
         ("data.preprocessing=whiten", "choose one of: raw, center, standardize"),
+        (
+            "model.reduction=grouped",
+            "model.reduction='grouped' is not valid; choose one of: none, pointwise, subsample",
+        ),
+        ("model.reduction=pointwise", "model.reduction='pointwise' needs model.arch in"),
         ("optim.lr=0", "optim.lr=0.0 must be a positive number"),
         ("optim.lr=-0.1", "optim.lr=-0.1 must be a positive number"),
         ("model.depth=0", "model.depth=0 must be a positive number"),

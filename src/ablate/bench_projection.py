@@ -63,7 +63,7 @@ def train_images(data: object, total: int = CIFAR10_TRAIN) -> int:
 def study_cost(profile: str, study: str, seeds: int | None = None) -> StudyCost:
     """Jobs, epochs, images and mean forward FLOPs of `study`'s grid under `profile`."""
     from ablate.models import build_model
-    from ablate.training.run import count_flops
+    from ablate.models.flops import count_flops
 
     levels = expand(study_grid(profile, study, seeds))
     base = compose([f"profile={profile}", f"study={study}"])

@@ -17,7 +17,8 @@ from omegaconf import DictConfig
 
 from ablate.errors import ConfigError
 from ablate.models import ACTIVATIONS, ARCHITECTURES, DOWNSAMPLING, INITS, NORM_POSITIONS, NORMS
-from ablate.models.architectures import HEADS, parse_stem
+from ablate.models.architectures import HEADS, REDUCING_ARCHS, parse_stem
+from ablate.models.reductions import REDUCTIONS
 
 PREPROCESSING = ("raw", "center", "standardize")
 OPTIMIZERS = ("sgd", "adam")
@@ -56,7 +57,8 @@ class ModelConfig:
     width: int = 16
     depth: int = 1
     stages: int = 3
-    bottleneck: bool = False
+    reduction: str = "none"  # before a block's wide convs: see models/reductions.py
+    match_flops: bool = False  # widen a reduced net to the FLOPs of its unreduced self
     stem: str = "k3s1p1"  # first conv: kernel, stride, padding (question C2 varies it)
     head: str = "gap"  # conv nets: gap | flatten (see models/architectures.py HEADS)
 
@@ -197,6 +199,7 @@ def validate(cfg: DictConfig | TrainConfig) -> None:
     _choice(errors, "model.norm_position", m.norm_position, NORM_POSITIONS)
     _choice(errors, "model.downsampling", m.downsampling, DOWNSAMPLING.names())
     _choice(errors, "model.head", m.head, HEADS.names())
+    _choice(errors, "model.reduction", m.reduction, REDUCTIONS.names())
     _choice(errors, "optim.name", o.name, OPTIMIZERS)
     _choice(errors, "optim.schedule", o.schedule, SCHEDULES)
     _choice(errors, "wandb", cfg.wandb, WANDB_MODES)
@@ -217,6 +220,8 @@ def validate(cfg: DictConfig | TrainConfig) -> None:
         _positive(errors, name, value)
     if m.arch == "inception" and m.width % 4:
         errors.append(f"model.width={m.width} must be a multiple of 4 for model.arch=inception")
+    if m.reduction != "none" and m.arch not in REDUCING_ARCHS:
+        errors.append(f"model.reduction={m.reduction!r} needs model.arch in {REDUCING_ARCHS}")
     if not (0 <= d.val_fraction < 1 and 0 < d.test_fraction < 1):
         errors.append("data.val_fraction must be in [0, 1) and data.test_fraction in (0, 1)")
     elif d.val_fraction + d.test_fraction >= 1:

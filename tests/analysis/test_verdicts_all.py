@@ -24,18 +24,33 @@ def test_from_parts_covers_all_outcomes():
     assert "holds: a" in text and "fails: b" in text
 
 
+NO_LOSS = Estimate(0.001, -0.004, 0.006, 6)  # CI within ±0.01
+TOO_WIDE = Estimate(-0.002, -0.037, 0.033, 4)  # spans 0, wider than ±0.01
+
+
 @pytest.mark.parametrize(
-    ("diff", "flops", "params", "expected"),
+    ("mixing", "matched", "flops", "params", "matched_flops", "expected"),
     [
-        (UP, 0.5, 0.6, "supported"),
-        (Estimate(0.001, -0.004, 0.006, 6), 0.5, 0.6, "supported"),  # no loss: CI within ±0.01
-        (Estimate(-0.002, -0.037, 0.033, 4), 0.5, 0.6, "inconclusive"),  # spans 0, too wide
-        (DOWN, 0.5, 0.6, "nuanced"),
-        (UP, 1.2, 1.1, "refuted"),
+        (UP, UP, 0.1, 0.4, 1.0, "supported"),
+        (UP, NO_LOSS, 0.1, 0.4, 1.0, "supported"),  # no loss at matched FLOPs
+        (UP, DOWN, 0.1, 0.4, 1.0, "nuanced"),  # costs accuracy even at matched FLOPs
+        (DOWN, UP, 0.1, 0.4, 1.0, "nuanced"),  # subsampling beats mixing
+        (FLAT, UP, 0.1, 0.4, 1.0, "inconclusive"),  # mixing undecided
+        (UP, TOO_WIDE, 0.1, 0.4, 1.0, "inconclusive"),
+        (UP, UP, 0.1, 0.4, 1.3, "inconclusive"),  # FLOPs not matched: cost undecided
+        (DOWN, DOWN, 1.2, 1.1, 1.0, "refuted"),
     ],
 )
-def test_c1(diff, flops, params, expected):
-    assert v.c1_bottleneck(diff, flops, params).verdict == expected
+def test_c1(mixing, matched, flops, params, matched_flops, expected):
+    verdict = v.c1_bottleneck(mixing, matched, flops, params, matched_flops)
+    assert verdict.verdict == expected
+    assert verdict.numbers["matched_flops_ratio"] == matched_flops
+
+
+def test_c1_needs_a_test_that_agrees_after_holm():
+    """A CI above 0 whose (Holm-adjusted) p-value is not under 0.05 decides nothing."""
+    adjusted = Estimate(0.05, 0.02, 0.08, 10, p=0.2)
+    assert v.c1_bottleneck(adjusted, UP, 0.1, 0.4, 1.0).verdict == "inconclusive"
 
 
 @pytest.mark.parametrize(

@@ -21,8 +21,10 @@ from ablate.models import (
     apply_init,
     build_model,
 )
-from ablate.models.architectures import BOTTLENECK_ARCHS
+from ablate.models.architectures import REDUCING_ARCHS, Parts, flops_matched_width
+from ablate.models.flops import count_flops
 from ablate.models.inits import expected_std
+from ablate.models.reductions import REDUCTIONS
 
 SIZES = {"mnist": (1, 28, 28), "cifar": (3, 32, 32), "digits": (1, 8, 8)}
 
@@ -31,13 +33,13 @@ def specs():
     for arch, norm, pos, down in itertools.product(
         ARCHITECTURES, NORMS, NORM_POSITIONS, DOWNSAMPLING
     ):
-        for bottleneck in (False, True) if arch in BOTTLENECK_ARCHS else (False,):
+        for reduction in REDUCTIONS if arch in REDUCING_ARCHS else ("none",):
             yield ModelConfig(
                 arch=arch,
                 norm=norm,
                 norm_position=pos,
                 downsampling=down,
-                bottleneck=bottleneck,
+                reduction=reduction,
                 width=8,
                 depth=1,
                 stages=3,
@@ -83,17 +85,79 @@ def test_parameter_counts_match_hand_counts():
     assert _params(build_model(mlp, (1, 8, 8), 10)) == 64 * 32 + 32 + 32 * 32 + 32 + 32 * 10 + 10
 
 
-def test_bottleneck_cuts_parameters_of_wide_blocks():
-    for arch in BOTTLENECK_ARCHS:
+@pytest.mark.parametrize("reduction", ["pointwise", "subsample"])
+def test_reductions_cut_parameters_and_flops_of_wide_blocks(reduction):
+    for arch in REDUCING_ARCHS:
         wide = ModelConfig(arch=arch, width=64, norm="none")
-        assert _params(build_model(replace(wide, bottleneck=True), (3, 32, 32), 10)) < _params(
-            build_model(wide, (3, 32, 32), 10)
-        )
+        reduced = build_model(replace(wide, reduction=reduction), (3, 32, 32), 10)
+        full = build_model(wide, (3, 32, 32), 10)
+        assert _params(reduced) < _params(full)
+        assert count_flops(reduced, (3, 32, 32)) < count_flops(full, (3, 32, 32))
 
 
-def test_bottleneck_on_plain_is_refused():
-    with pytest.raises(ValueError, match="model.bottleneck=true needs model.arch"):
-        build_model(ModelConfig(arch="plain", bottleneck=True), (1, 8, 8), 10)
+def test_reduction_on_plain_is_refused():
+    with pytest.raises(ValueError, match="model.reduction='pointwise' needs model.arch"):
+        build_model(ModelConfig(arch="plain", reduction="pointwise"), (1, 8, 8), 10)
+
+
+def test_unknown_reduction_names_the_valid_ones():
+    with pytest.raises(ValueError, match="unknown reduction 'grouped'; valid: none, pointwise"):
+        build_model(ModelConfig(arch="resnet", reduction="grouped"), (1, 8, 8), 10)
+
+
+def _reduction(name: str, cin: int = 16, cout: int = 4) -> nn.Module:
+    parts = Parts(ModelConfig(norm="none", activation="identity"))
+    return REDUCTIONS[name](parts, cin, cout).eval()
+
+
+@pytest.mark.parametrize("name", ["pointwise", "subsample"])
+def test_reductions_keep_the_map_and_reduce_the_channels(name):
+    assert _reduction(name)(torch.randn(2, 16, 7, 7)).shape == (2, 4, 7, 7)
+
+
+def _reached(name: str) -> list[set[int]]:
+    """Per input channel: the reduced channels that perturbing it changes."""
+    torch.manual_seed(0)
+    reduce, x = _reduction(name), torch.randn(1, 16, 5, 5)
+    with torch.no_grad():
+        base = reduce(x)
+        reached = []
+        for i in range(16):
+            bumped = x.clone()
+            bumped[:, i] += 1.0
+            changed = (reduce(bumped) - base).abs().amax(dim=(0, 2, 3)) > 0
+            reached.append(set(changed.nonzero().flatten().tolist()))
+    return reached
+
+
+def test_subsample_reduction_mixes_no_channels():
+    reached = _reached("subsample")
+    # Every 4th input channel feeds exactly one reduced channel; the others feed none.
+    assert reached == [{i // 4} if i % 4 == 0 else set() for i in range(16)]
+
+
+def test_pointwise_reduction_mixes_every_channel():
+    assert _reached("pointwise") == [set(range(4))] * 16
+
+
+@pytest.mark.parametrize("reduction", ["pointwise", "subsample"])
+def test_match_flops_widens_to_the_unreduced_flops_at_the_cpu_settings(reduction):
+    """The C1 study's matched arms, at the cpu profile's settings (width 12, flatten head,
+    MNIST shapes): within 10% of the control's FLOPs, and wider than it."""
+    base = ModelConfig(arch="resnet", width=12, head="flatten")
+    shape = (1, 28, 28)
+    control = count_flops(build_model(base, shape, 10), shape)
+    matched = replace(base, reduction=reduction, match_flops=True)
+    assert count_flops(build_model(matched, shape, 10), shape) == pytest.approx(control, rel=0.1)
+    assert flops_matched_width(matched, shape, 10) > base.width
+
+
+def test_match_flops_leaves_the_unreduced_net_alone():
+    base = ModelConfig(arch="resnet", width=12)
+    shape = (1, 28, 28)
+    assert _params(build_model(replace(base, match_flops=True), shape, 10)) == _params(
+        build_model(base, shape, 10)
+    )
 
 
 @pytest.mark.parametrize("name", ["small_normal", "xavier", "kaiming"])

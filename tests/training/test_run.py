@@ -149,6 +149,11 @@ def test_moot_fields_share_a_key(make_cfg):
     assert run_key(make_cfg("model.arch=linear", "model.activation=tanh")) == run_key(
         make_cfg("model.arch=linear", "model.activation=relu")
     )
+    # Without a reduction there is nothing to widen: the control of C1 trains once.
+    resnet = ("model.arch=resnet", "model.reduction=none")
+    assert run_key(make_cfg(*resnet, "model.match_flops=true")) == run_key(make_cfg(*resnet))
+    pointwise = ("model.arch=resnet", "model.reduction=pointwise")
+    assert run_key(make_cfg(*pointwise, "model.match_flops=true")) != run_key(make_cfg(*pointwise))
 
 
 def test_folds_hold_out_one_chunk_of_the_training_split(make_cfg):

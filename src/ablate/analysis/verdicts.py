@@ -210,44 +210,59 @@ def _all_true(*values: bool | None) -> bool | None:
 EQUIVALENCE = 0.01  # an accuracy difference whose whole CI lies within ±1 point is "no loss"
 
 
-def c1_bottleneck(acc_diff: Estimate, flops_ratio: float, params_ratio: float) -> Verdict:
-    """Claim: a 1x1 reduction cuts dimensionality (and so parameters and FLOPs) while the
-    1x1 layer still mixes every channel, so accuracy holds. `acc_diff` is with minus
-    without the reduction; ratios are with over without. "Holds" needs evidence of no
-    loss: the CI within ±EQUIVALENCE (a CI that merely spans 0 could hide a real loss)."""
-    numbers = {"acc_diff": acc_diff.mean, "flops_ratio": flops_ratio, "params_ratio": params_ratio}
-    key = f"FLOPs ×{flops_ratio:.2f}; params ×{params_ratio:.2f}; Δacc {acc_diff.fmt(signed=True)}"
-    cheaper = flops_ratio < 1 and params_ratio < 1
-    equivalent = acc_diff.n > 1 and acc_diff.lo >= -EQUIVALENCE and acc_diff.hi <= EQUIVALENCE
-    if not cheaper:
-        return Verdict("C1", "refuted", key, "The 1x1 reductions did not cut the cost.", numbers)
-    if acc_diff.compare() == "lower":
-        return Verdict(
-            "C1",
-            "nuanced",
-            key,
-            "The reductions cut parameters and FLOPs, but cost accuracy at this budget.",
-            numbers,
-        )
-    if acc_diff.compare() == "higher" or equivalent:
-        return Verdict(
-            "C1",
-            "supported",
-            key,
-            "The reductions cut parameters and FLOPs, and accuracy "
-            + (
-                "rises." if acc_diff.compare() == "higher" else f"holds (CI within ±{EQUIVALENCE})."
-            ),
-            numbers,
-        )
-    return Verdict(
-        "C1",
-        "inconclusive",
-        key,
-        "The reductions cut parameters and FLOPs, but the accuracy CI is too wide to tell "
-        f"whether accuracy holds (it must lie within ±{EQUIVALENCE})." + needs(acc_diff),
-        numbers,
+MATCH_TOLERANCE = 0.10  # "matched FLOPs": within ±10% of the control's FLOPs per image
+
+
+def c1_bottleneck(
+    mixing: Estimate,
+    matched_cost: Estimate,
+    flops_ratio: float,
+    params_ratio: float,
+    matched_flops_ratio: float,
+) -> Verdict:
+    """Claim: a pointwise (1x1) convolution reduces dimensionality (so FLOPs and parameters
+    fall at equal width) and mixes information across channels (so it beats a non-mixing
+    reduction to the same width), at no accuracy cost once compute is equal.
+
+    `mixing`: pointwise minus channel-subsampling test accuracy at equal width;
+    `matched_cost`: the pointwise net widened to the control's FLOPs minus the control (no
+    reduction); both paired over seeds, p-values Holm-adjusted as one family. The ratios
+    are pointwise over control at equal width, and the widened net's FLOPs over the
+    control's. "No cost" needs evidence: higher, or a CI within ±EQUIVALENCE; FLOPs off by
+    more than MATCH_TOLERANCE leave it undecided, as the comparison is then not matched."""
+    numbers = {
+        "mixing": mixing.mean,
+        "matched_cost": matched_cost.mean,
+        "flops_ratio": flops_ratio,
+        "params_ratio": params_ratio,
+        "matched_flops_ratio": matched_flops_ratio,
+    }
+    key = (
+        f"FLOPs ×{flops_ratio:.2f}, params ×{params_ratio:.2f}; mixing Δacc "
+        f"{mixing.fmt(signed=True)}; at FLOPs ×{matched_flops_ratio:.2f} Δacc "
+        f"{matched_cost.fmt(signed=True)}"
     )
+    matched = abs(matched_flops_ratio - 1) <= MATCH_TOLERANCE
+    equivalent = (
+        matched_cost.n > 1 and matched_cost.lo >= -EQUIVALENCE and matched_cost.hi <= EQUIVALENCE
+    )
+    no_cost = None  # unmatched FLOPs, or a CI too wide to tell
+    if matched and (equivalent or matched_cost.compare() == "higher"):
+        no_cost = True
+    elif matched and matched_cost.compare() == "lower":
+        no_cost = False
+    parts = {
+        "it cuts FLOPs and parameters at equal width": bool(flops_ratio < 1 and params_ratio < 1),
+        "mixing beats a non-mixing reduction of the same width": _dir(mixing),
+        f"no accuracy cost at matched FLOPs (CI above 0 or within ±{EQUIVALENCE})": no_cost,
+    }
+    verdict = from_parts(
+        "C1", parts, key, numbers, "Pointwise reduction against control and subsampling"
+    )
+    undecided = [e for e in (mixing, matched_cost) if e.compare() == "overlap"]
+    if verdict.verdict == "inconclusive" and undecided:
+        verdict.explanation += needs(undecided[0])
+    return verdict
 
 
 def c2_stride_fit(unread_frac: float, acc_diff: Estimate, flops_ratio: float) -> Verdict:

@@ -8,6 +8,8 @@ The downsampling closes a stage, where the classic stack puts its pool (conv -> 
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,8 +20,10 @@ from torch import nn
 
 from ablate.models.activations import ACTIVATIONS
 from ablate.models.downsampling import DOWNSAMPLING
+from ablate.models.flops import count_flops
 from ablate.models.inits import apply_init
 from ablate.models.norms import NORMS, norm_act
+from ablate.models.reductions import REDUCTIONS
 from ablate.probes.layers import ACT_TAG
 from ablate.registry import Registry
 
@@ -37,7 +41,8 @@ class ModelSpec(Protocol):
     width: int
     depth: int
     stages: int
-    bottleneck: bool
+    reduction: str
+    match_flops: bool
     stem: str
     head: str
 
@@ -85,14 +90,17 @@ class Parts:
 
 
 class ResidualBlock(nn.Module):
-    """ResNet basic block (two 3x3 convs) or bottleneck block (1x1 -> 3x3 -> 1x1)."""
+    """ResNet basic block (two 3x3 convs) or bottleneck block (reduction -> 3x3 -> 1x1),
+    whose reduction (models/reductions.py) is the 1x1 conv of He et al. (2016) or a
+    non-mixing control."""
 
-    def __init__(self, parts: Parts, cin: int, cout: int, stride: int, bottleneck: bool) -> None:
+    def __init__(self, parts: Parts, cin: int, cout: int, stride: int, reduction: str) -> None:
         super().__init__()
-        if bottleneck:
+        reduce = REDUCTIONS[reduction]
+        if reduce is not None:
             mid = max(cout // 4, 1)
             self.branch = nn.Sequential(
-                parts.unit(cin, mid, 1),
+                reduce(parts, cin, mid),
                 parts.unit(mid, mid, 3, stride),
                 nn.Conv2d(mid, cout, 1),
                 parts.pre_norm(cout),
@@ -124,19 +132,20 @@ class ResidualBlock(nn.Module):
 class InceptionBlock(nn.Module):
     """Four parallel branches (1x1, 3x3, 5x5, pool) concatenated, GoogLeNet style.
 
-    With `bottleneck`, a 1x1 convolution reduces the channels before the 3x3 and 5x5
-    convolutions (Szegedy et al. 2014, Fig. 2b); without it, they read every input channel.
+    With a `reduction` (a 1x1 convolution in Szegedy et al. 2014, Fig. 2b), the channels are
+    reduced before the 3x3 and 5x5 convolutions; with `none`, they read every input channel.
     """
 
-    def __init__(self, parts: Parts, cin: int, cout: int, stride: int, bottleneck: bool) -> None:
+    def __init__(self, parts: Parts, cin: int, cout: int, stride: int, reduction: str) -> None:
         super().__init__()
         b = cout // 4
-        reduce = max(b // 2, 1)
+        mid = max(b // 2, 1)
+        reduce = REDUCTIONS[reduction]
 
         def wide(k: int) -> nn.Sequential:
-            if not bottleneck:
+            if reduce is None:
                 return parts.unit(cin, b, k, stride)
-            return nn.Sequential(parts.unit(cin, reduce, 1), parts.unit(reduce, b, k, stride))
+            return nn.Sequential(reduce(parts, cin, mid), parts.unit(mid, b, k, stride))
 
         self.branches = nn.ModuleList(
             [
@@ -154,7 +163,7 @@ class InceptionBlock(nn.Module):
 class PlainBlock(nn.Sequential):
     """Conv -> norm -> act (the classic stack of the notes)."""
 
-    def __init__(self, parts: Parts, cin: int, cout: int, stride: int, bottleneck: bool) -> None:
+    def __init__(self, parts: Parts, cin: int, cout: int, stride: int, reduction: str) -> None:
         super().__init__(*parts.unit(cin, cout, 3, stride))
 
 
@@ -162,8 +171,8 @@ class NoSkipBlock(ResidualBlock):
     """The ResNet block without its shortcut: the plain control that differs from the
     ResNet in the shortcut alone (same convs, norms and activations)."""
 
-    def __init__(self, parts: Parts, cin: int, cout: int, stride: int, bottleneck: bool) -> None:
-        super().__init__(parts, cin, cout, stride, bottleneck)
+    def __init__(self, parts: Parts, cin: int, cout: int, stride: int, reduction: str) -> None:
+        super().__init__(parts, cin, cout, stride, reduction)
         self.shortcut = nn.Identity()  # unused: no parameters of its own
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -173,7 +182,7 @@ class NoSkipBlock(ResidualBlock):
         """No shortcut to start as: keep the init's weights."""
 
 
-BlockFactory = Callable[[Parts, int, int, int, bool], nn.Module]
+BlockFactory = Callable[[Parts, int, int, int, str], nn.Module]
 ARCHITECTURES: Registry[BlockFactory | None] = Registry("architecture")
 ARCHITECTURES.register("plain")(PlainBlock)
 ARCHITECTURES.register("resnet")(ResidualBlock)
@@ -182,27 +191,29 @@ ARCHITECTURES.register("inception")(InceptionBlock)
 ARCHITECTURES.register("mlp")(None)  # no conv blocks: built by `build_mlp`
 ARCHITECTURES.register("linear")(None)  # one linear map: the baseline of question A1
 
-# Families that honour `bottleneck` (the others reject it rather than ignore it).
-BOTTLENECK_ARCHS = ("resnet", "resnet_noskip", "inception")
+# Families that honour `reduction` (the others reject it rather than ignore it).
+REDUCING_ARCHS = ("resnet", "resnet_noskip", "inception")
 
 
-def build_conv_net(spec: ModelSpec, in_shape: tuple[int, int, int], classes: int) -> nn.Sequential:
+def build_conv_net(
+    spec: ModelSpec, in_shape: tuple[int, int, int], classes: int, width: int, reduction: str
+) -> nn.Sequential:
+    """The conv net of `spec` at `width` and `reduction` (FLOPs matching varies both)."""
     parts = Parts(spec)
     block = ARCHITECTURES[spec.arch]
     assert block is not None
-    width = spec.width
     k, s, p = parse_stem(spec.stem)
     layers: list[nn.Module] = [parts.unit(in_shape[0], width, k, s, p)]
     cin = width
     for stage in range(spec.stages):
-        cout = spec.width * 2**stage
+        cout = width * 2**stage
         # Every stage but the last ends by halving the map: a pool after its blocks, or
         # the stride folded into its last block, or an extra stride-2 conv layer.
         down = DOWNSAMPLING[spec.downsampling](cout, parts.after)
         last = stage == spec.stages - 1
         for i in range(spec.depth):
             stride = down.stride if not last and i == spec.depth - 1 else 1
-            layers.append(block(parts, cin, cout, stride, spec.bottleneck))
+            layers.append(block(parts, cin, cout, stride, reduction))
             cin = cout
         if not last:
             layers += down.before
@@ -249,15 +260,48 @@ def build_linear(spec: ModelSpec, in_shape: tuple[int, int, int], classes: int) 
 BUILDERS = {"mlp": build_mlp, "linear": build_linear}
 
 
+def flops_matched_width(spec: ModelSpec, in_shape: tuple[int, int, int], classes: int) -> int:
+    """The width at which the net with `spec.reduction` has the forward FLOPs per image
+    closest to the same net without reduction at `spec.width`: a reduction that is cheaper
+    at equal width is compared at equal cost, so a loss of accuracy is not mere capacity.
+    Inception widths step by 4 (four branches)."""
+
+    @functools.cache
+    def flops(width: int, reduction: str = spec.reduction) -> int:
+        return count_flops(build_conv_net(spec, in_shape, classes, width, reduction), in_shape)
+
+    target = flops(spec.width, "none")
+    step = 4 if spec.arch == "inception" else 1
+    # Conv FLOPs grow about as width squared: start there, then walk to the least width
+    # that reaches the target, and keep it or the one below, whichever is closer.
+    guess = spec.width * math.sqrt(target / flops(spec.width))
+    width = max(step, round(guess / step) * step)
+    while flops(width) < target:
+        width += step
+    while width > step and flops(width - step) >= target:
+        width -= step
+    if width > step and target - flops(width - step) < flops(width) - target:
+        return width - step
+    return width
+
+
 def build_model(spec: ModelSpec, in_shape: tuple[int, int, int], classes: int) -> nn.Module:
-    """Build and initialise the network that `spec` describes, for images of `in_shape`."""
+    """Build and initialise the network that `spec` describes, for images of `in_shape`.
+    With `match_flops`, a reduced net is widened to the FLOPs of its unreduced self."""
     ARCHITECTURES[spec.arch]  # an unknown family fails here, naming the valid ones
-    if spec.bottleneck and spec.arch not in BOTTLENECK_ARCHS:
+    REDUCTIONS[spec.reduction]  # so does an unknown reduction
+    if spec.reduction != "none" and spec.arch not in REDUCING_ARCHS:
         raise ValueError(
-            f"model.bottleneck=true needs model.arch in {BOTTLENECK_ARCHS}, got {spec.arch!r}"
+            f"model.reduction={spec.reduction!r} needs model.arch in {REDUCING_ARCHS}, "
+            f"got {spec.arch!r}"
         )
-    build = BUILDERS.get(spec.arch, build_conv_net)
-    net = apply_init(build(spec, in_shape, classes), spec.init, spec.init_std)
+    if spec.arch in BUILDERS:
+        net = BUILDERS[spec.arch](spec, in_shape, classes)
+    else:
+        matched = spec.match_flops and spec.reduction != "none"
+        width = flops_matched_width(spec, in_shape, classes) if matched else spec.width
+        net = build_conv_net(spec, in_shape, classes, width, spec.reduction)
+    net = apply_init(net, spec.init, spec.init_std)
     if spec.norm == "none":
         with torch.no_grad():
             for block in net.modules():

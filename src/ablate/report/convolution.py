@@ -210,59 +210,114 @@ def c4(ctx: Context) -> Section:
     return Section("c4", "C4", body, [verdict])
 
 
+C1_CONTROL, C1_POINTWISE, C1_SUBSAMPLE = "none", "pointwise", "subsample"
+C1_MATCHED = " @ matched FLOPs"
+
+
+def c1_arms(df: pd.DataFrame) -> pd.Series:
+    """Each run's C1 arm: its reduction, marked when widened to the control's FLOPs (the
+    control has nothing to widen, so it is one arm whatever its `match_flops`)."""
+    widened = df["match_flops"].astype(bool) & (df["reduction"] != C1_CONTROL)
+    return df["reduction"].astype(str) + widened.map({True: C1_MATCHED, False: ""})
+
+
 def c1(ctx: Context) -> Section:
     df = ctx.study("bottleneck")
-    require(df, "bottleneck", [False, True])
-    diff = paired_diff(
-        df.assign(bneck=df["bottleneck"].astype(str)),
-        "bneck",
-        "True",
-        "False",
-        ["arch", "seed"],
-        drop_failed=True,
+    if "reduction" not in df:
+        raise verdicts.MissingEvidence("the bottleneck runs predate model.reduction: rerun them")
+    df = df.assign(arm=c1_arms(df))
+    arms = [C1_CONTROL, C1_POINTWISE, C1_SUBSAMPLE, C1_POINTWISE + C1_MATCHED]
+    require(df, "arm", arms)
+    tests = holm_family(
+        {
+            name: paired_diff(df, "arm", a, b, ["seed"], drop_failed=True)
+            for name, (a, b) in {
+                "mixing": (C1_POINTWISE, C1_SUBSAMPLE),
+                "mixing at matched FLOPs": (C1_POINTWISE + C1_MATCHED, C1_SUBSAMPLE + C1_MATCHED),
+                "matched cost": (C1_POINTWISE + C1_MATCHED, C1_CONTROL),
+            }.items()
+            if b in set(df["arm"])
+        }
     )
-    costs = _cost_table(df, ["arch", "bottleneck"])
-    by = costs.groupby("bottleneck")[["params", "flops"]].mean()
+    costs = _cost_table(df, ["arm"]).set_index("arm")
+    ratio = costs[["flops", "params"]] / costs.loc[C1_CONTROL, ["flops", "params"]]
     verdict = verdicts.c1_bottleneck(
-        diff,
-        by.loc[True, "flops"] / by.loc[False, "flops"],
-        by.loc[True, "params"] / by.loc[False, "params"],
+        tests["mixing"],
+        tests["matched cost"],
+        ratio.loc[C1_POINTWISE, "flops"],
+        ratio.loc[C1_POINTWISE, "params"],
+        ratio.loc[C1_POINTWISE + C1_MATCHED, "flops"],
     )
-    infer = df.groupby(["arch", "bottleneck"])["infer_images_per_s"].median()
+    infer = df.groupby("arm")["infer_images_per_s"].median()
     path, link = ctx.figure("c1_bottleneck.png")
     figures.accuracy_vs_cost(
-        costs.assign(bottleneck=costs["bottleneck"].astype(str)),
+        costs.reset_index().assign(
+            reduction=lambda t: t["arm"].str.replace(C1_MATCHED, "", regex=False),
+            flops_matched=lambda t: (
+                t["arm"].str.endswith(C1_MATCHED).map({True: "matched", False: "equal width"})
+            ),
+        ),
         "mflops",
         "forward MFLOPs per image",
-        "bottleneck",
-        "arch",
+        "reduction",
+        "flops_matched",
         path,
-        "1x1 reductions: accuracy against cost",
+        "Channel reductions: accuracy against cost",
     )
     rows = [
-        [r["arch"], r["bottleneck"], *_cost_cells(r), f"{infer[(r['arch'], r['bottleneck'])]:.0f}"]
-        for _, r in costs.iterrows()
+        [
+            arm,
+            *_cost_cells(r),
+            f"×{ratio.loc[arm, 'flops']:.2f}",
+            f"×{ratio.loc[arm, 'params']:.2f}",
+            f"{infer[arm]:.0f}",
+        ]
+        for arm, r in costs.loc[
+            [a for a in arms + [C1_SUBSAMPLE + C1_MATCHED] if a in costs.index]
+        ].iterrows()
     ]
+    labels = {
+        "mixing": f"{C1_POINTWISE} − {C1_SUBSAMPLE} (equal width)",
+        "mixing at matched FLOPs": f"{C1_POINTWISE} − {C1_SUBSAMPLE}, both{C1_MATCHED}",
+        "matched cost": f"{C1_POINTWISE}{C1_MATCHED} − {C1_CONTROL}",
+    }
     body = "\n\n".join(
         [
-            ctx.describe("bottleneck"),
-            f"![Accuracy against FLOPs with and without 1x1 reductions]({link})",
+            ctx.describe("bottleneck", tuned=True),
+            "Arms: `none` is the basic ResNet block (two 3x3 convs), the control; `pointwise` "
+            "the bottleneck block (1x1 reduction to a quarter of the channels -> 3x3 -> 1x1); "
+            "`subsample` the same block whose reduction keeps every 4th channel, each with its "
+            "own scale (a reduction to the same width that mixes no channels); "
+            f"`{C1_MATCHED.strip()}`: the net widened until its FLOPs per image are closest "
+            "to the control's.",
+            f"![Accuracy against FLOPs per channel reduction]({link})",
             table(
                 [
-                    "arch",
-                    "1x1 bottleneck",
+                    "arm",
                     "test accuracy [95% CI]",
                     "params",
                     "FLOPs/image",
                     "train images/s",
+                    "FLOPs vs control",
+                    "params vs control",
                     "inference images/s",
                 ],
                 rows,
             ),
-            "Szegedy et al. (2014) introduced 1x1 reductions to cut the cost of the 3x3 and 5x5 "
-            f"branches; here they change FLOPs ×{verdict.numbers['flops_ratio']:.2f} and "
-            f"parameters ×{verdict.numbers['params_ratio']:.2f}, "
-            + ("in agreement." if verdict.numbers["flops_ratio"] < 1 else "against it."),
+            "Paired over seeds (p-values Holm-adjusted over these comparisons):",
+            table(
+                ["comparison", "Δ test accuracy [95% CI], p", "units", "left out"],
+                [
+                    [labels[k], d.fmt(signed=True), f"{d.n} {d.unit}", d.dropped_note() or "none"]
+                    for k, d in tests.items()
+                ],
+            ),
+            "Szegedy et al. (2014) introduced 1x1 reductions to cut the cost of the wide "
+            f"convolutions; at equal width the pointwise bottleneck changes FLOPs "
+            f"×{verdict.numbers['flops_ratio']:.2f} and parameters "
+            f"×{verdict.numbers['params_ratio']:.2f}; widened, it runs at "
+            f"×{verdict.numbers['matched_flops_ratio']:.2f} the control's FLOPs with "
+            f"×{ratio.loc[C1_POINTWISE + C1_MATCHED, 'params']:.2f} its parameters.",
         ]
     )
     return Section("c1", "C1", body, [verdict])

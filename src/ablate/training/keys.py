@@ -58,11 +58,12 @@ MOOT = {
         "width",
         "depth",
         "stages",
-        "bottleneck",
+        "reduction",
+        "match_flops",
         "stem",
         "head",
     ),
-    "mlp": ("downsampling", "stages", "bottleneck", "stem", "head"),
+    "mlp": ("downsampling", "stages", "reduction", "match_flops", "stem", "head"),
 }
 
 
@@ -72,6 +73,8 @@ def canonical(fields: dict[str, Any]) -> dict[str, Any]:
     model, data, defaults = fields["model"], fields["data"], ModelConfig()
     for name in MOOT.get(model["arch"], ()):
         model[name] = getattr(defaults, name)
+    if model["reduction"] == "none":  # nothing to widen: already the FLOPs reference
+        model["match_flops"] = defaults.match_flops
     if model["norm"] == "none":
         model["norm_position"] = defaults.norm_position
     if model["init"] != "small_normal":

@@ -27,13 +27,13 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf
-from torch.utils.flop_counter import FlopCounterMode
 
 from ablate.config import safe_name, validate
 from ablate.data.datamodule import TensorDataModule
 from ablate.errors import AblateInputError
 from ablate.io import atomic_write_text, clean_stale_temps, pid_alive
 from ablate.models import build_model
+from ablate.models.flops import count_flops
 from ablate.probes.callback import Probes, summarise
 from ablate.probes.capacity import capacity
 from ablate.probes.layers import input_condition
@@ -68,16 +68,6 @@ def read_result(folder: Path) -> dict[str, Any] | None:
         return json.loads((folder / "result.json").read_text())
     except (OSError, ValueError):
         return None
-
-
-def count_flops(net: torch.nn.Module, shape: tuple[int, ...]) -> int:
-    """Forward FLOPs for one image (torch's flop counter; a multiply-add counts as 2)."""
-    was_training = net.training
-    net.eval()
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        net(torch.zeros(1, *shape))
-    net.train(was_training)
-    return int(counter.get_total_flops())
 
 
 def environment() -> dict[str, Any]:
