@@ -327,8 +327,12 @@ def c2(ctx: Context) -> Section:
             "the stride_fit runs carry no shifted-digit accuracy or ink share "
             "(probes.shifts, probes.stem_coverage)"
         )
-    for n in shifts:  # accuracy moved away from the remainder edge minus toward it
-        df[f"asym_{n}"] = df[f"probe_shift_acc_tl_{n}"] - df[f"probe_shift_acc_br_{n}"]
+    df = df.assign(  # accuracy moved away from the remainder edge minus toward it
+        **{
+            f"asym_{n}": df[f"probe_shift_acc_tl_{n}"] - df[f"probe_shift_acc_br_{n}"]
+            for n in shifts
+        }
+    )
     paired = _pair_frame(df, pairs)
     pooled = holm_family(
         {
