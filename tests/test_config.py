@@ -42,6 +42,7 @@ def test_default_config_is_valid():
         ("trainer.max_epochs=0", "trainer.max_epochs=0 must be a positive number"),
         ("study.name=../x", "study.name='../x' must be a plain folder name"),
         ("study.name=/tmp/x", "study.name='/tmp/x' must be a plain folder name"),
+        ("probes.shifts=[2,0]", "0] must be positive pixel counts"),
     ],
 )
 def test_bad_value_is_named(override, message):

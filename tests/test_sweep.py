@@ -21,6 +21,11 @@ def test_cpu_grid_is_a_full_factorial_with_two_seeds():
     assert check_grid("cpu", "main", levels, fixed) == 3 * 2 * 2 * 3 * 2 * 2
 
 
+def test_stride_fit_has_six_seeds_for_its_paired_sign_flip_test():
+    assert expand(study_grid("cpu", "stride_fit", None))["seed"] == [str(i) for i in range(6)]
+    assert expand(study_grid("cpu", "stride_fit", 2))["seed"] == ["0", "1"]
+
+
 def test_profile_replaces_levels_and_params_seeds_win():
     levels = expand(study_grid("smoke", "main", 3))
     assert levels["model.arch"] == ["plain", "resnet"]

@@ -104,6 +104,10 @@ class ProbesConfig:
     smoothness: bool = False  # loss/gradient change along the gradient at each probe
     input_condition: bool = False  # eigenvalues of the training inputs' second moment
     capacity: bool = False  # at the end: training-split fit, and R^2 of logits ~ affine(input)
+    # Question C2: share of the training ink in pixels the stem never reads, and test
+    # accuracy on images moved by each of `shifts` pixels down+right and up+left.
+    stem_coverage: bool = False
+    shifts: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -226,6 +230,8 @@ def validate(cfg: DictConfig | TrainConfig) -> None:
         errors.append("data.val_fraction must be in [0, 1) and data.test_fraction in (0, 1)")
     elif d.val_fraction + d.test_fraction >= 1:
         errors.append("data.val_fraction + data.test_fraction must leave a training split")
+    if any(n <= 0 for n in cfg.probes.shifts):
+        errors.append(f"probes.shifts={list(cfg.probes.shifts)} must be positive pixel counts")
     try:
         parse_stem(m.stem)
     except ValueError as err:

@@ -53,18 +53,25 @@ def test_c1_needs_a_test_that_agrees_after_holm():
     assert v.c1_bottleneck(adjusted, UP, 0.1, 0.4, 1.0).verdict == "inconclusive"
 
 
+NONE = Estimate(0.001, -0.004, 0.006, 6)  # within ±0.01: no asymmetry
+
+
 @pytest.mark.parametrize(
-    ("unread", "diff", "expected"),
+    ("unread", "remainder", "expected"),
     [
-        (0.07, DOWN, "supported"),
-        (0.07, UP, "nuanced"),
-        (0.0, UP, "refuted"),
-        (0.07, FLAT, "inconclusive"),
+        ({"4px": UP}, {"4px": UP}, "supported"),
+        ({"2px": FLAT, "4px": UP}, {"4px": NONE}, "nuanced"),
+        ({"4px": NONE}, {"4px": NONE}, "refuted"),
+        ({"4px": FLAT}, {"4px": NONE}, "inconclusive"),
+        ({"4px": UP}, {"4px": FLAT}, "inconclusive"),
+        ({"4px": UP}, {}, "supported"),
+        ({"4px": DOWN}, {}, "inconclusive"),  # asymmetric the other way: not the claim
     ],
 )
-def test_c2(unread, diff, expected):
-    verdict = v.c2_stride_fit(unread, diff, 0.8)
+def test_c2(unread, remainder, expected):
+    verdict = v.c2_stride_fit(unread, remainder, 0.0002, 0.8)
     assert verdict.verdict == expected and "costs less compute" in verdict.explanation
+    assert "0.02%" in verdict.explanation
 
 
 def test_depth_limit_finds_first_failing_depth():

@@ -93,3 +93,13 @@ def test_channels_last_keeps_shapes_and_values(data_root):
     after = dm.tensors["train"][0]
     assert after.is_contiguous(memory_format=torch.channels_last)
     assert after.shape == before.shape and torch.equal(after, before)
+
+
+def test_background_is_what_a_blank_pixel_becomes(data_root):
+    dm = TensorDataModule(DataConfig(name="digits", root=str(data_root)))
+    dm.setup()
+    x = dm.tensors["train"][0]
+    raw = dm.raw("train")
+    assert raw.shape == x.shape and raw.min() >= 0 and raw.max() <= 1
+    blank = raw == 0  # standardize is affine: every blank pixel maps to the background
+    assert x[blank].sub(dm.background.flatten()[0]).abs().max() < 1e-5

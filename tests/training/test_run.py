@@ -197,3 +197,14 @@ def test_channels_last_applies_on_cpu_too(make_cfg, monkeypatch, channels_last: 
     monkeypatch.setattr(run_module, "Classifier", Spy)
     result = run(make_cfg(f"trainer.channels_last={channels_last}", "probes.enabled=false"))
     assert result["status"] == "ok" and seen and set(seen) == {channels_last}
+
+
+def test_stem_probes_land_in_the_result_beside_the_layer_probes(make_cfg):
+    cfg = make_cfg(
+        "model.stem=k3s2p0", "model.stages=2", "probes.stem_coverage=true", "probes.shifts=[1]"
+    )
+    probe = run(cfg)["probe"]
+    assert probe["unread_pixels"] == 8 * 8 - 7 * 7 and 0 < probe["unread_ink_share"] < 1
+    assert {"shift_acc_br_1", "shift_acc_tl_1", "act_layers"} <= probe.keys()
+    plain = run(make_cfg("model.stem=k3s2p0", "model.stages=2", "probes.enabled=false"))
+    assert "probe" not in plain

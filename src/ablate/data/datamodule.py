@@ -65,6 +65,8 @@ class TensorDataModule(pl.LightningDataModule):
         self.cfg, self.seed, self.device = cfg, seed, torch.device(device)
         self.prepared: Prepared | None = None
         self.tensors: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.splits: dict[str, np.ndarray] = {}
+        self.background = torch.zeros(1, 1, 1)  # per channel, set by `setup`
 
     def setup(self, stage: str | None = None) -> None:
         if self.tensors:
@@ -80,13 +82,28 @@ class TensorDataModule(pl.LightningDataModule):
                 [c for i, c in enumerate(chunks) if i != self.cfg.fold]
             )
         used = np.concatenate(list(splits.values()))
-        images = preprocess(data.x[used], np.arange(len(splits["train"])), self.cfg.preprocessing)
+        # One blank image appended after the splits (outside the training statistics): what
+        # a background pixel becomes after preprocessing, to fill shifted images with.
+        blank = np.zeros_like(data.x[:1])
+        images = preprocess(
+            np.concatenate([data.x[used], blank]),
+            np.arange(len(splits["train"])),
+            self.cfg.preprocessing,
+        )
+        self.background = torch.from_numpy(images[-1, :, :1, :1].copy()).to(self.device)
+        self.splits = splits
         start = 0
         for name, idx in splits.items():
             x = torch.from_numpy(images[start : start + len(idx)])
             y = torch.from_numpy(data.y[idx])
             self.tensors[name] = (x.to(self.device), y.to(self.device))
             start += len(idx)
+
+    def raw(self, split: str) -> torch.Tensor:
+        """The split's images before preprocessing: float N x C x H x W in [0, 1]."""
+        assert self.prepared is not None
+        images = self.prepared.x[self.splits[split]].transpose(0, 3, 1, 2)
+        return torch.from_numpy(images.astype(np.float32) / 255.0)
 
     def to_channels_last(self) -> None:
         """Store image splits NHWC in memory (same shape), the layout GPU convs prefer."""

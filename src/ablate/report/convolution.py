@@ -7,7 +7,6 @@ import pandas as pd
 from ablate.analysis import verdicts
 from ablate.analysis.stats import (
     Estimate,
-    diff_of_means,
     holm_family,
     mean_ci,
     paired_by_stratum,
@@ -323,7 +322,44 @@ def c1(ctx: Context) -> Section:
     return Section("c1", "C1", body, [verdict])
 
 
+def padding_pairs(geometry: dict[str, dict]) -> list[tuple[str, str, str]]:
+    """(kind, arm, partner) for stems of one kernel and stride whose paddings are adjacent
+    in the grid, where one factor alone differs: `unread` (the arm leaves pixels unread, the
+    partner reads all) or `remainder` (both read all; the arm leaves a remainder, the
+    partner tiles the map)."""
+    from ablate.models.architectures import parse_stem
+
+    groups: dict[tuple[int, int], list[tuple[int, str]]] = {}
+    for stem in geometry:
+        k, s, p = parse_stem(stem)
+        groups.setdefault((k, s), []).append((p, stem))
+    pairs = []
+    for members in groups.values():
+        ordered = [stem for _, stem in sorted(members)]
+        for a, b in zip(ordered, ordered[1:], strict=False):
+            ga, gb = geometry[a], geometry[b]
+            if ga["reads_all"] != gb["reads_all"]:
+                arm, partner = (b, a) if ga["reads_all"] else (a, b)
+                pairs.append(("unread", arm, partner))
+            elif ga["reads_all"] and ga["tiles"] != gb["tiles"]:
+                arm, partner = (b, a) if ga["tiles"] else (a, b)
+                pairs.append(("remainder", arm, partner))
+    return pairs
+
+
+def _pair_frame(df: pd.DataFrame, pairs: list[tuple[str, str, str]]) -> pd.DataFrame:
+    """The runs of `pairs` with `pair` (arm/partner) and `side` (arm | partner) columns."""
+    parts = [
+        df[df["stem"] == stem].assign(pair=f"{arm}/{partner}", kind=kind, side=side)
+        for kind, arm, partner in pairs
+        for stem, side in ((arm, "arm"), (partner, "partner"))
+    ]
+    return pd.concat(parts, ignore_index=True) if parts else df.iloc[:0]
+
+
 def c2(ctx: Context) -> Section:
+    import re
+
     from ablate.analysis.coverage import coverage, summary
     from ablate.models.architectures import parse_stem
 
@@ -332,19 +368,53 @@ def c2(ctx: Context) -> Section:
     if len(stems) < 2:
         raise verdicts.MissingEvidence("the stride_fit grid has fewer than two stems")
     size = {"digits": 8, "cifar10": 32}.get(str(df["dataset"].iloc[0]), 28)
-    geometry = {stem: {s: summary(s, *parse_stem(stem)) for s in (28, 32, 8)} for stem in stems}
-    fits = [s for s in stems if geometry[s][size]["fits"]]
-    misfits = [s for s in stems if not geometry[s][size]["fits"]]
-    if not fits or not misfits:
+    geometry = {stem: summary(size, *parse_stem(stem)) for stem in stems}
+    pairs = padding_pairs(geometry)
+    if not any(kind == "unread" for kind, _, _ in pairs):
         raise verdicts.MissingEvidence(
-            f"the stems do not include both fitting and misfitting ones at {size} px"
+            f"no two stems of one kernel and stride differ only in reading every pixel at {size}px"
         )
-    acc = diff_of_means(
-        df[df["stem"].isin(misfits)]["test_acc"], df[df["stem"].isin(fits)]["test_acc"]
+    shifts = sorted(
+        int(m[1]) for c in df.columns if (m := re.fullmatch(r"probe_shift_acc_br_(\d+)", c))
+    )
+    if not shifts or "probe_unread_ink_share" not in df:
+        raise verdicts.MissingEvidence(
+            "the stride_fit runs carry no shifted-digit accuracy or ink share "
+            "(probes.shifts, probes.stem_coverage)"
+        )
+    df = df.assign(  # accuracy moved away from the remainder edge minus toward it
+        **{
+            f"asym_{n}": df[f"probe_shift_acc_tl_{n}"] - df[f"probe_shift_acc_br_{n}"]
+            for n in shifts
+        }
+    )
+    paired = _pair_frame(df, pairs)
+    pooled = holm_family(
+        {
+            (kind, n): paired_diff(
+                paired[paired["kind"] == kind],
+                "side",
+                "arm",
+                "partner",
+                ["pair", "seed"],
+                metric=f"asym_{n}",
+                drop_failed=True,
+            )
+            for kind in ("unread", "remainder")
+            if (paired["kind"] == kind).any()
+            for n in shifts
+        }
     )
     flops = df.groupby("stem")["flops_per_image"].median()
-    unread = sum(geometry[s][size]["unread_frac"] for s in misfits) / len(misfits)
-    verdict = verdicts.c2_stride_fit(unread, acc, flops[misfits].mean() / flops[fits].mean())
+    ink = df.groupby("stem")["probe_unread_ink_share"].median()
+    var = df.groupby("stem")["probe_unread_var_share"].median()
+    unread_arms = [(arm, partner) for kind, arm, partner in pairs if kind == "unread"]
+    verdict = verdicts.c2_stride_fit(
+        {f"{n}px": e for (kind, n), e in pooled.items() if kind == "unread"},
+        {f"{n}px": e for (kind, n), e in pooled.items() if kind == "remainder"},
+        float(ink[[a for a, _ in unread_arms]].mean()),
+        float(sum(flops[a] / flops[b] for a, b in unread_arms) / len(unread_arms)),
+    )
     path, link = ctx.figure("c2_coverage.png")
     figures.coverage_maps(
         {f"{s} on {size}px": coverage(size, *parse_stem(s)) for s in stems},
@@ -352,16 +422,44 @@ def c2(ctx: Context) -> Section:
         "How often the first conv reads each input pixel",
     )
     accs = {s: mean_ci(g["test_acc"]) for s, g in df.groupby("stem")}
+    lrs = df.groupby("stem")["lr"].agg(lambda v: ", ".join(f"{x:g}" for x in sorted(set(v))))
     rows = [
         [
             s,
-            "yes" if geometry[s][size]["fits"] else "no",
-            *(f"{geometry[s][n]['unread_frac']:.1%}" for n in (28, 32, 8)),
-            geometry[s][size]["out"],
+            f"{'yes' if g['tiles'] else 'no'} ({g['remainder']})",
+            "yes" if g["reads_all"] else "no",
+            f"{g['unread_pixels']} ({g['unread_frac']:.1%})",
+            f"{ink[s]:.3%}",
+            f"{var[s]:.3%}",
+            g["out"],
             si(flops[s]),
+            lrs[s],
             accs[s].fmt(),
         ]
-        for s in stems
+        for s, g in geometry.items()
+    ]
+    per_stem = [
+        [s, *(mean_ci(group[f"asym_{n}"]).fmt(signed=True) for n in shifts)]
+        for s, group in df.groupby("stem")
+    ]
+    per_pair = [
+        [
+            kind,
+            f"{arm} − {partner}",
+            *(
+                paired_diff(
+                    paired[paired["pair"] == f"{arm}/{partner}"],
+                    "side",
+                    "arm",
+                    "partner",
+                    ["seed"],
+                    metric=metric,
+                    drop_failed=True,
+                ).fmt(signed=True)
+                for metric in ("test_acc", *(f"asym_{n}" for n in shifts))
+            ),
+        ]
+        for kind, arm, partner in pairs
     ]
     body = "\n\n".join(
         [
@@ -369,19 +467,51 @@ def c2(ctx: Context) -> Section:
             f"![Coverage maps of the first convolution]({link})",
             "*Reads per input pixel (darkest: never read). A stem is kNsNpN: kernel, stride, "
             "padding of the first convolution.*",
+            f'Two meanings of "fits" at {size}px, kept apart: the window *tiles* the padded '
+            "map when (size + 2·padding − kernel) is divisible by the stride (the remainder in "
+            "brackets; PyTorch drops it at the bottom and right); a stem *reads every pixel* "
+            "when no input pixel falls outside all windows. Ink and variance: the share of the "
+            "training images' summed raw intensity, and of their per-pixel variance, that lies "
+            "in the unread pixels.",
             table(
                 [
                     "stem",
-                    f"reads every pixel at {size}px",
-                    "unread at 28px",
-                    "unread at 32px",
-                    "unread at 8px",
+                    "tiles (remainder)",
+                    "reads every pixel",
+                    "unread pixels",
+                    "ink unread",
+                    "variance unread",
                     "output size",
                     "FLOPs/image",
+                    "lr",
                     "test accuracy [95% CI]",
                 ],
                 rows,
             ),
+            "Shift asymmetry per stem: test accuracy on the test digits moved n pixels up and "
+            "left minus moved n pixels down and right (toward the edge a remainder leaves "
+            "unread), vacated pixels filled with background; mean over seeds [95% CI]:",
+            table(["stem", *(f"asymmetry at {n}px" for n in shifts)], per_stem),
+            "The deciding comparisons hold kernel and stride fixed and change the padding "
+            "alone: `unread` pairs differ only in whether pixels go unread, `remainder` pairs "
+            "(both reading every pixel) only in whether the window tiles the map. Paired "
+            "differences over seeds (arm − partner; t-interval, exact sign-flip p):",
+            table(
+                [
+                    "pair kind",
+                    "arm − partner",
+                    "Δ test accuracy",
+                    *(f"Δ asymmetry at {n}px" for n in shifts),
+                ],
+                per_pair,
+            ),
+            "Pooled over the pairs of each kind (seeds as units, p-values Holm-adjusted over "
+            "kinds and shifts); the verdict reads these: "
+            + "; ".join(
+                f"{kind} at {n}px {e.fmt(signed=True)} ({e.n} {e.unit})"
+                for (kind, n), e in pooled.items()
+            )
+            + ".",
         ]
     )
     return Section("c2", "C2", body, [verdict])

@@ -33,10 +33,12 @@ from ablate.data.datamodule import TensorDataModule
 from ablate.errors import AblateInputError
 from ablate.io import atomic_write_text, clean_stale_temps, pid_alive
 from ablate.models import build_model
+from ablate.models.architectures import BUILDERS, parse_stem
 from ablate.models.flops import count_flops
 from ablate.probes.callback import Probes, summarise
 from ablate.probes.capacity import capacity
 from ablate.probes.layers import input_condition
+from ablate.probes.stem import shifted_accuracy, unread_share
 from ablate.training import progress, tracking
 from ablate.training.callbacks import EarlyStop, RunTimeout, TimeBudget
 from ablate.training.fingerprint import code_fingerprint, device_type, git_state
@@ -167,8 +169,21 @@ def train(
     result.update(module.last_eval)
     if cfg.probes.capacity:
         result.update(capacity(net, *dm.tensors["train"]))
+    stem_probes(cfg, dm, net, result)
     # The floor a collapsed net sits on: always guessing the test split's commonest class.
     result["majority_acc"] = float(torch.bincount(labels.cpu()).max()) / len(labels)
+
+
+def stem_probes(
+    cfg: DictConfig, dm: TensorDataModule, net: torch.nn.Module, result: dict[str, Any]
+) -> None:
+    """The C2 probes the config asks for, as scalar `probe` fields of the result."""
+    probe = result.setdefault("probe", {})
+    if cfg.probes.stem_coverage and cfg.model.arch not in BUILDERS:
+        probe.update(unread_share(dm.raw("train"), *parse_stem(cfg.model.stem)))
+    if cfg.probes.shifts:
+        x, y = dm.tensors["test"]
+        probe.update(shifted_accuracy(net, x, y, list(cfg.probes.shifts), dm.background))
 
 
 @contextlib.contextmanager
@@ -290,7 +305,9 @@ def train_and_record(cfg: DictConfig, final: Path) -> dict[str, Any]:
     history = modules[0].history if modules else []
     points = probes[0].points if probes else []
     if points:
-        result["probe"] = summarise(points)
+        result.setdefault("probe", {}).update(summarise(points))
+    if not result.get("probe"):
+        result.pop("probe", None)
     write_run(final, cfg, result, history, points)
     tracking.finish(logger, result)
     return result
