@@ -53,14 +53,16 @@ def test_table_per_arm_with_edges():
 def test_search_grid_and_resolver(tmp_path: Path):
     search = search_grid("smoke", "main", None)
     assert search is not None and search["seed"] == "0"
-    assert search["model.arch"] == "plain" and search["model.downsampling"] == "maxpool"
-    assert len(expand(search)["optim.lr"]) == 4
+    # The search runs on the plain cell, at every downsampling: each is its own arm.
+    assert search["model.arch"] == "plain"
+    assert expand(search)["model.downsampling"] == ["maxpool", "strided_conv"]
+    assert len(expand(search)["optim.lr"]) == 3
     cfg = compose(["profile=smoke", "study=main", f"runs_dir={tmp_path}"])
     with pytest.raises(ConfigError, match="tuned_lr.json is missing"):
         validate(cfg)
     path = table_path(tmp_path, "main")
     path.parent.mkdir(parents=True)
-    arm = "model.activation=relu,model.init=kaiming,model.norm=batch"
+    arm = "model.activation=relu,model.downsampling=maxpool,model.init=kaiming,model.norm=batch"
     path.write_text(json.dumps({"arms": {arm: {"lr": 0.3}}}))
     validate(cfg)
     assert cfg.optim.lr == 0.3
