@@ -2,7 +2,8 @@
 
     python -m ablate.train_stacked profile=smoke probes.enabled=false optim=sgd \\
         seed=0,1,2 optim.lr=0.01,0.1 --out stacked.json
-    python -m ablate.train_stacked --bench 1,2,4,8 profile=gpu probes.enabled=false optim=sgd
+    python -m ablate.train_stacked --bench 1,2,4,8 profile=gpu trainer.channels_last=false \\
+        trainer.max_steps=300 probes.enabled=false optim=sgd
 
 Overrides take Hydra's sweep syntax; the grid is grouped by shape (`training/stacked.py`)
 and each group trains as one stack. The results are printed (and written to `--out`), not

@@ -65,6 +65,14 @@ def test_a_diverged_run_ends_as_its_separate_run_does_and_spares_the_others(make
     assert ok["status"] == "ok" and ok["test_acc"] == separate[0]["test_acc"]
 
 
+def test_the_group_times_out_together_without_scores(make_cfg):
+    cfgs = [make_cfg(*BASE, f"seed={seed}", "trainer.max_time_s=1e-9") for seed in (0, 1)]
+    separate = run(cfgs[0])
+    for result in train_stacked(cfgs):
+        assert result["status"] == separate["status"] == "timeout"
+        assert result["steps"] == 1 and "test_acc" not in result and "test_acc" not in separate
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [

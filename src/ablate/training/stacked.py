@@ -11,7 +11,11 @@ Plain PyTorch, not Lightning: a LightningModule owns one set of `nn.Parameter`s 
 optimizer, while here the parameters are stacked tensors updated by a per-model-rate SGD
 written out below. BatchNorm is exact under vmap: its running statistics are stacked
 buffers that each model updates in place (so `replace_all_batch_norm_modules_`, which drops
-running statistics and changes evaluation, is not used).
+running statistics and changes evaluation, is not used). Not applied here: probes, early
+stops, the logger, and `torch.use_deterministic_algorithms` (Lightning's `deterministic`);
+on a GPU, `cudnn.benchmark` follows `trainer.deterministic` as in the separate run. The
+time budget is the group's: M times `trainer.max_time_s`, after which every run of the
+group ends `timeout`.
 """
 
 from __future__ import annotations
@@ -198,6 +202,8 @@ def train_stacked(cfgs: Sequence[DictConfig]) -> list[dict[str, Any]]:
         torch.set_num_threads(t.threads)
     on_gpu = t.accelerator in ("gpu", "cuda") and torch.cuda.is_available()
     device = torch.device("cuda" if on_gpu else "cpu")
+    if on_gpu:
+        torch.backends.cudnn.benchmark = not t.deterministic  # as the separate run sets it
     dm = TensorDataModule(c.data, seed=c.seed, device=device)
     dm.setup()  # the data does not depend on the seed, and loading it draws no torch RNG
     nets = []
@@ -210,7 +216,11 @@ def train_stacked(cfgs: Sequence[DictConfig]) -> list[dict[str, Any]]:
     per_epoch = len(loaders[0])
     total = t.max_steps if t.max_steps > 0 else per_epoch * t.max_epochs
     factor = schedule(c.optim.schedule, max(total, 1), c.optim.warmup)
-    base_lrs = [float(cfg.optim.lr) for cfg in cfgs]
+    # Every step's rate per model, computed as LambdaLR does and moved to the device once.
+    rates = torch.tensor(
+        [[float(cfg.optim.lr) * factor(step) for cfg in cfgs] for step in range(total)],
+        device=device,
+    )
     optimizer = SGD(stack.params, c.optim.momentum, c.optim.weight_decay)
     m = len(cfgs)
     step_losses: list[torch.Tensor] = []
@@ -223,26 +233,27 @@ def train_stacked(cfgs: Sequence[DictConfig]) -> list[dict[str, Any]]:
             step = len(step_losses)
             if step == total:  # a step budget can end mid-epoch
                 break
-            lrs = torch.tensor([lr * factor(step) for lr in base_lrs], device=device)
             losses = stack.losses(
                 torch.stack([b[0] for b in batches]), torch.stack([b[1] for b in batches])
             )
             losses.sum().backward()  # the models share no parameter: each gets its own grad
-            optimizer.step(lrs)
+            optimizer.step(rates[step])
             step_losses.append(losses.detach())
+            timed_out = time.perf_counter() - start > t.max_time_s * m  # M runs' budgets
+            if timed_out:
+                break
         else:
             epoch += 1
             if len(val_y):
                 for i, row in enumerate(evaluate(stack, val_x, val_y, c.data.batch_size, "val")):
                     histories[i].append({"step": len(step_losses), "epoch": epoch - 1, **row})
-        timed_out = time.perf_counter() - start > t.max_time_s * m  # M runs' budgets
     fit_s = time.perf_counter() - start
     steps = len(step_losses)
     curve = torch.stack(step_losses).cpu().tolist() if steps else []
     val = evaluate(stack, val_x, val_y, c.data.batch_size, "val") if len(val_y) else []
     test = evaluate(stack, *dm.tensors["test"], c.data.batch_size, "test")
     common = {
-        "status": "timeout" if timed_out and steps < total else "ok",
+        "status": "timeout" if timed_out else "ok",
         "stacked": m,
         "steps": steps,
         "epochs": math.ceil(steps / per_epoch),  # as Lightning counts an epoch cut short
@@ -288,7 +299,7 @@ def _result(
             status="diverged", diverged_step=bad, error=f"loss {losses[bad]} at step {bad}"
         )
         history = [r for r in history if r["step"] < bad or (r["step"] == bad and "val_acc" in r)]
-    else:
+    elif result["status"] == "ok":  # a timed-out run has no scores, as when separate
         if val:
             result.update(val_acc=val["val_acc"], val_loss=val["val_loss"])
             result["best_val_acc"] = max(r["val_acc"] for r in history if "val_acc" in r)
