@@ -40,6 +40,7 @@ from ablate.training.module import schedule
 
 # The fields that may differ within a stacked group: they change values, never shapes.
 FREE = {"seed": None, "optim": {"lr"}, "model": {"init", "init_std"}}
+FREE_NAMES = "seed, optim.lr, model.init, model.init_std"
 OPTIMIZERS = ("sgd",)
 PRECISIONS = ("32-true",)
 ACCELERATORS = ("cpu", "gpu", "cuda")
@@ -77,8 +78,7 @@ def check_stackable(cfgs: Sequence[DictConfig]) -> None:
     for cfg in cfgs[1:]:
         diff = _first_difference(base, shape_key(cfg))
         if diff:
-            free = "seed, optim.lr, model.init, model.init_std"
-            errors.append(f"shapes differ: {diff}; within a group only {free} may differ")
+            errors.append(f"shapes differ: {diff}; within a group only {FREE_NAMES} may differ")
             break
     c = cfgs[0]
     t = c.trainer
