@@ -5,7 +5,7 @@
     python -m ablate.train_stacked --bench 1,2,4,8 profile=gpu trainer.channels_last=false \\
         trainer.max_steps=300 probes.enabled=false optim=sgd
 
-Overrides take Hydra's sweep syntax; the grid is grouped by shape (`training/stacked.py`)
+Overrides take Hydra's sweep syntax; the grid is grouped by shape (`stacked.py`)
 and each group trains as one stack. The results are printed (and written to `--out`), not
 filed under runs/: a stack's numbers match separate runs only to float rounding, so the
 pipeline's run folders stay the separate path's. `--bench` times stacked against separate
@@ -46,7 +46,7 @@ def grid(overrides: Sequence[str]) -> list[DictConfig]:
 
 def bench(cfg: DictConfig, sizes: Sequence[int]) -> list[dict[str, Any]]:
     """Training images/s of M runs stacked and of the same M runs one after another."""
-    from ablate.training.stacked import train_stacked
+    from ablate.stacked import train_stacked
 
     rows = []
     for m in sizes:
@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help="write the results here as JSON")
     parser.add_argument("--bench", help="time stacked vs separate for these M, e.g. 1,2,4,8")
     args = parser.parse_args(argv)
-    from ablate.training.stacked import group_by_shape, train_stacked
+    from ablate.stacked import group_by_shape, train_stacked
 
     cfgs = grid(args.overrides)
     if args.bench:
