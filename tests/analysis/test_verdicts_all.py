@@ -193,30 +193,41 @@ def test_d1(sign, acc, expected):
     assert v.d1_centering(sign, acc).verdict == expected
 
 
+BAND = 0.015  # log10(2) / 20 layers
+STABLE = Estimate(0.001, -0.005, 0.007, 6)
+SHRINKING = Estimate(-0.15, -0.17, -0.13, 6)  # ReLU under Xavier: 1/sqrt(2) per layer
+SLOW_LOSS = Estimate(-0.03, -0.035, -0.025, 6)  # tanh losing 7% per layer
+
+
 @pytest.mark.parametrize(
-    ("shallow", "deep", "ratio", "expected"),
+    ("shallow", "deep", "slope", "expected"),
     [
-        (GOOD, CHANCE_ACC, 1e-6, "supported"),
-        (CHANCE_ACC, GOOD, 1.0, "refuted"),
-        (GOOD, GOOD, 1e-6, "nuanced"),
-        (GOOD, WIDE, 1e-6, "inconclusive"),
+        (GOOD, CHANCE_ACC, SHRINKING, "supported"),
+        (CHANCE_ACC, GOOD, STABLE, "refuted"),
+        (GOOD, GOOD, SHRINKING, "nuanced"),
+        (GOOD, WIDE, SHRINKING, "inconclusive"),
     ],
 )
-def test_w1(shallow, deep, ratio, expected):
-    assert v.w1_small_init(shallow, deep, ratio, 0.1).verdict == expected
+def test_w1(shallow, deep, slope, expected):
+    assert v.w1_small_init(shallow, deep, slope, BAND, 0.1).verdict == expected
 
 
 @pytest.mark.parametrize(
     ("tanh", "relu", "deep", "expected"),
     [
-        (1.0, 0.01, GOOD, "supported"),
-        (0.01, 1.0, CHANCE_ACC, "refuted"),
-        (1.0, 1.0, GOOD, "nuanced"),
-        (1.0, 0.01, WIDE, "inconclusive"),
+        (STABLE, SHRINKING, GOOD, "supported"),
+        (SHRINKING, STABLE, CHANCE_ACC, "refuted"),
+        (STABLE, STABLE, GOOD, "nuanced"),
+        (STABLE, SHRINKING, WIDE, "inconclusive"),
     ],
 )
 def test_w2(tanh, relu, deep, expected):
-    assert v.w2_xavier(tanh, relu, deep, 0.1).verdict == expected
+    assert v.w2_xavier(tanh, relu, BAND, deep, 0.1).verdict == expected
+
+
+def test_w2_a_steady_seven_percent_loss_per_layer_is_not_stable():
+    verdict = v.w2_xavier(SLOW_LOSS, SHRINKING, BAND, GOOD, 0.1)
+    assert verdict.verdict == "nuanced" and "fails: stable for tanh" in verdict.explanation
 
 
 @pytest.mark.parametrize(
@@ -229,7 +240,7 @@ def test_w2(tanh, relu, deep, expected):
     ],
 )
 def test_w3(xavier, small, expected):
-    assert v.w3_kaiming(xavier, small, 1.0).verdict == expected
+    assert v.w3_kaiming(xavier, small, STABLE).verdict == expected
 
 
 @pytest.mark.parametrize(

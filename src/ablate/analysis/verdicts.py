@@ -537,53 +537,88 @@ def d1_centering(
     return from_parts("D1", parts, key, numbers, "Zero-centred inputs")
 
 
+def _within(est: Estimate, band: float) -> bool | None:
+    """True if the CI lies inside [-band, band], False if wholly outside it, else unclear."""
+    if not (math.isfinite(est.lo) and math.isfinite(est.hi)):
+        return None
+    if -band <= est.lo and est.hi <= band:
+        return True
+    return False if est.hi < -band or est.lo > band else None
+
+
+def _factor(est: Estimate) -> str:
+    """A per-layer log10 slope as a multiplicative factor per layer, with its CI."""
+    return pow10_fmt(est)
+
+
 def w1_small_init(
-    shallow: Estimate, deep: Estimate, std_ratio: float, chance: float, works: float | None = None
+    shallow: Estimate,
+    deep: Estimate,
+    std_slope: Estimate,
+    band: float,
+    chance: float,
+    works: float | None = None,
 ) -> Verdict:
     """Claim: std-0.01 init works in small nets, but in deep nets activations and gradients
-    shrink towards 0 and training stalls. `works`: the accuracy a shallow small-init net
-    must reach to count as working (the shallow control's level); chance + 0.1 if None."""
-    numbers = {"shallow_acc": shallow.mean, "deep_acc": deep.mean, "std_ratio": std_ratio}
+    shrink towards 0 and training stalls. `std_slope`: per-layer log10 slope of the
+    activation std at init in the deep small-init nets; it shrinks when its CI lies below
+    -`band` (the change that compounds to 2x over the net). `works`: the accuracy a shallow
+    small-init net must reach to count as working (the shallow control's level); chance +
+    0.1 if None."""
+    numbers = {
+        "shallow_acc": shallow.mean,
+        "deep_acc": deep.mean,
+        "std_factor_per_layer": 10**std_slope.mean,
+    }
     key = (
-        f"acc shallow {shallow.fmt()} vs deep {deep.fmt()}; activation std last/first "
-        f"{std_ratio:.2g}"
+        f"acc shallow {shallow.fmt()} vs deep {deep.fmt()}; activation std "
+        f"×{_factor(std_slope)} per layer"
     )
     bar = chance + 0.1
     parts = {
         "works in small nets": _above(shallow, bar if works is None else works),
         "stalls in deep nets": _not(_above(deep, bar)),
-        "activations shrink with depth": std_ratio < 0.1,
+        "activations shrink with depth": _not(_above(std_slope, -band)),
     }
     return from_parts("W1", parts, key, numbers, "Small Gaussian init (std 0.01)")
 
 
-def w2_xavier(tanh_ratio: float, relu_ratio: float, deep_tanh: Estimate, chance: float) -> Verdict:
+def w2_xavier(
+    tanh_slope: Estimate, relu_slope: Estimate, band: float, deep_tanh: Estimate, chance: float
+) -> Verdict:
     """Claim (from the literature, the notes are empty): Xavier keeps the activation scale
-    stable through depth for tanh, but not for ReLU (which halves it per layer)."""
+    stable through depth for tanh, but not for ReLU (which halves its variance per layer).
+    `*_slope`: per-layer log10 slope of the activation std at init in the deepest nets, with
+    its CI over runs; stable when the CI lies within ±`band`, shrinking when below it."""
     numbers = {
-        "tanh_std_ratio": tanh_ratio,
-        "relu_std_ratio": relu_ratio,
+        "tanh_std_factor_per_layer": 10**tanh_slope.mean,
+        "relu_std_factor_per_layer": 10**relu_slope.mean,
         "deep_tanh_acc": deep_tanh.mean,
     }
     key = (
-        f"std last/first: tanh {tanh_ratio:.2g}, relu {relu_ratio:.2g}; "
-        f"deep tanh acc {deep_tanh.fmt()}"
+        f"std per layer: tanh ×{_factor(tanh_slope)}, relu ×{_factor(relu_slope)} "
+        f"(stable: within ×{10**band:.3f}); deep tanh acc {deep_tanh.fmt()}"
     )
     parts = {
-        "stable for tanh": 0.2 <= tanh_ratio <= 5,
-        "shrinks for relu": relu_ratio < 0.2,
+        "stable for tanh": _within(tanh_slope, band),
+        "shrinks for relu": _not(_above(relu_slope, -band)),
         "deep tanh trains": _above(deep_tanh, chance + 0.1),
     }
     return from_parts("W2", parts, key, numbers, "Xavier init through depth")
 
 
-def w3_kaiming(vs_xavier: Estimate, vs_small: Estimate, relu_ratio: float) -> Verdict:
+def w3_kaiming(vs_xavier: Estimate, vs_small: Estimate, std_slope: Estimate) -> Verdict:
     """Claim: deep ReLU nets train with Kaiming init where Xavier or small init stall.
-    `vs_*`: kaiming minus the other's test accuracy in the deepest ReLU nets."""
-    numbers = {"vs_xavier": vs_xavier.mean, "vs_small": vs_small.mean, "std_ratio": relu_ratio}
+    `vs_*`: kaiming minus the other's test accuracy in the deepest ReLU nets; `std_slope`:
+    the per-layer log10 slope of Kaiming's activation std there (context, not a part)."""
+    numbers = {
+        "vs_xavier": vs_xavier.mean,
+        "vs_small": vs_small.mean,
+        "std_factor_per_layer": 10**std_slope.mean,
+    }
     key = (
         f"deep relu: kaiming − xavier {vs_xavier.fmt(signed=True)}, kaiming − small "
-        f"{vs_small.fmt(signed=True)}; std last/first {relu_ratio:.2g}"
+        f"{vs_small.fmt(signed=True)}; kaiming std ×{_factor(std_slope)} per layer"
     )
     parts = {"beats xavier": _dir(vs_xavier), "beats small init": _dir(vs_small)}
     return from_parts("W3", parts, key, numbers, "Kaiming init in deep ReLU nets")

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ablate.analysis import verdicts
+from ablate.analysis.depth_trend import log_slopes
 from ablate.analysis.stats import (
     Estimate,
     diff_of_means,
@@ -170,19 +171,6 @@ def slope_table(acts: pd.DataFrame) -> str:
     )
 
 
-def _log_shrink(grads: pd.DataFrame) -> pd.Series:
-    """Per run: minus the slope of log10 weight-gradient norm against layer index (input ->
-    output), i.e. log10 of the factor the gradient gains per layer toward the input."""
-
-    def fit(g: pd.DataFrame) -> float:
-        g = g[g["grad_norm"] > 0]
-        if g["layer_idx"].nunique() < 3:
-            return float("nan")
-        return float(-np.polyfit(g["layer_idx"], np.log10(g["grad_norm"]), 1)[0])
-
-    return grads.groupby("key")[["layer_idx", "grad_norm"]].apply(fit)
-
-
 def _step_ratio(ctx: Context, act: str, base: str = "relu") -> Estimate:
     """log10 of act's time per training step over base's, paired over the main grid's
     cells and seeds (runs that trained their whole budget): exp's cost as a share of a real
@@ -212,7 +200,7 @@ def a2(ctx: Context) -> Section:
     depth = int(df["depth"].max())
     grads = ctx.layers("depth_init", "grad")
     grads = grads[(grads["depth"] == depth) & grads["init"].isin(["xavier", "kaiming"])]
-    shrink = _log_shrink(grads)
+    shrink = -log_slopes(grads, "grad_norm")  # log10 factor per layer toward the input
     by_act = {a: shrink.reindex(g["key"].unique()).dropna() for a, g in grads.groupby("activation")}
     acts = ctx.layers("depth_init", "act")
     acts = acts[(acts["init"] == "xavier") & (acts["depth"] == depth)]

@@ -95,7 +95,11 @@ class Context:
     def describe(self, study: str, tuned: bool = False) -> str:
         """What was run: axes and levels, seeds, data and budget, as one paragraph."""
         df = self.study(study, status=None)
-        varied = [a for a in [*AXES, "preprocessing", "fold"] if df[a].nunique(dropna=True) > 1]
+        varied = [
+            a
+            for a in [*AXES, "preprocessing", "fold"]
+            if a in df and df[a].nunique(dropna=True) > 1  # older tables lack newer axes
+        ]
         levels = "; ".join(
             f"{a} ∈ {{{', '.join(map(str, pd.unique(df[a].dropna())))}}}" for a in varied
         )
