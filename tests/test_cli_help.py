@@ -17,11 +17,12 @@ def test_choices_lists_every_registry_value_and_study():
     assert "model.depth = 2,5,10,20" in text and "cpu, gpu, smoke" in text
 
 
-def test_progress_line_has_counter_cell_status_accuracy_and_eta(make_cfg, monkeypatch):
+def test_progress_line_has_counter_cell_status_accuracy_and_eta(make_cfg, monkeypatch, tmp_path):
     cfg = make_cfg("model.activation=tanh")
     monkeypatch.setattr(progress, "job_number", lambda: 4)
-    monkeypatch.setenv(progress.TOTAL_ENV, "10")
-    monkeypatch.setenv(progress.START_ENV, "1000")
+    phase = tmp_path / "phase.json"
+    monkeypatch.setenv(progress.PHASE_ENV, str(phase))
+    progress.write_phase(phase, 10, start=1000.0)
     result = {"key": "abc123", "status": "ok", "test_acc": 0.91234, "wall_time_s": 2.5}
     line = progress.line(cfg, result, now=1050.0)
     assert line.startswith("[5/10] ok adhoc/abc123 activation=tanh ")
@@ -29,6 +30,8 @@ def test_progress_line_has_counter_cell_status_accuracy_and_eta(make_cfg, monkey
     assert line.endswith("eta 0.8 min")  # 50 s for 5 runs -> 50 s for the other 5
     skipped = progress.line(cfg, {"key": "abc123", "status": "ok", "skipped": True})
     assert skipped == "[5/10] skip adhoc/abc123 (finished)"
+    progress.write_phase(phase, 20, start=1000.0)  # the next phase, same worker process
+    assert progress.line(cfg, result, now=1050.0).startswith("[5/20] ")
 
 
 def test_quiet_prints_nothing(make_cfg, capsys):

@@ -14,9 +14,11 @@ import json
 import math
 import os
 import sys
-import time
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
@@ -24,7 +26,7 @@ from omegaconf import OmegaConf
 from ablate.config import compose, validate
 from ablate.errors import ConfigError
 from ablate.params import PROFILES, STUDIES
-from ablate.training.progress import START_ENV, TOTAL_ENV
+from ablate.training.progress import PHASE_ENV, write_phase
 
 
 def split_overrides(
@@ -134,27 +136,42 @@ def _multirun(
     extra: list[str],
     reuse: bool,
 ) -> None:
+    """One Hydra multirun of `grid`. Hydra's sweeper would first compose every job's config
+    in this process, serially, while the workers wait (about 0.1 s a job, minutes over the
+    pipeline); `check_grid` has already validated every level, and each worker composes its
+    own job, so that second check is skipped."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
     from ablate.train import main
 
     argv = ["ablate.train", "-m", f"profile={profile}", f"study={study}", f"wandb={wandb}"]
     argv.append(f"reuse_runs={str(reuse).lower()}")
     argv += [*fixed, *(f"{key}={value}" for key, value in grid.items()), *extra]
     saved, sys.argv = sys.argv, argv
-    os.environ[START_ENV] = str(time.time())
     try:
-        main()
+        with mock.patch.object(BasicSweeper, "validate_batch_is_legal", lambda self, batch: None):
+            main()
     finally:
         sys.argv = saved
-        os.environ.pop(TOTAL_ENV, None)
-        os.environ.pop(START_ENV, None)
 
 
-def _end_workers() -> None:
-    """A parallel launcher keeps its worker processes, and with them the environment of the
-    search phase: end them, so the grid's workers see the grid's total and start time."""
-    from joblib.externals.loky import get_reusable_executor
-
-    get_reusable_executor().shutdown(wait=True)
+@contextlib.contextmanager
+def _progress_phases() -> Iterator[Callable[[int], None]]:
+    """A phase file for the progress lines of this sweep's workers (set in the environment
+    before any worker starts, so workers kept between the search and the grid see both)."""
+    fd, name = tempfile.mkstemp(prefix="ablate-sweep-", suffix=".json")
+    os.close(fd)
+    path = Path(name)
+    saved = os.environ.get(PHASE_ENV)
+    os.environ[PHASE_ENV] = name
+    try:
+        yield lambda total: write_phase(path, total)
+    finally:
+        path.unlink(missing_ok=True)
+        if saved is None:
+            os.environ.pop(PHASE_ENV, None)
+        else:
+            os.environ[PHASE_ENV] = saved
 
 
 def run_sweep(
@@ -177,19 +194,19 @@ def run_sweep(
     fixed = split_overrides(overrides, grid)[1]
     job_level = [*fixed, *(o for o in extra if not o.lstrip("+~").startswith("hydra"))]
     search = search_grid(profile, study, seeds, overrides)
-    if search is not None:
-        levels = expand(search)
-        first_rate = levels["optim.lr"][0]
-        total = check_grid(profile, study, levels, [*job_level, f"optim.lr={first_rate}"])
-        print(f"sweep {study} ({profile}): rate search, {total} runs", file=sys.stderr)
-        os.environ[TOTAL_ENV] = str(total)
-        _multirun(profile, study, wandb, search, fixed, extra, reuse_runs)
-        write_search_table(profile, study, search, job_level)
-        _end_workers()
-    total = check_grid(profile, study, expand(grid), job_level)
-    print(f"sweep {study} ({profile}): {total} runs over " + ", ".join(grid), file=sys.stderr)
-    os.environ[TOTAL_ENV] = str(total)
-    _multirun(profile, study, wandb, grid, fixed, extra, reuse_runs)
+    with _progress_phases() as phase:
+        if search is not None:
+            levels = expand(search)
+            first_rate = levels["optim.lr"][0]
+            total = check_grid(profile, study, levels, [*job_level, f"optim.lr={first_rate}"])
+            print(f"sweep {study} ({profile}): rate search, {total} runs", file=sys.stderr)
+            phase(total)
+            _multirun(profile, study, wandb, search, fixed, extra, reuse_runs)
+            write_search_table(profile, study, search, job_level)
+        total = check_grid(profile, study, expand(grid), job_level)
+        print(f"sweep {study} ({profile}): {total} runs over " + ", ".join(grid), file=sys.stderr)
+        phase(total)
+        _multirun(profile, study, wandb, grid, fixed, extra, reuse_runs)
     return total
 
 

@@ -1,18 +1,20 @@
 """One progress line per run of a sweep: n/total, key, the axis values, status, accuracy,
-seconds and an ETA. Sweeps set the total and start time in the environment, so the line is
-right in every worker process of a parallel launcher too."""
+seconds and an ETA. A sweep writes each phase's total and start time to a small file whose
+path it puts in the environment before any worker starts, so the line is right in every
+worker process of a parallel launcher, and workers can be kept from one phase to the next."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig
 
-TOTAL_ENV = "ABLATE_SWEEP_TOTAL"
-START_ENV = "ABLATE_SWEEP_START"
+PHASE_ENV = "ABLATE_SWEEP_PHASE"  # path of a JSON file: {"total": jobs, "start": epoch s}
 AXES = ("activation", "init", "norm", "downsampling", "arch", "depth")
 
 
@@ -27,8 +29,23 @@ def job_number() -> int | None:
     return int(hydra.job.num) if hydra.mode == RunMode.MULTIRUN else None
 
 
+def write_phase(path: Path, total: int, start: float | None = None) -> None:
+    """Set the total and start time that progress lines read (one sweep phase)."""
+    path.write_text(json.dumps({"total": total, "start": time.time() if start is None else start}))
+
+
+def phase() -> tuple[int | None, float | None]:
+    """The current phase's total and start time, or (None, None) outside a sweep."""
+    path = os.environ.get(PHASE_ENV)
+    try:
+        data = json.loads(Path(path).read_text()) if path else {}
+    except (OSError, ValueError):  # a phase file being rewritten: no ETA on this line
+        data = {}
+    return data.get("total"), data.get("start")
+
+
 def line(cfg: DictConfig, result: dict[str, Any], now: float | None = None) -> str:
-    num, total = job_number(), os.environ.get(TOTAL_ENV)
+    num, (total, start) = job_number(), phase()
     counter = f"[{num + 1}/{total or '?'}] " if num is not None else ""
     cell = " ".join(f"{a}={cfg.model[a]}" for a in AXES) + f" lr={cfg.optim.lr:g} seed={cfg.seed}"
     if result.get("skipped"):
@@ -39,7 +56,6 @@ def line(cfg: DictConfig, result: dict[str, Any], now: float | None = None) -> s
         f"{counter}{result['status']} {cfg.study.name}/{result['key']} {cell} "
         f"acc={'—' if acc is None else f'{acc:.3f}'} {result['wall_time_s']:.1f}s"
     )
-    start = os.environ.get(START_ENV)
     if num is not None and total and start:
         elapsed = (now or time.time()) - float(start)
         left = elapsed / (num + 1) * (int(total) - num - 1)
