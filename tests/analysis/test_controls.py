@@ -67,7 +67,7 @@ def test_missing_control_and_missing_mark_fail():
 
 
 def test_each_control_may_name_its_kind():
-    table = runs([0.98, 0.98], [0.91, 0.92])
+    table = runs([0.98, 0.98], [0.91, 0.92]).assign(stopped="converged")  # plateaued
     arms = [{"model.norm": "batch"}, {"model.norm": "none", "mark": "deep_mlp"}]
     checks = check_study("s", table, pd.DataFrame(), arms, "conv", MARKS)
     assert [c.kind for c in checks] == ["conv", "deep_mlp"] and all(c.trained for c in checks)
@@ -80,9 +80,8 @@ def test_guard_replaces_the_verdict_with_the_number():
     guarded = guard(verdict, [failed])
     assert guarded.verdict == "inconclusive" and "under-trained" in guarded.key_number
     assert "0.955 < mark 0.97" in guarded.key_number and "supported" in guarded.explanation
-    passed = check(
-        "s", runs([0.98, 0.99], [0.5]), pd.DataFrame(), {"model.norm": "batch"}, "conv", MARKS
-    )
+    converged = runs([0.98, 0.99], [0.5]).assign(stopped="converged")
+    passed = check("s", converged, pd.DataFrame(), {"model.norm": "batch"}, "conv", MARKS)
     assert guard(verdict, [passed]) is verdict
     assert "under-trained" in section({"s": [failed]}).body
 
@@ -110,3 +109,10 @@ def test_a_small_absolute_fall_or_a_converged_run_has_plateaued():
     falling = curve("batch0", [2.0, 1.0, 0.6, 0.4, 0.2])
     done = table.assign(stopped="converged")
     assert check("s", done, falling, {"model.norm": "batch"}, "conv", MARKS).trained
+
+
+def test_a_control_without_a_validation_curve_has_not_shown_a_plateau():
+    c = check(
+        "s", runs([0.98, 0.98], [0.5]), pd.DataFrame(), {"model.norm": "batch"}, "conv", MARKS
+    )
+    assert not c.trained and "no validation curve" in c.why

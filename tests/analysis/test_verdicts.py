@@ -67,5 +67,7 @@ def test_a_single_value_never_decides():
     assert one.compare() == "overlap"
     assert verdicts.c4_depth({"resnet": one}, {}).verdict == "inconclusive"
     no_ci = Estimate(0.9, float("nan"), float("nan"), 1)
-    assert verdicts.w1_small_init(no_ci, no_ci, no_ci, 0.015, 0.1).verdict == "inconclusive"
+    assert verdicts.w1_small_init({"relu": no_ci}, no_ci, no_ci, 0.015, 0.1).verdict == (
+        "inconclusive"
+    )
     assert verdicts.a3_zero_init(0.0, no_ci, 0.1).verdict == "inconclusive"

@@ -156,6 +156,7 @@ def test_a3(grad, acc, expected):
         (DOWN, {0.1: DOWN}, "refuted"),
         (FLAT, {0.01: FLAT, 0.3: UP}, "nuanced"),
         (FLAT, {0.1: FLAT}, "inconclusive"),
+        (Estimate(-0.001, -0.006, 0.004, 6), {0.1: FLAT}, "refuted"),  # within ±0.01: no gain
     ],
 )
 def test_a4(overall, per_lr, expected):
@@ -205,7 +206,16 @@ SLOW_LOSS = Estimate(-0.03, -0.035, -0.025, 6)  # tanh losing 7% per layer
     ],
 )
 def test_w1(shallow, deep, slope, expected):
-    assert v.w1_small_init(shallow, deep, slope, BAND, 0.1).verdict == expected
+    assert v.w1_small_init({"relu": shallow}, deep, slope, BAND, 0.1).verdict == expected
+
+
+def test_w1_judges_every_activation_in_small_nets():
+    verdict = v.w1_small_init(
+        {"relu": GOOD, "sigmoid": CHANCE_ACC}, CHANCE_ACC, SHRINKING, BAND, 0.1
+    )
+    assert (
+        verdict.verdict == "nuanced" and "fails: works in small sigmoid nets" in verdict.explanation
+    )
 
 
 @pytest.mark.parametrize(
@@ -331,6 +341,8 @@ def test_t2_t3_counterfactual(kind, counts, expected):
         (0.001, 0.003, False, FLAT, "inconclusive"),
         # regret CI within ±0.01 (it is >= 0 by construction): as good as peeking
         (0.01, 0.01, False, Estimate(0.001, -0.003, 0.005, 4), "supported"),
+        # the same choice as the pooled test set, though the per-fold regret's CI is wide
+        (0.03, 0.03, False, Estimate(0.005, -0.001, 0.0101, 4), "supported"),
     ],
 )
 def test_t4(cv, test, edge, regret, expected):

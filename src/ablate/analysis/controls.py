@@ -102,6 +102,8 @@ def check(
         why = f"control accuracy {acc.mean:.3f} < mark {mark:.2f}"
     elif falling:
         why = f"validation loss still falling ({drop:.0%}, {nats:.3f} nats, over the last fifth)"
+    elif keys and not np.isfinite(drop):
+        why = "no validation curve to tell whether it plateaued"
     else:
         why = ""
     return ControlCheck(study, label, kind, mark, acc, steps, lr, drop, not why, why)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ablate.analysis.collect import AXES
 from ablate.analysis.curves import classify
-from ablate.analysis.floor import MARGIN, flag_collapsed
+from ablate.analysis.floor import flag_collapsed
 
 # Everything that fixes a run except its rate; result and bookkeeping columns are left out.
 CONFIG = [
@@ -33,13 +33,16 @@ CURES = ("raising", "lowering", "either", "none", "untested")
 CLAIMED = {"stalled": "raising", "diverged": "lowering"}
 
 
+LEARNED_MARGIN = 0.1  # above the majority class by this much: the net has learned
+
+
 def guessing(runs: pd.DataFrame) -> pd.Series:
     """Per run: ends no better than guessing, i.e. collapsed to one class
     (`floor.flag_collapsed`) or a test accuracy within 0.01 of the majority-class share
     (1/classes where the share is not recorded), however many classes it predicts."""
     acc, classes = _number(runs, "test_acc"), _number(runs, "classes").fillna(10)
     floor = _number(runs, "majority_acc").fillna(1 / classes)
-    return flag_collapsed(runs)["collapsed"] | (acc <= floor + MARGIN)
+    return flag_collapsed(runs)["collapsed"] | (acc <= floor + LEARNED_MARGIN)
 
 
 def _number(df: pd.DataFrame, name: str) -> pd.Series:

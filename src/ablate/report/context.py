@@ -31,6 +31,14 @@ class Section:
     verdicts: list[Verdict] = field(default_factory=list)
 
 
+def _order(value: object) -> tuple[int, float | str]:
+    """Numbers before names, numbers by value: levels read in their natural order."""
+    try:
+        return (0, float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return (1, str(value))
+
+
 @dataclass
 class Context:
     runs: pd.DataFrame  # every run of every study, any status
@@ -101,15 +109,20 @@ class Context:
             if a in df and df[a].nunique(dropna=True) > 1  # older tables lack newer axes
         ]
         levels = "; ".join(
-            f"{a} ∈ {{{', '.join(map(str, pd.unique(df[a].dropna())))}}}" for a in varied
+            f"{a} ∈ {{{', '.join(map(str, sorted(pd.unique(df[a].dropna()), key=_order)))}}}"
+            for a in varied
         )
         first = df.iloc[0]
         stopped = int(df["stopped"].notna().sum()) if "stopped" in df else 0
+        seeds = df["seed"].nunique()
+        preprocessing = (
+            "" if "preprocessing" in varied else f", preprocessing `{first['preprocessing']}`"
+        )
         text = (
-            f"Study `{study}`: {len(df)} runs ({df['seed'].nunique()} seeds per cell) over "
-            f"{levels or 'one cell'}. Data `{first['dataset']}` "
-            f"({_int(first['train_limit'])} training images, preprocessing "
-            f"`{first['preprocessing']}`), {_budget(first)} of {first['optimizer']}, batch "
+            f"Study `{study}`: {len(df)} runs ({seeds} seed{'s' if seeds != 1 else ''} per "
+            f"cell) over {levels or 'one cell'}. Data `{first['dataset']}` "
+            f"({_int(first['train_limit'])} training images{preprocessing}), "
+            f"{_budget(first)} of {first['optimizer']}, batch "
             f"{_int(first['batch_size'])}, width {_int(first['width'])}; "
             + self._rates(study, df)
             + "."

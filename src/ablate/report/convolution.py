@@ -180,7 +180,7 @@ def c4(ctx: Context) -> Section:
     costs = _cost_table(df, ["arch"])
     path, link = ctx.figure("c4_architectures.png")
     figures.bars(
-        df, "arch", "test_acc", figures.ACC, path, "Families at the same budget", hue="norm"
+        df, "arch", "test_acc", figures.ACC, path, "Families at the same step budget", hue="norm"
     )
     rows = [[r["arch"], *_cost_cells(r)] for _, r in costs.iterrows()]
     body = "\n\n".join(

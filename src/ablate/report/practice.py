@@ -101,12 +101,21 @@ RULES = (
     "the batch noise and under 10% of the first window's mean, the noise estimated from the "
     "successive differences of the logged losses (median absolute deviation, so a few spikes "
     "do not inflate it); `chance` if the loss moved but the net ends no better than guessing "
-    "(it predicts one class on the test split, or its test accuracy is within 0.01 of the "
+    "(it predicts one class on the test split, or its test accuracy is within 0.1 of the "
     "majority-class share, however many classes it predicts); otherwise `healthy`. The rates "
     "warm up and decay to 0, so every curve is flat at its end: no rule reads the final "
     "slope. A finished run without a logged curve is classed by its accuracy alone "
     "(`chance` or `healthy`), a failed one by its status."
 )
+
+
+def _first_unhealthy(runs: pd.DataFrame) -> float | None:
+    """The smallest rate above the last healthy one from which no run of the sweep is
+    healthy (None if the largest rate still trains)."""
+    healthy = runs.groupby("lr")["curve"].apply(lambda c: (c == "healthy").any())
+    top = healthy[healthy].index.max() if healthy.any() else None
+    above = [lr for lr in healthy.index if top is None or lr > top]
+    return min(above) if above else None
 
 
 def _lr_section(ctx: Context, qid: str, kind: str) -> Section:
@@ -116,7 +125,11 @@ def _lr_section(ctx: Context, qid: str, kind: str) -> Section:
         qid, kind, {c: int((cured["cure"] == c).sum()) for c in counterfactual.CURES}
     )
     runs = labelled[labelled["key"].isin(ctx.study("lr_range", status=None)["key"])]
-    first = {n: g[g["curve"] == "diverged"]["lr"].min() for n, g in runs.groupby("norm")}
+    first = {
+        n: min((lr for lr, c in g.groupby("lr")["curve"] if (c == "diverged").all()), default=None)
+        for n, g in runs.groupby("norm")
+    }
+    broken = {n: _first_unhealthy(g) for n, g in runs.groupby("norm")}
     table_rows = [
         [
             f"{lr:g}",
@@ -147,8 +160,10 @@ def _lr_section(ctx: Context, qid: str, kind: str) -> Section:
     parts += [
         table(["lr", "norm", "curve classes", "test accuracy [95% CI]"], table_rows),
         RULES
-        + " Smallest diverging lr in lr_range: "
+        + " Smallest lr in lr_range whose runs all diverge: "
         + ", ".join(f"{n} {v:g}" if pd.notna(v) else f"{n} none" for n, v in first.items())
+        + "; smallest lr from which no run is `healthy`: "
+        + ", ".join(f"{n} {v:g}" if pd.notna(v) else f"{n} none" for n, v in broken.items())
         + ".",
         f"**Does changing only the rate cure a `{kind}` curve?** Runs that differ only in "
         "the rate (same study, config and seed: the lr_range and bn sweeps, and each tuned "

@@ -40,6 +40,31 @@ def kept_rates(ctx: Context, study: str) -> str:
     )
 
 
+def _searched_at(ctx: Context) -> list[str]:
+    """Per tuned study, the axes that vary in its grid but not in its arms, and the level
+    its rate search ran them at (read from the search runs themselves)."""
+    found = []
+    runs = ctx.runs
+    for study, table_ in sorted(ctx.tuning.items()):
+        rows = runs[runs["study"] == study]
+        if "role" not in rows or rows.empty:
+            continue
+        grid, search = rows[rows["role"] == "grid"], rows[rows["role"] == "lr_search"]
+        by = {b.removeprefix("model.").removeprefix("data.") for b in table_.get("by", [])}
+        fixed = [
+            f"{axis} = {search[axis].iloc[0]}"
+            for axis in AXES
+            if axis in rows
+            and axis not in by
+            and axis != "lr"
+            and grid[axis].nunique() > 1
+            and search[axis].nunique() == 1
+        ]
+        if fixed:
+            found.append(f"`{study}`: {', '.join(fixed)}")
+    return found
+
+
 def section(ctx: Context) -> Section | None:
     swept = [kept_rates(ctx, s) for s in ctx.params.get("studies", [])]
     swept = [text for text in swept if text]
@@ -71,9 +96,10 @@ def section(ctx: Context) -> Section | None:
         "`study.tune.by`) at every searched rate on seed 0 and keeps the one with the best "
         "validation accuracy (a diverged run scores lowest); its grid then reuses that rate "
         "for every seed and for every level of the axes outside the arm. Those axes are "
-        "judged at a rate chosen on one of their levels (`study.tune.at`, e.g. the main "
-        "grid's plain/max-pool cell): a confound in their favour that the verdicts on them "
-        "(C3, C4) inherit. Studies whose grid sweeps the rate "
+        "judged at a rate chosen on one of their levels (`study.tune.at`): a confound in "
+        "favour of that level, which the verdicts on those axes inherit"
+        + (f" ({'; '.join(searched_at)})" if (searched_at := _searched_at(ctx)) else "")
+        + ". Studies whose grid sweeps the rate "
         f"itself ({', '.join(f'`{s}`' for s in sweeping) or 'none here'}) keep each "
         "cell's best-validated rate in their comparisons. A rate chosen at the edge of the "
         "searched range is flagged: the best may lie beyond it.\n\n"

@@ -197,10 +197,13 @@ def build(ctx: Context) -> tuple[str, dict[str, Verdict]]:
         "# Which CNN design choice matters, and why?",
         "Every number, figure and verdict below is computed from the runs in `runs/` "
         "(aggregated in `results/runs.csv`) by `dvc repro`; nothing is written by hand. "
-        "A verdict whose deciding 95% confidence interval spans zero, or whose exact "
-        "sign-flip test over the independent units (grid cells) gives p ≥ 0.05 after Holm's "
-        "correction, reads *inconclusive*; with five units or fewer that test cannot reach "
-        "p < 0.05, so such a comparison is undecidable by design and says how many it needs. "
+        "A verdict whose deciding 95% confidence interval spans zero, or whose test gives "
+        "p ≥ 0.05 after Holm's correction, reads *inconclusive*. A paired comparison (the "
+        "same cells or seeds in both arms) is tested by an exact sign-flip test over its "
+        "independent units (grid cells, or seeds where a study has fewer cells than seeds): "
+        "with five units or fewer it cannot reach p < 0.05, so such a comparison is "
+        "undecidable by design and says how many it needs. Two groups of independent runs "
+        "that share no pairing are compared by Welch's t-test and interval. "
         "Intervals of accuracies are cut to [0, 1], and those of accuracy differences to "
         "[-1, 1], the values they can take: a t-interval on two or three values can reach "
         "past them, and one cut at both ends is at least that wide.",
