@@ -275,6 +275,12 @@ def c1_bottleneck(
     return verdict
 
 
+def _sig(est: Estimate) -> str:
+    """An estimate in three significant figures, for quantities with no natural scale."""
+    text = f"{est.mean:+.3g} [{est.lo:+.3g}, {est.hi:+.3g}]"
+    return text + (f", p={est.p:.3g}" if math.isfinite(est.p) else "")
+
+
 def _beats(est: Estimate) -> bool | None:
     """True if clearly positive; False if clearly negative or its whole CI lies within
     ±EQUIVALENCE (no difference worth a point of accuracy); None otherwise."""
@@ -719,7 +725,7 @@ def b2_why_bn(top_bn: float | None, top_none: float | None, beta_diff: Estimate)
     times = f" (×{ratio:g})" if ratio == ratio else ""
     key = (
         f"highest rate that trains: BN {rate(top_bn)}, none {rate(top_none)}{times}; "
-        f"β-smoothness BN − none {beta_diff.fmt(signed=True, digits=2)}"
+        f"β-smoothness BN − none {_sig(beta_diff)}"
     )
     smoother = _dir(beta_diff)
     wider = None if top_bn is None and top_none is None else (top_bn or 0) > (top_none or 0)

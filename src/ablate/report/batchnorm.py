@@ -320,9 +320,9 @@ def b2(ctx: Context) -> Section:
                 + ", ".join(f"{n} {v:.3f}" for n, v in init_spread.items())
                 + ". "
                 if init_spread
-                else "This profile sweeps one init here; how BN changes the effect of init is "
-                "the norm × init interaction of the main grid ([What matters most]"
-                "(#what-matters)). "
+                else "This conv study sweeps one init here (the MLP family of [B1](#b1) sweeps "
+                "two); how BN changes the effect of init is the norm × init interaction of the "
+                "main grid ([What matters most](#what-matters)). "
             )
             + "Santurkar et al. found BN "
             "helps by smoothing the landscape, not by keeping distributions fixed (the notes' "

@@ -29,7 +29,10 @@ def name(term: str) -> str:
 
 
 def pct(share: float) -> str:
-    return f"{100 * share:.1f}%"
+    """A share as a percentage, never rounded to a bare 0.0% when it is not 0."""
+    if 0 < share < 0.0005:
+        return "<0.05%"
+    return f"{100 * share:.1f}%" if share >= 0.001 else f"{100 * share:.2f}%"
 
 
 def ci(row: pd.Series) -> str:

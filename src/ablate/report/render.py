@@ -138,8 +138,10 @@ def problems(ctx: Context) -> str:
             r["study"],
             r["key"],
             r["status"],
-            ", ".join(f"{a}={r[a]}" for a in main_grid.MAIN_AXES),
-            fmt(r.get("diverged_step")),
+            ", ".join(
+                f"{a}={r[a]}" for a in [*main_grid.MAIN_AXES, "norm_position", "depth", "lr"]
+            ),
+            fmt(r.get("diverged_step"), digits=0),
             str(r.get("error") or "")[:120],
         ]
         for _, r in bad.iterrows()
