@@ -97,7 +97,7 @@ def test_findings_follow_the_rules():
     assert "3 of 6 terms are told apart from it" in floor and "norm, init, init × norm" in floor
     assert "not told apart from seed noise: main effects and pairs" in floor
     assert least.startswith("**downsampling** explains 0.1%")
-    assert "not told apart from seed noise (p = 0.6)" in least
+    assert "not told apart from seed noise (p = 0.6, Holm-adjusted 1)" in least
     assert "[C3](#c3): *refuted*" in least
     assert "in plain, **init** comes first" in families
 
@@ -119,3 +119,10 @@ def test_section_renders_chart_findings_and_tables(tmp_path: Path):
 def test_section_without_a_decomposition_says_why(tmp_path: Path):
     ctx = Context(runs(), {"studies": []}, tmp_path)
     assert "Nothing to decompose" in importance.section(ctx, {}).body
+
+
+def test_a_term_clears_seed_noise_only_after_holm():
+    terms = pd.DataFrame({"p": [0.001, 0.03, 0.04]}, index=["a", "b", "c"])
+    held = importance._with_holm(terms, ["a", "b", "c"])
+    assert [importance._clears(held.loc[t]) for t in "abc"] == [True, False, False]
+    assert importance._clears(terms.loc["b"])  # uncorrected, 0.03 would pass

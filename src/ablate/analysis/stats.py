@@ -149,6 +149,12 @@ def _units_estimate(
     return replace(est, p=sign_flip_p(units), unit=unit, dropped=dict(dropped))
 
 
+def paired_units(differences: Sequence[float] | np.ndarray, unit: str) -> Estimate:
+    """Paired differences already reduced to one per independent unit: their mean with a
+    t-interval and the exact sign-flip p-value, as `paired_diff` gives."""
+    return _units_estimate(_finite(differences), unit, {}, None)
+
+
 def _failures(side: pd.DataFrame, metric: str, drop_failed: bool) -> pd.Series:
     """Per pair, why this arm cannot enter the effect ('' if it can)."""
     status = side["status"].astype(str) if "status" in side else pd.Series("ok", side.index)

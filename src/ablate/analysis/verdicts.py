@@ -44,6 +44,14 @@ def needs(est: Estimate) -> str:
     )
 
 
+def with_needs(verdict: Verdict, *deciding: Estimate) -> Verdict:
+    """An inconclusive verdict names the units its first undecided comparison would need."""
+    undecided = [e for e in deciding if e.n and e.compare() == "overlap"]
+    if verdict.verdict == "inconclusive" and undecided:
+        verdict.explanation += needs(undecided[0])
+    return verdict
+
+
 def c3_strided_vs_pool(
     acc_diff: Estimate,
     per_arch: dict[str, Estimate],
@@ -458,7 +466,7 @@ def pow10_fmt(est: Estimate) -> str:
     """A log10-scale estimate as a factor with its CI."""
     if not (math.isfinite(est.lo) and math.isfinite(est.hi)):
         return f"{10**est.mean:.3g}" if math.isfinite(est.mean) else "—"
-    return f"{10**est.mean:.3g} [{10**est.lo:.3g}, {10**est.hi:.3g}]"
+    return f"{10**est.mean:#.3g} [{10**est.lo:#.3g}, {10**est.hi:#.3g}]"
 
 
 def a3_zero_init(max_weight_grad: float, acc: Estimate, chance: float) -> Verdict:
@@ -484,7 +492,7 @@ def a4_leaky(
     numbers = {"acc_diff": acc_diff.mean, "dead_relu": dead_relu, "dead_leaky": dead_leaky}
     key = (
         f"Δacc leaky − relu {acc_diff.fmt(signed=True)}; dead units relu {dead_relu:.1%}, "
-        f"never-positive leaky {dead_leaky:.1%}"
+        f"never-positive leaky {dead_leaky:.1%} (runs both arms finished)"
     )
     better = [lr for lr, e in per_lr.items() if e.compare() == "higher"]
     if acc_diff.compare() == "higher":
@@ -536,7 +544,7 @@ def a5_relu(
         f"Deep nets: gradient first/last layer {flow}; {zero_frac:.0%} of ReLU outputs "
         "are exactly 0 (sparse); fwd+bwd ms " + ", ".join(f"{k} {v:.2f}" for k, v in cost.items())
     )
-    return from_parts("A5", parts, key, numbers, detail)
+    return with_needs(from_parts("A5", parts, key, numbers, detail), *acc_vs.values())
 
 
 def d1_centering(
@@ -621,7 +629,7 @@ def w2_xavier(
     }
     key = (
         f"std per layer: tanh ×{_factor(tanh_slope)}, relu ×{_factor(relu_slope)} "
-        f"(stable: within ×{10**band:.3f}); deep tanh acc {deep_tanh.fmt()}"
+        f"(stable = within ×{10**band:.3f} either way); deep tanh acc {deep_tanh.fmt()}"
     )
     parts = {
         "stable for tanh": _within(tanh_slope, band),
@@ -645,7 +653,11 @@ def w3_kaiming(vs_xavier: Estimate, vs_small: Estimate, std_slope: Estimate) -> 
         f"{vs_small.fmt(signed=True)}; kaiming std ×{_factor(std_slope)} per layer"
     )
     parts = {"beats xavier": _dir(vs_xavier), "beats small init": _dir(vs_small)}
-    return from_parts("W3", parts, key, numbers, "Kaiming init in deep ReLU nets")
+    return with_needs(
+        from_parts("W3", parts, key, numbers, "Kaiming init in deep ReLU nets"),
+        vs_xavier,
+        vs_small,
+    )
 
 
 def _position_side(success: Estimate, acc: Estimate) -> str | None:
@@ -733,7 +745,7 @@ def b2_why_bn(top_bn: float | None, top_none: float | None, beta_diff: Estimate)
         "BN trains at higher learning rates": wider,
         "BN makes the landscape smoother": None if smoother is None else not smoother,
     }
-    return from_parts("B2", parts, key, numbers, "What BN changes")
+    return with_needs(from_parts("B2", parts, key, numbers, "What BN changes"), beta_diff)
 
 
 def t1_overfit(steps: dict[str, int | None], threshold: float) -> Verdict:
@@ -806,8 +818,8 @@ def t2_t3_counterfactual(qid: str, kind: str, counts: dict[str, int]) -> Verdict
     hits, against, nothing = counts.get(claimed, 0), counts.get(other, 0), counts.get("none", 0)
     tested = hits + against + nothing + counts.get("either", 0)
     key = (
-        f"{kind} runs cured by {claimed} the rate: {hits}; only by {other}: {against}; by no "
-        f"rate tried: {nothing}; either way: {counts.get('either', 0)}; untested: "
+        f"runs whose curve is {kind}, cured by {claimed} the rate: {hits}; only by {other}: "
+        f"{against}; by no rate tried: {nothing}; either way: {counts.get('either', 0)}; untested: "
         f"{counts.get('untested', 0)}"
     )
     numbers = {f"{kind}_{k}": float(v) for k, v in counts.items()}

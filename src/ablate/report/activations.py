@@ -364,7 +364,14 @@ def a4(ctx: Context) -> Section:
         float(lr): est
         for lr, est in paired_by_stratum(df, "lr", "activation", "leaky_relu", "relu", pair).items()
     }
-    dead = df.groupby("activation")["probe_dead_frac_end"].mean()
+    # Dead units over the runs both arms finished (same rate, init and seed): a rate where
+    # one arm diverged would otherwise weigh in for the other arm alone.
+    both = (
+        df[df["activation"].isin(["relu", "leaky_relu"])]
+        .pivot_table(index=pair, columns="activation", values="probe_dead_frac_end")
+        .dropna()
+    )
+    dead = both.mean() if len(both) else pd.Series({"relu": np.nan, "leaky_relu": np.nan})
     verdict = verdicts.a4_leaky(overall, per_lr, float(dead["relu"]), float(dead["leaky_relu"]))
     path, link = ctx.figure("a4_dead_units.png")
     figures.lines(

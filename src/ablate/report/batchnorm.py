@@ -5,7 +5,14 @@ from __future__ import annotations
 import pandas as pd
 
 from ablate.analysis import verdicts
-from ablate.analysis.stats import Estimate, diff_of_means, holm_family, mean_ci, paired_diff
+from ablate.analysis.stats import (
+    Estimate,
+    diff_of_means,
+    holm_family,
+    mean_ci,
+    paired_diff,
+    paired_units,
+)
 from ablate.analysis.tuning import select_best_lr
 from ablate.report import figures
 from ablate.report.context import Context, Section
@@ -251,8 +258,13 @@ def b2(ctx: Context) -> Section:
     smooth_cols = [beta_col, "probe_smooth_loss_range", "probe_smooth_grad_norm"]
     matched = run_medians(ok[ok["trains"] & ok["lr"].isin(both)], ctx.probes, smooth_cols)
     units = cell_means(matched, ["norm", "norm_position", "init", "lr"], beta_col)
-    beta = diff_of_means(
-        units[units["norm"] == "batch"][beta_col], units[units["norm"] == "none"][beta_col]
+    # Paired by rate (and init): β scales with the step size, so BN at one rate is compared
+    # with no BN at the same rate; BN's positions are averaged within the pair.
+    per_rate = units.groupby(["norm", "init", "lr"])[beta_col].mean().unstack("norm")
+    pairs = per_rate.dropna(subset=[c for c in ("batch", "none") if c in per_rate])
+    beta = paired_units(
+        (pairs["batch"] - pairs["none"]).to_numpy() if {"batch", "none"} <= set(pairs) else [],
+        "rates",
     )
     verdict = verdicts.b2_why_bn(top["batch"], top["none"], beta)
     curves = ctx.curves("bn")
@@ -305,8 +317,9 @@ def b2(ctx: Context) -> Section:
             "that both train, at the rates where both arms train "
             f"({', '.join(f'{lr:g}' for lr in both) or 'none'}); each run's value is the "
             "median over its probe points (so the points of one run, which are not "
-            "independent, count once), the difference is over cells (seeds averaged; "
-            f"{beta.n} cells in the smaller arm): median β-smoothness "
+            "independent, count once), and BN − none is paired by rate (seeds and BN "
+            f"positions averaged; {beta.n} {beta.unit}: {beta.fmt(signed=True)}, sign-flip "
+            "p). Per arm, the medians over runs of β-smoothness "
             f"(`{beta_col.removeprefix('probe_')}`: gradient change per unit step"
             + (
                 ", times the squared weight norm, so BN's scale invariance does not inflate it"

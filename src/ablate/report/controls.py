@@ -85,7 +85,7 @@ def section(checks: dict[str, list[ControlCheck]]) -> Section:
                 "test acc (95% CI)",
                 "lr",
                 "steps",
-                "val-loss fall, last fifth",
+                "val-loss fall, last fifth (negative: rose)",
                 "status",
             ],
             rows,

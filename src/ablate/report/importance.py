@@ -9,6 +9,7 @@ import pandas as pd
 import seaborn as sns
 
 from ablate.analysis.importance import HIGHER, SEED, prepare
+from ablate.analysis.stats import holm
 from ablate.analysis.verdicts import NOT_RUN, Verdict
 from ablate.report.context import Context, Section, load_questions
 from ablate.report.figures import save
@@ -113,14 +114,26 @@ ALPHA = 0.05
 
 def _clears(term: pd.Series) -> bool:
     """Is this term told apart from seed noise (its F test against the within-cell mean
-    square)? Shares alone cannot say: a term with one df and a share below the noise
-    share can still be far above noise per degree of freedom."""
-    return "p" in term and term["p"] == term["p"] and term["p"] < ALPHA
+    square, Holm-adjusted over the terms the findings test)? Shares alone cannot say: a term
+    with one df and a share below the noise share can still be far above noise per degree
+    of freedom."""
+    p = term.get("p_holm", term.get("p", float("nan")))
+    return p == p and p < ALPHA
+
+
+def _with_holm(terms: pd.DataFrame, tested: list[str]) -> pd.DataFrame:
+    """`terms` with `p_holm`: the F tests' p-values Holm-adjusted over `tested`."""
+    if "p" not in terms:
+        return terms
+    adjusted = pd.Series(holm(terms.loc[tested, "p"].tolist()), index=tested)
+    return terms.assign(p_holm=adjusted.reindex(terms.index))
 
 
 def _p_text(term: pd.Series) -> str:
-    p = term.get("p", float("nan"))
-    return f"p = {p:.2g}" if p == p else "no F test"
+    p, adjusted = term.get("p", float("nan")), term.get("p_holm", float("nan"))
+    if p != p:
+        return "no F test"
+    return f"p = {p:.2g}" + (f", Holm-adjusted {adjusted:.2g}" if adjusted == adjusted else "")
 
 
 def findings(
@@ -129,6 +142,8 @@ def findings(
     """Three to five sentences, each from an explicit rule over the decomposition of the main
     grid (`importance`), the runs behind it (`rows`, for directions) and the verdicts."""
     terms = scope(importance, STUDY)
+    tested = [t for t in ranked(terms).index if t != SEED] + [HIGHER]
+    terms = _with_holm(terms, [t for t in dict.fromkeys(tested) if t in terms.index])
     effects = ranked(terms)
     floor = terms.loc[SEED]
     out = []
@@ -159,7 +174,7 @@ def findings(
     out.append(
         f"Seed-to-seed variation is {ci(floor)} of the variance; {len(above)} of "
         f"{len(effects)} terms are told apart from it (F test against the within-cell mean "
-        f"square, p < {ALPHA}: {', '.join(map(name, above.index)) or 'none'}), and "
+        f"square, Holm-adjusted p < {ALPHA}: {', '.join(map(name, above.index)) or 'none'}), and "
         f"interactions of three or more choices add {ci(higher)}"
         + (
             ", which is told apart from seed noise too: pairs do not describe the whole grid."

@@ -28,6 +28,11 @@ def _std_slope(ctx: Context, cell: pd.DataFrame) -> Estimate:
     return slope_estimate(ctx.layers("depth_init", "act"), "act_std", cell["key"])
 
 
+def _small(value: float) -> str:
+    """A norm that float32 may have flushed to 0 says so, rather than printing a bare 0."""
+    return "0 (below float32 resolution)" if value == 0 else f"{value:.2g}"
+
+
 def _grad_first(cell: pd.DataFrame) -> float:
     return float(cell["probe_grad_norm_first_init"].median())
 
@@ -184,7 +189,7 @@ def w1(ctx: Context) -> Section:
             "and from a backward signal that shrinks the same way, so they are tiny in every "
             "layer rather than shrinking further toward the input: the first layer's weight-"
             f"gradient norm at init in the {deep}-layer {act} nets is "
-            f"{_grad_first(small_deep):.2g} with small init against "
+            f"{_small(_grad_first(small_deep))} with small init against "
             f"{_grad_first(_cell(df, 'kaiming', act, deep)):.2g} with Kaiming (medians).",
         ]
     )
