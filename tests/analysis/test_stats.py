@@ -217,3 +217,12 @@ def test_accuracy_differences_are_cut_to_plus_minus_one():
         }
     )
     assert paired_diff(df, "arm", "x", "y", ["seed"]).lo == -1.0
+
+
+def test_paired_units_test_one_difference_per_unit_by_sign_flip():
+    from ablate.analysis.stats import paired_units
+
+    three = paired_units([-2000.0, -1500.0, -3000.0], "rates")
+    assert three.unit == "rates" and three.n == 3 and three.p == 0.25  # 2 / 2**3: undecidable
+    six = paired_units([0.01, 0.02, 0.015, 0.03, 0.01, 0.02], "seeds")
+    assert six.p < 0.05 and six.lo > 0
