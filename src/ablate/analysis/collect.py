@@ -28,6 +28,9 @@ AXES = [
     "stem",
     "head",
 ]
+# What a run trained on and how, besides its axes and rate; and its budget.
+SETUP = ["dataset", "preprocessing", "folds", "fold", "train_limit", "batch_size", "optimizer"]
+BUDGET = ["max_epochs", "max_steps", "schedule"]
 COLUMNS = [
     "study",
     "key",
@@ -37,17 +40,9 @@ COLUMNS = [
     "reused_from",
     "seed",
     *AXES,
-    "dataset",
-    "preprocessing",
-    "folds",
-    "fold",
-    "train_limit",
-    "batch_size",
-    "optimizer",
+    *SETUP,
     "lr",
-    "max_epochs",
-    "max_steps",
-    "schedule",
+    *BUDGET,
     "stopped",
     "val_acc",
     "val_loss",

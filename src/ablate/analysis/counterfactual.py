@@ -7,26 +7,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ablate.analysis.collect import AXES
+from ablate.analysis.collect import AXES, BUDGET, SETUP
 from ablate.analysis.curves import classify
 from ablate.analysis.floor import flag_collapsed
 
 # Everything that fixes a run except its rate; result and bookkeeping columns are left out.
-CONFIG = [
-    "study",
-    "seed",
-    *AXES,
-    "dataset",
-    "preprocessing",
-    "folds",
-    "fold",
-    "train_limit",
-    "batch_size",
-    "optimizer",
-    "max_epochs",
-    "max_steps",
-    "schedule",
-]
+CONFIG = ["study", "seed", *AXES, *SETUP, *BUDGET]
 CURES = ("raising", "lowering", "either", "none", "untested")
 # The direction each claim blames: a stalled curve on too small a rate, a diverged one on
 # too large a rate.
