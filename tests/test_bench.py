@@ -25,3 +25,10 @@ def test_render_prints_layout_step_times_and_their_ratio():
     text = render(bench)
     assert "| cell | " + " | ".join(LAYOUTS) in text
     assert "| cell a | 12.0 | 8.0 | 6.0 | 1.50 |" in text
+
+
+def test_the_plain_loop_trains_the_runs_step_budget(tmp_path):
+    from ablate.bench import _cfg, plain_loop
+
+    cfg = _cfg(tmp_path / "runs", "profile=smoke", "trainer.max_steps=7", "model.stages=2")
+    assert plain_loop(cfg)["steps"] == 7  # the same work as a run, not max_epochs of it
