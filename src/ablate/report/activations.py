@@ -169,6 +169,37 @@ def slope_table(acts: pd.DataFrame) -> str:
     )
 
 
+HOLDS, DIES = 0.9, 0.5  # per-layer factors: a weight gradient that holds, a signal that dies
+
+
+def _masked(by_act: dict[str, pd.Series], signal: pd.Series, acts: pd.DataFrame) -> str:
+    """Name the activations whose weight gradients hold their size (factor ≥ 0.9 per layer)
+    while the backward signal dies (< 0.5 per layer): inputs that shrink forward as fast as
+    the signal shrinks backward hide the vanishing gradient from a weight-gradient plot."""
+    hidden = []
+    for act, weight in by_act.items():
+        sig = signal.reindex(acts[acts["activation"] == act]["key"].unique()).dropna()
+        if (
+            len(weight.dropna())
+            and len(sig)
+            and 10 ** weight.mean() >= HOLDS
+            and 10 ** sig.mean() < DIES
+        ):
+            hidden.append(act)
+    if not hidden:
+        return "here no activation's weight gradients hide a dying signal."
+    return (
+        f"{', '.join(hidden)} keep{'s' if len(hidden) == 1 else ''} weight gradients of one "
+        "size through depth while the signal dies: their inputs shrink forward as fast as "
+        "the signal shrinks backward."
+    )
+
+
+def _factor_of(log_factors: pd.Series) -> str:
+    values = log_factors.dropna()
+    return f"{10 ** float(values.mean()):.3g}" if len(values) else "—"
+
+
 def _step_ratio(ctx: Context, act: str, base: str = "relu") -> Estimate:
     """log10 of act's time per training step over base's, paired over the main grid's
     cells and seeds (runs that trained their whole budget): exp's cost as a share of a real
@@ -230,8 +261,23 @@ def a2(ctx: Context) -> Section:
         xlabel="layer (input → output)",
         ylabel="weight-gradient norm",
     )
+    # The backward signal itself, ‖∂L/∂h_l‖ at each activation: a weight gradient is that
+    # signal times the layer's input, so an input that shrinks forward can hide it.
+    acts_all = ctx.layers("depth_init", "act")
+    acts_all = acts_all[(acts_all["depth"] == depth) & acts_all["init"].isin(["xavier", "kaiming"])]
+    signal = (
+        -log_slopes(acts_all, "act_grad_norm")
+        if "act_grad_norm" in acts_all
+        else pd.Series(dtype=float)
+    )
     shrink_rows = [
-        [a, f"{10 ** float(v.mean()):.3g}", f"{(10 ** float(v.mean())) ** depth:.2g}", len(v)]
+        [
+            a,
+            f"{10 ** float(v.mean()):.3g}",
+            f"{(10 ** float(v.mean())) ** depth:.2g}",
+            _factor_of(signal.reindex(acts_all[acts_all["activation"] == a]["key"].unique())),
+            len(v),
+        ]
         for a, v in by_act.items()
         if len(v)
     ]
@@ -259,14 +305,25 @@ def a2(ctx: Context) -> Section:
         [
             ctx.describe("depth_init"),
             f"![Gradient norm by layer]({link})",
-            f"Per-layer factor of the weight-gradient norm toward the input at init (the fitted "
-            f"slope of log norm against layer, {depth} hidden layers, xavier and kaiming runs; "
-            "below 1 it shrinks), and what that factor compounds to over the net:",
-            table(["activation", "factor per layer", f"over {depth} layers", "runs"], shrink_rows),
+            f"Per-layer factor toward the input at init (the fitted slope of log norm against "
+            f"layer, {depth} hidden layers, xavier and kaiming runs; below 1 it shrinks) of the "
+            "weight-gradient norm, what it compounds to over the net, and of the backward signal "
+            "‖∂L/∂h‖ at each activation. A weight gradient is that signal times the layer's "
+            "input, so the two can part: " + _masked(by_act, signal, acts_all),
+            table(
+                [
+                    "activation",
+                    "weight gradient, per layer",
+                    f"over {depth} layers",
+                    "backward signal ‖∂L/∂h‖, per layer",
+                    "runs",
+                ],
+                shrink_rows,
+            ),
             slope_table(acts),
             f"Saturation (outputs within 2% of 0 or 1; the claim needs at least "
             f"{verdicts.SATURATED:.0%}): {sat:.1%} at the end of training in the "
-            f"{len(learned)} sigmoid runs that learned (depths "
+            f"{len(learned)} sigmoid runs that learned (depth "
             f"{', '.join(map(str, sorted(learned['depth'].unique().astype(int))))}; median over "
             f"runs), against {sat_init:.2%} at init in the deepest nets. So the deep nets' "
             "gradients shrink at init, before anything saturates: that part is the slope bound "
