@@ -38,3 +38,9 @@ def stable_band(layers: int) -> float:
     """The per-layer log10 change that compounds to a factor of 2 over `layers` layers:
     within it, a signal keeps its scale to within 2x through the deepest net."""
     return float(np.log10(2) / layers)
+
+
+def factor_text(log_factors: pd.Series, prefix: str = "") -> str:
+    """The mean of per-run log10 factors as a factor per layer ('—' when none could be fit)."""
+    values = log_factors.dropna()
+    return f"{prefix}{10 ** float(values.mean()):.3g}" if len(values) else "—"

@@ -228,6 +228,11 @@ def _all_true(*values: bool | None) -> bool | None:
 EQUIVALENCE = 0.01  # an accuracy difference whose whole CI lies within ±1 point is "no loss"
 
 
+def _equivalent(est: Estimate) -> bool:
+    """Its whole CI lies within ±EQUIVALENCE: no difference worth a point of accuracy."""
+    return est.n > 1 and est.lo >= -EQUIVALENCE and est.hi <= EQUIVALENCE
+
+
 MATCH_TOLERANCE = 0.10  # "matched FLOPs": within ±10% of the control's FLOPs per image
 
 
@@ -261,9 +266,7 @@ def c1_bottleneck(
         f"{matched_cost.fmt(signed=True)}"
     )
     matched = abs(matched_flops_ratio - 1) <= MATCH_TOLERANCE
-    equivalent = (
-        matched_cost.n > 1 and matched_cost.lo >= -EQUIVALENCE and matched_cost.hi <= EQUIVALENCE
-    )
+    equivalent = _equivalent(matched_cost)
     no_cost = None  # unmatched FLOPs, or a CI too wide to tell
     if matched and (equivalent or matched_cost.compare() == "higher"):
         no_cost = True
@@ -294,7 +297,7 @@ def _beats(est: Estimate) -> bool | None:
     ±EQUIVALENCE (no difference worth a point of accuracy); None otherwise."""
     if est.compare() == "higher":
         return True
-    if est.compare() == "lower" or (est.n > 1 and est.lo >= -EQUIVALENCE and est.hi <= EQUIVALENCE):
+    if est.compare() == "lower" or _equivalent(est):
         return False
     return None
 
@@ -507,7 +510,7 @@ def a4_leaky(
             f"Leaky ReLU helps only at lr {', '.join(f'{lr:g}' for lr in better)}.",
             numbers,
         )
-    if acc_diff.n > 1 and acc_diff.lo >= -EQUIVALENCE and acc_diff.hi <= EQUIVALENCE:
+    if _equivalent(acc_diff):
         return Verdict(
             "A4",
             "refuted",
@@ -579,11 +582,6 @@ def _within(est: Estimate, band: float) -> bool | None:
     return False if est.hi < -band or est.lo > band else None
 
 
-def _factor(est: Estimate) -> str:
-    """A per-layer log10 slope as a multiplicative factor per layer, with its CI."""
-    return pow10_fmt(est)
-
-
 def w1_small_init(
     shallow: dict[str, Estimate],
     deep: Estimate,
@@ -604,7 +602,7 @@ def w1_small_init(
     key = (
         "acc shallow "
         + ", ".join(f"{a} {e.fmt()}" for a, e in sorted(shallow.items()))
-        + f" vs deep {deep.fmt()}; activation std ×{_factor(std_slope)} per layer"
+        + f" vs deep {deep.fmt()}; activation std ×{pow10_fmt(std_slope)} per layer"
     )
     parts = {
         f"works in small {a} nets": _above(e, (works or {}).get(a, bar))
@@ -628,7 +626,7 @@ def w2_xavier(
         "deep_tanh_acc": deep_tanh.mean,
     }
     key = (
-        f"std per layer: tanh ×{_factor(tanh_slope)}, relu ×{_factor(relu_slope)} "
+        f"std per layer: tanh ×{pow10_fmt(tanh_slope)}, relu ×{pow10_fmt(relu_slope)} "
         f"(stable = within ×{10**band:.3f} either way); deep tanh acc {deep_tanh.fmt()}"
     )
     parts = {
@@ -650,7 +648,7 @@ def w3_kaiming(vs_xavier: Estimate, vs_small: Estimate, std_slope: Estimate) -> 
     }
     key = (
         f"deep relu: kaiming − xavier {vs_xavier.fmt(signed=True)}, kaiming − small "
-        f"{vs_small.fmt(signed=True)}; kaiming std ×{_factor(std_slope)} per layer"
+        f"{vs_small.fmt(signed=True)}; kaiming std ×{pow10_fmt(std_slope)} per layer"
     )
     parts = {"beats xavier": _dir(vs_xavier), "beats small init": _dir(vs_small)}
     return with_needs(

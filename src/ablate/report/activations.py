@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ablate.analysis import verdicts
-from ablate.analysis.depth_trend import log_slopes
+from ablate.analysis.depth_trend import factor_text, log_slopes
 from ablate.analysis.stats import (
     Estimate,
     diff_of_means,
@@ -195,11 +195,6 @@ def _masked(by_act: dict[str, pd.Series], signal: pd.Series, acts: pd.DataFrame)
     )
 
 
-def _factor_of(log_factors: pd.Series) -> str:
-    values = log_factors.dropna()
-    return f"{10 ** float(values.mean()):.3g}" if len(values) else "—"
-
-
 def _step_ratio(ctx: Context, act: str, base: str = "relu") -> Estimate:
     """log10 of act's time per training step over base's, paired over the main grid's
     cells and seeds (runs that trained their whole budget): exp's cost as a share of a real
@@ -273,9 +268,9 @@ def a2(ctx: Context) -> Section:
     shrink_rows = [
         [
             a,
-            f"{10 ** float(v.mean()):.3g}",
+            factor_text(v),
             f"{(10 ** float(v.mean())) ** depth:.2g}",
-            _factor_of(signal.reindex(acts_all[acts_all["activation"] == a]["key"].unique())),
+            factor_text(signal.reindex(acts_all[acts_all["activation"] == a]["key"].unique())),
             len(v),
         ]
         for a, v in by_act.items()

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ablate.analysis import verdicts
-from ablate.analysis.depth_trend import log_slopes, slope_estimate, stable_band
+from ablate.analysis.depth_trend import factor_text, log_slopes, slope_estimate, stable_band
 from ablate.analysis.stats import Estimate, diff_of_means, holm_family, mean_ci
 from ablate.report import figures
 from ablate.report.context import Context, Section
@@ -35,12 +35,6 @@ def _small(value: float) -> str:
 
 def _grad_first(cell: pd.DataFrame) -> float:
     return float(cell["probe_grad_norm_first_init"].median())
-
-
-def _per_layer(slopes: pd.Series, sign: float = 1.0) -> str:
-    """The mean of per-run log10 slopes as a factor per layer ('—' when none could be fit)."""
-    slopes = slopes.dropna()
-    return f"×{10 ** (sign * float(slopes.mean())):.3g}" if len(slopes) else "—"
 
 
 def _cell(df: pd.DataFrame, init: str, act: str, depth: int) -> pd.DataFrame:
@@ -115,8 +109,8 @@ def _depth_table(ctx: Context, df: pd.DataFrame, acts: list[str]) -> str:
                 init,
                 act,
                 int(depth),
-                _per_layer(std.reindex(g["key"])),
-                _per_layer(grad.reindex(g["key"]), sign=-1.0),
+                factor_text(std.reindex(g["key"]), "×"),
+                factor_text(-grad.reindex(g["key"]), "×"),
                 mean_ci(g["test_acc"]).fmt(),
             ]
         )
