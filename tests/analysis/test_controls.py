@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ablate.analysis.controls import check, check_study, val_drop
-from ablate.analysis.verdicts import Verdict
+from ablate.analysis.rules.common import Verdict
 from ablate.report.controls import guard, section
 
 MARKS = {"conv": 0.97, "deep_mlp": 0.90}

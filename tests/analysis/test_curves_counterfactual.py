@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from ablate.analysis import counterfactual as cf
-from ablate.analysis import verdicts as v
 from ablate.analysis.curves import batch_noise, classify, total_fall
+from ablate.analysis.rules.practice import t2_t3_counterfactual
 
 STEPS = 100
 
@@ -80,7 +80,7 @@ def _sweep(curves: dict[float, list[float]], collapsed: frozenset[float] = froze
     cured = cf.cures(cf.label_runs(runs, history))
     kind = "stalled"
     counts = cured[cured["curve"] == kind]["cure"].value_counts().to_dict()
-    return cured, v.t2_t3_counterfactual("T2", kind, counts)
+    return cured, t2_t3_counterfactual("T2", kind, counts)
 
 
 FLAT, FALLS = _noisy(2.3, 2.3, 0.2), _noisy(2.3, 0.3, 0.05)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ablate.analysis import verdicts
+from ablate.analysis.rules import batchnorm as rules
 from ablate.report.batchnorm import position_strata
 
 RATES = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
@@ -55,15 +55,15 @@ def test_after_training_at_more_rates_in_both_families_refutes():
     assert success.mean < 0 and acc.mean < 0  # before − after: after trains more, better
     assert [r[3] for r in rows[:2]] == ["12/12", "6/12"]  # post, pre: runs that train
     assert len(bars) == 2
-    assert verdicts.b1_position(strata).verdict == "refuted"
+    assert rules.b1_position(strata).verdict == "refuted"
 
 
 def test_one_family_only_is_never_refuted():
     strata, _, _ = position_strata(FakeContext({"bn_mlp": runs(0.01, 0.95)}))
-    assert verdicts.b1_position(strata).verdict == "inconclusive"
+    assert rules.b1_position(strata).verdict == "inconclusive"
 
 
 def test_families_that_disagree_are_nuanced():
     ctx = FakeContext({"bn": runs(0.01, 0.95), "bn_mlp": runs(3.0, 0.80)})
     strata, _, _ = position_strata(ctx)
-    assert verdicts.b1_position(strata).verdict == "nuanced"
+    assert rules.b1_position(strata).verdict == "nuanced"

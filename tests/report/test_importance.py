@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ablate.analysis.verdicts import Verdict
+from ablate.analysis.rules.common import Verdict
 from ablate.report import importance
 from ablate.report.context import Context
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ablate.analysis import verdicts
 from ablate.analysis.depth_trend import factor_text, log_slopes
+from ablate.analysis.rules import activations as rules
+from ablate.analysis.rules.common import MissingEvidence, pow10_fmt
 from ablate.analysis.stats import (
     Estimate,
     diff_of_means,
@@ -35,13 +36,13 @@ def a1(ctx: Context) -> Section:
     linear = df[df["arch"] == "linear"]
     mlp = df[df["arch"] == "mlp"]
     if linear.empty or "identity" not in set(mlp["activation"]):
-        raise verdicts.MissingEvidence("linear_collapse needs linear runs and identity MLPs")
+        raise MissingEvidence("linear_collapse needs linear runs and identity MLPs")
     ident = mlp[mlp["activation"] == "identity"]
     nonlin = {a: g for a, g in mlp.groupby("activation") if a != "identity"}
     if not nonlin:
-        raise verdicts.MissingEvidence("linear_collapse has no nonlinear MLP runs")
+        raise MissingEvidence("linear_collapse has no nonlinear MLP runs")
     if "logit_affine_r2" not in df or df["logit_affine_r2"].isna().all():
-        raise verdicts.MissingEvidence(
+        raise MissingEvidence(
             "linear_collapse runs lack the capacity probe (probes.capacity: true)"
         )
     best = max(nonlin, key=lambda a: nonlin[a]["val_acc"].mean())  # select on validation
@@ -50,7 +51,7 @@ def a1(ctx: Context) -> Section:
     )
     vs_linear = diff_of_means(ident["train_fit_acc"], linear["train_fit_acc"])
     nonlinear = mlp[mlp["activation"] != "identity"]
-    verdict = verdicts.a1_linear_collapse(
+    verdict = rules.a1_linear_collapse(
         float(ident["logit_affine_r2"].min()),
         float(nonlinear["logit_affine_r2"].max()),
         depth_gain,
@@ -100,7 +101,7 @@ def a1(ctx: Context) -> Section:
             "is tested on what the trained nets compute, not on test accuracy: the adjusted R² "
             "of the best affine map of the input to the trained net's logits, fitted by least "
             f"squares on up to {MAX_IMAGES:,} training images (1 for an affine net; the identity "
-            f"net counts as affine from {verdicts.AFFINE_R2}), and the fit to the whole training "
+            f"net counts as affine from {rules.AFFINE_R2}), and the fit to the whole training "
             f"split (eval mode) of the nonlinear MLP ({best}, chosen on validation accuracy) "
             "against the identity MLP at the same depths and seeds: "
             f"{depth_gain.fmt(signed=True)} ({depth_gain.n} {depth_gain.unit}). The one-layer "
@@ -220,7 +221,7 @@ def a2(ctx: Context) -> Section:
     study = ctx.study("depth_init")
     df = _deepest(study)
     if {"sigmoid", "relu"} - set(df["activation"]):
-        raise verdicts.MissingEvidence("depth_init needs deep sigmoid and relu runs")
+        raise MissingEvidence("depth_init needs deep sigmoid and relu runs")
     depth = int(df["depth"].max())
     grads = ctx.layers("depth_init", "grad")
     grads = grads[(grads["depth"] == depth) & grads["init"].isin(["xavier", "kaiming"])]
@@ -237,7 +238,7 @@ def a2(ctx: Context) -> Section:
     sat_init = float(sig["probe_sat_frac_init"].median())
     centering = _centering(study)
     step = _step_ratio(ctx, "sigmoid")
-    verdict = verdicts.a2_sigmoid(
+    verdict = rules.a2_sigmoid(
         mean_ci(by_act.get("sigmoid", pd.Series(dtype=float))),
         diff_of_means(by_act.get("sigmoid", []), by_act.get("relu", [])),
         sat,
@@ -287,7 +288,7 @@ def a2(ctx: Context) -> Section:
             a,
             f"[{r['out_min']:.3g}, {r['out_max']:.3g}]",
             f"{ms.get(a, float('nan')):.2f}",
-            verdicts.pow10_fmt(_cost_ratio(ctx, a)),
+            pow10_fmt(_cost_ratio(ctx, a)),
         ]
         for a, r in ranges.iterrows()
     ]
@@ -317,7 +318,7 @@ def a2(ctx: Context) -> Section:
             ),
             slope_table(acts),
             f"Saturation (outputs within 2% of 0 or 1; the claim needs at least "
-            f"{verdicts.SATURATED:.0%}): {sat:.1%} at the end of training in the "
+            f"{rules.SATURATED:.0%}): {sat:.1%} at the end of training in the "
             f"{len(learned)} sigmoid runs that learned (depth "
             f"{', '.join(map(str, sorted(learned['depth'].unique().astype(int))))}; median over "
             f"runs), against {sat_init:.2%} at init in the deepest nets. So the deep nets' "
@@ -331,7 +332,7 @@ def a2(ctx: Context) -> Section:
             f"(paired by depth, init and seed): {centering.fmt(signed=True)} "
             f"({centering.n} {centering.unit}).",
             "Cost: sigmoid's time per training step over relu's in the main grid's networks "
-            f"(paired by every other axis and seed): ×{verdicts.pow10_fmt(step)} ({step.n} "
+            f"(paired by every other axis and seed): ×{pow10_fmt(step)} ({step.n} "
             f"{step.unit}). For scale, one activation op alone on a "
             f"{int(ctx.cost['elements'].iloc[0]) if not ctx.cost.empty else 0:,}-element tensor "
             "(median of repeats, one thread):",
@@ -355,11 +356,11 @@ def a3(ctx: Context) -> Section:
     df = ctx.study("zero_init")
     zero_relu = df[(df["init"] == "zeros") & (df["activation"] == "relu")]
     if zero_relu.empty:
-        raise verdicts.MissingEvidence("zero_init has no relu runs with zero init")
+        raise MissingEvidence("zero_init has no relu runs with zero init")
     grads = ctx.layers("zero_init", "grad")
     zero_grads = grads[(grads["init"] == "zeros") & (grads["activation"] == "relu")]
     chance = ctx.chance("zero_init")
-    verdict = verdicts.a3_zero_init(
+    verdict = rules.a3_zero_init(
         float(zero_grads["grad_norm"].max()), mean_ci(zero_relu["test_acc"]), chance
     )
     both = pd.concat(
@@ -409,7 +410,7 @@ def a4(ctx: Context) -> Section:
     df = ctx.study("dead_units")
     levels = set(df["activation"])
     if not {"relu", "leaky_relu"} <= levels:
-        raise verdicts.MissingEvidence("dead_units needs relu and leaky_relu runs")
+        raise MissingEvidence("dead_units needs relu and leaky_relu runs")
     pair = ["lr", "init", "seed"]
     overall = paired_diff(df, "activation", "leaky_relu", "relu", pair, drop_failed=True)
     per_lr = {
@@ -424,7 +425,7 @@ def a4(ctx: Context) -> Section:
         .dropna()
     )
     dead = both.mean() if len(both) else pd.Series({"relu": np.nan, "leaky_relu": np.nan})
-    verdict = verdicts.a4_leaky(overall, per_lr, float(dead["relu"]), float(dead["leaky_relu"]))
+    verdict = rules.a4_leaky(overall, per_lr, float(dead["relu"]), float(dead["leaky_relu"]))
     path, link = ctx.figure("a4_dead_units.png")
     figures.lines(
         df,
@@ -465,7 +466,7 @@ def a5(ctx: Context) -> Section:
     df = _deepest(ctx.study("depth_init"))
     df = df[df["activation"] != "sigmoid_centered"]  # A2's control of sigmoid's offset
     if "relu" not in set(df["activation"]) or df["activation"].nunique() < 2:
-        raise verdicts.MissingEvidence("depth_init needs relu and another activation")
+        raise MissingEvidence("depth_init needs relu and another activation")
     best = {}
     for act, g in df.groupby("activation"):
         init = g.groupby("init")["val_acc"].mean().idxmax()  # select on validation
@@ -482,7 +483,7 @@ def a5(ctx: Context) -> Section:
         for a, g in best.items()
     }
     zero = float(best["relu"]["probe_zero_frac_init"].median())
-    verdict = verdicts.a5_relu(acc_vs, ratio, zero, _cost_ms(ctx))
+    verdict = rules.a5_relu(acc_vs, ratio, zero, _cost_ms(ctx))
     rows = [
         [
             a,

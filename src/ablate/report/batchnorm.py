@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ablate.analysis import verdicts
+from ablate.analysis.rules import batchnorm as rules
+from ablate.analysis.rules.common import MissingEvidence
 from ablate.analysis.stats import (
     Estimate,
     diff_of_means,
@@ -132,9 +133,9 @@ def b1(ctx: Context) -> Section:
     df = ctx.study("bn", status=None)
     ok = ctx.study("bn")
     if not {"pre", "post"} <= set(ok[ok["norm"] == "batch"]["norm_position"]):
-        raise verdicts.MissingEvidence("bn needs BN runs both before and after the activation")
+        raise MissingEvidence("bn needs BN runs both before and after the activation")
     strata, position_rows, bars = position_strata(ctx)
-    verdict = verdicts.b1_position(strata)
+    verdict = rules.b1_position(strata)
     shown = df.assign(arm=_arms(df), test_acc=df["test_acc"].fillna(ctx.chance("bn")))
     path, link = ctx.figure("b1_accuracy_by_lr.png")
     figures.lines(
@@ -241,7 +242,7 @@ def top_rate(arm: pd.DataFrame) -> float | None:
 def b2(ctx: Context) -> Section:
     df = ctx.study("bn", status=None)
     if df["norm"].nunique() < 2:
-        raise verdicts.MissingEvidence("bn needs runs with and without BN")
+        raise MissingEvidence("bn needs runs with and without BN")
     trains, bar = mark_trains(df, ["norm", "norm_position", "init", "lr"], ctx.chance("bn"))
     by_lr = trains.groupby(["norm", "lr"])["trains"].mean().unstack(0)
     top = {norm: top_rate(trains[trains["norm"] == norm]) for norm in ("batch", "none")}
@@ -266,7 +267,7 @@ def b2(ctx: Context) -> Section:
         (pairs["batch"] - pairs["none"]).to_numpy() if {"batch", "none"} <= set(pairs) else [],
         "rates",
     )
-    verdict = verdicts.b2_why_bn(top["batch"], top["none"], beta)
+    verdict = rules.b2_why_bn(top["batch"], top["none"], beta)
     curves = ctx.curves("bn")
     curves = curves[curves["train_loss"].notna()].assign(arm=lambda d: _arms(d))
     path, link = ctx.figure("b2_loss_by_lr.png")

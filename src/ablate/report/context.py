@@ -11,8 +11,8 @@ import pandas as pd
 import yaml
 
 from ablate.analysis.collect import AXES
+from ablate.analysis.rules.common import Verdict
 from ablate.analysis.tuning import select_best_lr
-from ablate.analysis.verdicts import Verdict
 from ablate.params import STUDIES
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ablate.analysis.controls import PLATEAU_DROP, PLATEAU_NATS, ControlCheck, check_study
-from ablate.analysis.verdicts import NOT_RUN, Verdict
+from ablate.analysis.rules.common import NOT_RUN, Verdict
 from ablate.config import compose
 from ablate.report.context import Context, Section
 from ablate.report.markdown import table

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ablate.analysis import verdicts
+from ablate.analysis.rules import convolution as rules
+from ablate.analysis.rules.common import MissingEvidence
 from ablate.analysis.stats import (
     Estimate,
     holm_family,
@@ -22,7 +23,7 @@ def require(df: pd.DataFrame, axis: str, levels: list[str]) -> None:
     """Raise MissingEvidence unless every level of `axis` has finished runs."""
     missing = [lv for lv in levels if lv not in set(df[axis])]
     if missing:
-        raise verdicts.MissingEvidence(f"the grid has no finished runs with {axis} in {missing}")
+        raise MissingEvidence(f"the grid has no finished runs with {axis} in {missing}")
 
 
 def _pair_on(axis: str) -> list[str]:
@@ -100,7 +101,7 @@ def c3(ctx: Context) -> Section:
     by_ds = costs.groupby("downsampling")[["params", "flops"]].mean()
     flops_ratio = by_ds.loc[claim, "flops"] / by_ds.loc[pool, "flops"]
     params_ratio = by_ds.loc[claim, "params"] / by_ds.loc[pool, "params"]
-    verdict = verdicts.c3_strided_vs_pool(
+    verdict = rules.c3_strided_vs_pool(
         diffs[claim], per_arch, flops_ratio, params_ratio, VARIANTS[claim]
     )
     path, link = ctx.figure("c3_accuracy_vs_flops.png")
@@ -176,7 +177,7 @@ def c4(ctx: Context) -> Section:
         }
     )
     depth_text, limits = depth_table(ctx)
-    verdict = verdicts.c4_depth(diffs, limits, base)
+    verdict = rules.c4_depth(diffs, limits, base)
     costs = _cost_table(df, ["arch"])
     path, link = ctx.figure("c4_architectures.png")
     figures.bars(
@@ -223,7 +224,7 @@ def c1_arms(df: pd.DataFrame) -> pd.Series:
 def c1(ctx: Context) -> Section:
     df = ctx.study("bottleneck")
     if "reduction" not in df:
-        raise verdicts.MissingEvidence("the bottleneck runs predate model.reduction: rerun them")
+        raise MissingEvidence("the bottleneck runs predate model.reduction: rerun them")
     df = df.assign(arm=c1_arms(df))
     arms = [C1_CONTROL, C1_POINTWISE, C1_SUBSAMPLE, C1_POINTWISE + C1_MATCHED]
     require(df, "arm", arms)
@@ -240,7 +241,7 @@ def c1(ctx: Context) -> Section:
     )
     costs = _cost_table(df, ["arm"]).set_index("arm")
     ratio = costs[["flops", "params"]] / costs.loc[C1_CONTROL, ["flops", "params"]]
-    verdict = verdicts.c1_bottleneck(
+    verdict = rules.c1_bottleneck(
         tests["mixing"],
         tests["matched cost"],
         ratio.loc[C1_POINTWISE, "flops"],
@@ -366,19 +367,19 @@ def c2(ctx: Context) -> Section:
     df = ctx.study("stride_fit")
     stems = sorted(df["stem"].unique())
     if len(stems) < 2:
-        raise verdicts.MissingEvidence("the stride_fit grid has fewer than two stems")
+        raise MissingEvidence("the stride_fit grid has fewer than two stems")
     size = {"digits": 8, "cifar10": 32}.get(str(df["dataset"].iloc[0]), 28)
     geometry = {stem: summary(size, *parse_stem(stem)) for stem in stems}
     pairs = padding_pairs(geometry)
     if not any(kind == "unread" for kind, _, _ in pairs):
-        raise verdicts.MissingEvidence(
+        raise MissingEvidence(
             f"no two stems of one kernel and stride differ only in reading every pixel at {size}px"
         )
     shifts = sorted(
         int(m[1]) for c in df.columns if (m := re.fullmatch(r"probe_shift_acc_br_(\d+)", c))
     )
     if not shifts or "probe_unread_ink_share" not in df:
-        raise verdicts.MissingEvidence(
+        raise MissingEvidence(
             "the stride_fit runs carry no shifted-digit accuracy or ink share "
             "(probes.shifts, probes.stem_coverage)"
         )
@@ -409,7 +410,7 @@ def c2(ctx: Context) -> Section:
     ink = df.groupby("stem")["probe_unread_ink_share"].median()
     var = df.groupby("stem")["probe_unread_var_share"].median()
     unread_arms = [(arm, partner) for kind, arm, partner in pairs if kind == "unread"]
-    verdict = verdicts.c2_stride_fit(
+    verdict = rules.c2_stride_fit(
         {f"{n}px": e for (kind, n), e in pooled.items() if kind == "unread"},
         {f"{n}px": e for (kind, n), e in pooled.items() if kind == "remainder"},
         float(ink[[a for a, _ in unread_arms]].mean()),
@@ -524,7 +525,7 @@ def depth_table(ctx: Context) -> tuple[str, dict[str, int | None]]:
         return "", {}
     acc = {(a, int(d)): mean_ci(g["test_acc"]) for (a, d), g in df.groupby(["arch", "depth"])}
     layers = df.groupby(["arch", "depth"])["probe_act_layers"].median()
-    limits = verdicts.depth_limit(acc, ctx.chance("depth_arch"))
+    limits = rules.depth_limit(acc, ctx.chance("depth_arch"))
     rows = [[a, d, int(layers.get((a, d), 0)), e.fmt()] for (a, d), e in sorted(acc.items())]
     text = (
         ctx.describe("depth_arch")

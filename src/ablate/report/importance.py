@@ -9,8 +9,8 @@ import pandas as pd
 import seaborn as sns
 
 from ablate.analysis.importance import HIGHER, SEED, prepare
+from ablate.analysis.rules.common import NOT_RUN, Verdict
 from ablate.analysis.stats import holm
-from ablate.analysis.verdicts import NOT_RUN, Verdict
 from ablate.report.context import Context, Section, load_questions
 from ablate.report.figures import save
 from ablate.report.main_grid import MAIN_AXES

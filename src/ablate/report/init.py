@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ablate.analysis import verdicts
 from ablate.analysis.depth_trend import factor_text, log_slopes, slope_estimate, stable_band
+from ablate.analysis.rules import init as rules
+from ablate.analysis.rules.common import MissingEvidence
 from ablate.analysis.stats import Estimate, diff_of_means, holm_family, mean_ci
 from ablate.report import figures
 from ablate.report.context import Context, Section
@@ -19,7 +20,7 @@ WORKS_MARGIN = 0.02  # a small-init net within this of the Kaiming control "work
 def _study(ctx: Context) -> pd.DataFrame:
     df = ctx.study("depth_init")
     if df.empty or df["depth"].nunique() < 2:
-        raise verdicts.MissingEvidence("depth_init needs at least two depths")
+        raise MissingEvidence("depth_init needs at least two depths")
     return df
 
 
@@ -40,9 +41,7 @@ def _grad_first(cell: pd.DataFrame) -> float:
 def _cell(df: pd.DataFrame, init: str, act: str, depth: int) -> pd.DataFrame:
     rows = df[(df["init"] == init) & (df["activation"] == act) & (df["depth"] == depth)]
     if rows.empty:
-        raise verdicts.MissingEvidence(
-            f"depth_init has no finished {init}/{act} runs at depth {depth}"
-        )
+        raise MissingEvidence(f"depth_init has no finished {init}/{act} runs at depth {depth}")
     return rows
 
 
@@ -138,7 +137,7 @@ def w1(ctx: Context) -> Section:
     small_deep = _cell(df, "small_normal", act, deep)
     control = mean_ci(_cell(df, "kaiming", act, shallow)["test_acc"])
     acts = [a for a in sorted(df["activation"].unique()) if a != "sigmoid_centered"]
-    verdict = verdicts.w1_small_init(
+    verdict = rules.w1_small_init(
         {a: mean_ci(_cell(df, "small_normal", a, shallow)["test_acc"]) for a in acts},
         mean_ci(small_deep["test_acc"]),
         _std_slope(ctx, small_deep),
@@ -194,7 +193,7 @@ def w2(ctx: Context) -> Section:
     df = _study(ctx)
     deep = int(df["depth"].max())
     band = stable_band(deep)
-    verdict = verdicts.w2_xavier(
+    verdict = rules.w2_xavier(
         _std_slope(ctx, _cell(df, "xavier", "tanh", deep)),
         _std_slope(ctx, _cell(df, "xavier", "relu", deep)),
         band,
@@ -225,7 +224,7 @@ def w3(ctx: Context) -> Section:
             for other in ("xavier", "small_normal")
         }
     )
-    verdict = verdicts.w3_kaiming(
+    verdict = rules.w3_kaiming(
         vs["xavier"], vs["small_normal"], _std_slope(ctx, _cell(df, "kaiming", "relu", deep))
     )
     body = "\n\n".join(

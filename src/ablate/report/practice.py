@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ablate.analysis import counterfactual, verdicts
+from ablate.analysis import counterfactual
+from ablate.analysis.rules import practice as rules
+from ablate.analysis.rules.common import MissingEvidence
 from ablate.analysis.selection import selection_regret
 from ablate.analysis.stats import mean_ci
 from ablate.report import figures
@@ -18,7 +20,7 @@ OVERFIT_LOSS = 0.05
 def t1(ctx: Context) -> Section:
     curves = ctx.curves("overfit_tiny")
     if curves.empty:
-        raise verdicts.MissingEvidence("overfit_tiny has no loss curves")
+        raise MissingEvidence("overfit_tiny has no loss curves")
     curves = curves[curves["train_loss"].notna()]
     steps: dict[str, int | None] = {}
     rows = []
@@ -36,7 +38,7 @@ def t1(ctx: Context) -> Section:
                 len(firsts),
             ]
         )
-    verdict = verdicts.t1_overfit(steps, OVERFIT_LOSS)
+    verdict = rules.t1_overfit(steps, OVERFIT_LOSS)
     path, link = ctx.figure("t1_overfit.png")
     figures.lines(
         curves.assign(train_loss=curves["train_loss"].clip(lower=1e-4)),
@@ -66,7 +68,7 @@ def _labels(ctx: Context) -> pd.DataFrame:
     """Every run of every study (grid and rate-search) with its curve class and cure."""
     runs = ctx.study("lr_range", status=None)
     if runs.empty or runs["lr"].nunique() < 3:
-        raise verdicts.MissingEvidence("lr_range needs at least three learning rates")
+        raise MissingEvidence("lr_range needs at least three learning rates")
     return counterfactual.cures(counterfactual.label_runs(ctx.runs, ctx.history))
 
 
@@ -121,7 +123,7 @@ def _first_unhealthy(runs: pd.DataFrame) -> float | None:
 def _lr_section(ctx: Context, qid: str, kind: str) -> Section:
     labelled = _labels(ctx)
     cured = labelled[labelled["curve"] == kind]
-    verdict = verdicts.t2_t3_counterfactual(
+    verdict = rules.t2_t3_counterfactual(
         qid, kind, {c: int((cured["cure"] == c).sum()) for c in counterfactual.CURES}
     )
     runs = labelled[labelled["key"].isin(ctx.study("lr_range", status=None)["key"])]
@@ -197,12 +199,12 @@ def t3(ctx: Context) -> Section:
 def t4(ctx: Context) -> Section:
     df = ctx.study("cv_select")
     if df.empty or df["fold"].nunique() < 2 or df["lr"].nunique() < 2:
-        raise verdicts.MissingEvidence("cv_select needs two folds and two learning rates")
+        raise MissingEvidence("cv_select needs two folds and two learning rates")
     by = df.groupby("lr")[["val_acc", "test_acc"]].mean()
     cv_choice, test_choice = float(by["val_acc"].idxmax()), float(by["test_acc"].idxmax())
     regret, optimism = selection_regret(df)
     rates = sorted(by.index)
-    verdict = verdicts.t4_cv(
+    verdict = rules.t4_cv(
         cv_choice,
         test_choice,
         cv_choice in (rates[0], rates[-1]),

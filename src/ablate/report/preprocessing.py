@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ablate.analysis import verdicts
+from ablate.analysis.rules import preprocessing as rules
+from ablate.analysis.rules.common import MissingEvidence
 from ablate.analysis.stats import holm_family, mean_ci, paired_diff
 from ablate.report import figures
 from ablate.report.context import Context, Section
@@ -31,7 +32,7 @@ def d1(ctx: Context) -> Section:
     levels = set(df["preprocessing"])
     centred = "center" if "center" in levels else "standardize"
     if "raw" not in levels or centred not in levels:
-        raise verdicts.MissingEvidence("preprocessing needs raw and centred runs")
+        raise MissingEvidence("preprocessing needs raw and centred runs")
     pair = [a for a in ("activation", "depth") if df[a].nunique() > 1] + ["seed"]
     curves = ctx.curves("preprocessing")
     curves = curves[curves["train_loss"].notna()]
@@ -46,7 +47,7 @@ def d1(ctx: Context) -> Section:
         }
     )
     speed = parts["speed"]
-    verdict = verdicts.d1_centering(parts["sign"], parts["acc"], parts["speed"])
+    verdict = rules.d1_centering(parts["sign"], parts["acc"], parts["speed"])
     path, link = ctx.figure("d1_loss_curves.png")
     figures.lines(
         curves,

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from ablate.analysis.controls import ControlCheck
-from ablate.analysis.verdicts import NOT_RUN, MissingEvidence, Verdict, not_run
+from ablate.analysis.rules.common import NOT_RUN, MissingEvidence, Verdict, not_run
 from ablate.io import atomic_write_text, clean_stale_temps
 from ablate.report import (
     activations,

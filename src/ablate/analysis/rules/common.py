@@ -1,0 +1,104 @@
+"""The verdict type and what the rules of more than one section share: how sub-claims
+combine into a verdict, three-valued tests of an estimate against a bar, the equivalence
+margin, and the sample size an undecided comparison would need."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from ablate.analysis.stats import Estimate, power_n
+
+VERDICTS = ("supported", "refuted", "nuanced", "inconclusive")
+NOT_RUN = "not run"
+
+
+@dataclass
+class Verdict:
+    qid: str
+    verdict: str
+    key_number: str  # the one-line evidence of the summary table
+    explanation: str
+    numbers: dict[str, float] = field(default_factory=dict)  # every number the text quotes
+
+
+class MissingEvidence(LookupError):
+    """The runs lack a level or study that a rule needs; the ID is reported as not run."""
+
+
+def not_run(qid: str, reason: str) -> Verdict:
+    return Verdict(qid, NOT_RUN, "—", reason)
+
+
+def needs(est: Estimate) -> str:
+    """For an undecided comparison: how many independent units it would need to decide."""
+    n = power_n(est)
+    if n is None:
+        return ""
+    return (
+        f" Inconclusive at n = {est.n} {est.unit}: at the observed mean and spread it would "
+        f"need ~{n} (80% power, normal approximation)."
+    )
+
+
+def with_needs(verdict: Verdict, *deciding: Estimate) -> Verdict:
+    """An inconclusive verdict names the units its first undecided comparison would need."""
+    undecided = [e for e in deciding if e.n and e.compare() == "overlap"]
+    if verdict.verdict == "inconclusive" and undecided:
+        verdict.explanation += needs(undecided[0])
+    return verdict
+
+
+def from_parts(
+    qid: str, parts: dict[str, bool | None], key: str, numbers: dict[str, float], detail: str
+) -> Verdict:
+    """A claim made of sub-claims, each measured true, false, or unclear (None: its CI spans
+    the threshold). All true: supported; all false: refuted; some unclear and none false:
+    inconclusive; a mix of true and false: nuanced, naming which part fails."""
+    held = [name for name, ok in parts.items() if ok is True]
+    failed = [name for name, ok in parts.items() if ok is False]
+    unclear = [name for name, ok in parts.items() if ok is None]
+    if held and not failed and not unclear:
+        verdict = "supported"
+    elif failed and not held and not unclear:
+        verdict = "refuted"
+    elif not failed:
+        verdict = "inconclusive"
+    else:
+        verdict = "nuanced"
+    tags = [
+        f"holds: {', '.join(held)}" if held else "",
+        f"fails: {', '.join(failed)}" if failed else "",
+        f"unclear (CI spans the threshold): {', '.join(unclear)}" if unclear else "",
+    ]
+    return Verdict(qid, verdict, key, f"{detail} ({'; '.join(t for t in tags if t)}).", numbers)
+
+
+def _dir(est: Estimate) -> bool | None:
+    """True if the difference is clearly positive, False if clearly negative, None if not."""
+    return {"higher": True, "lower": False, "overlap": None}[est.compare()]
+
+
+def _above(est: Estimate, bar: float) -> bool | None:
+    """True if the CI lies above `bar`, False if below, None if it spans it or there is no
+    CI (one value)."""
+    return True if est.lo > bar else False if est.hi < bar else None
+
+
+def _not(value: bool | None) -> bool | None:
+    return None if value is None else not value
+
+
+EQUIVALENCE = 0.01  # an accuracy difference whose whole CI lies within ±1 point is "no loss"
+
+
+def _equivalent(est: Estimate) -> bool:
+    """Its whole CI lies within ±EQUIVALENCE: no difference worth a point of accuracy."""
+    return est.n > 1 and est.lo >= -EQUIVALENCE and est.hi <= EQUIVALENCE
+
+
+def pow10_fmt(est: Estimate) -> str:
+    """A log10-scale estimate as a factor with its CI."""
+    if not (math.isfinite(est.lo) and math.isfinite(est.hi)):
+        return f"{10**est.mean:.3g}" if math.isfinite(est.mean) else "—"
+    return f"{10**est.mean:#.3g} [{10**est.lo:#.3g}, {10**est.hi:#.3g}]"
