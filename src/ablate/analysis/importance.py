@@ -254,20 +254,29 @@ def _good_cells(rows: pd.DataFrame, axes: list[str]) -> set:
     return set(by_cell.index[by_cell["all"] & (by_cell["size"] >= MIN_SEEDS)])
 
 
+def accuracy_rows(
+    runs: pd.DataFrame, axes: list[str], trained_only: bool = False
+) -> tuple[pd.DataFrame, str]:
+    """The rows a study's decomposition uses and, in words, which cells they are: every
+    finished run (`prepare`), or with `trained_only` the trained block of cells."""
+    rows = prepare(runs, axes)
+    if not trained_only:
+        return rows, "every finished run"
+    cells = varied(rows, axes)
+    block = trained_block(rows, cells) if cells else {}
+    if not block:
+        return rows.iloc[0:0], "no cell trained on every seed"
+    subset = _describe(rows, block, cells, len(_good_cells(rows, cells)))
+    return rows[_in_block(rows, block)], subset
+
+
 def study_importance(
     runs: pd.DataFrame, axes: list[str], resamples: int = RESAMPLES, trained_only: bool = False
 ) -> pd.DataFrame:
     """The decomposition of one study over the whole grid (scope `all`), and per family
     (scope `arch=<level>`) when the architecture is an axis beside at least two others.
     With `trained_only`, over the trained block of cells (`trained_block`) instead."""
-    rows = prepare(runs, axes)
-    subset = "every finished run"
-    if trained_only:
-        cells = varied(rows, axes)
-        block = trained_block(rows, cells) if cells else {}
-        good = len(_good_cells(rows, cells)) if cells else 0
-        subset = _describe(rows, block, cells, good) if block else "no cell trained on every seed"
-        rows = rows[_in_block(rows, block)] if block else rows.iloc[0:0]
+    rows, subset = accuracy_rows(runs, axes, trained_only)
     axes = varied(rows, axes)
 
     def one(part: pd.DataFrame, terms: list[str], where: str) -> pd.DataFrame:

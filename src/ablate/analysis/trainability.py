@@ -66,14 +66,14 @@ def measured(runs: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
     return rows
 
 
-def _interval(k: int, n: int) -> tuple[float, float]:
+def interval(k: int, n: int) -> tuple[float, float]:
     lo, hi = proportion_confint(k, n, alpha=ALPHA, method="beta")  # Clopper-Pearson: exact
     return float(lo), float(hi)
 
 
 def _share_row(kind: str, axis: str, level: str, group: pd.Series) -> dict:
     k, n = int(group.sum()), len(group)
-    lo, hi = _interval(k, n)
+    lo, hi = interval(k, n)
     return dict(zip(SHARE_COLUMNS, [kind, axis, level, k, n, k / n, lo, hi], strict=True))
 
 
@@ -125,6 +125,7 @@ class Model:
     odds: pd.DataFrame
     note: str
     runs: int
+    trained: int = 0
 
 
 def logistic(rest: pd.DataFrame, axes: list[str], set_aside: bool = False) -> Model:
@@ -137,10 +138,10 @@ def logistic(rest: pd.DataFrame, axes: list[str], set_aside: bool = False) -> Mo
         return Model(empty, "no runs left once the deciding levels are set aside", 0)
     if k in (0, n):
         which = "trained" if k == n else "failed to train"
-        return Model(empty, f"not fitted: all {n} {'remaining ' * set_aside}runs {which}", n)
+        return Model(empty, f"not fitted: all {n} {'remaining ' * set_aside}runs {which}", n, k)
     terms = [a for a in axes if rest[a].nunique() > 1]
     if not terms:
-        return Model(empty, "not fitted: no axis varies among the remaining runs", n)
+        return Model(empty, "not fitted: no axis varies among the remaining runs", n, k)
     data = rest[terms].astype(str).assign(trained=rest["trained"].astype(float))
     formula = "trained ~ " + " + ".join(f"C({a})" for a in terms)
     with warnings.catch_warnings():
@@ -151,7 +152,7 @@ def logistic(rest: pd.DataFrame, axes: list[str], set_aside: bool = False) -> Mo
             fit = None
     if fit is None or not _finite_fit(fit):
         note = "not estimable: a combination of levels separates the remaining runs"
-        return Model(empty, note, n)
+        return Model(empty, note, n, k)
     ci = fit.conf_int(alpha=ALPHA)
     rows = []
     for name in fit.params.index.drop("Intercept"):
@@ -160,7 +161,7 @@ def logistic(rest: pd.DataFrame, axes: list[str], set_aside: bool = False) -> Mo
         rows.append(
             [axis, level, reference, *np.exp([fit.params[name], *ci.loc[name]]), fit.pvalues[name]]
         )
-    return Model(pd.DataFrame(rows, columns=ODDS_COLUMNS), f"fitted on {n} runs", n)
+    return Model(pd.DataFrame(rows, columns=ODDS_COLUMNS), f"fitted on {n} runs", n, k)
 
 
 def _finite_fit(fit) -> bool:
@@ -171,10 +172,14 @@ def _finite_fit(fit) -> bool:
 
 @dataclass(frozen=True)
 class Trainability:
-    """One study's trainability part: shares, the deciding levels and the model."""
+    """One study's trainability part: shares, the deciding levels and the model. `mixed`:
+    the cells (of `cells`) whose seeds disagree; where none do, a cell's runs are not
+    independent draws of the outcome, and run-level CIs are narrower than the cells justify."""
 
     runs: int
     trained: int
+    cells: int
+    mixed: int
     shares: pd.DataFrame
     steps: pd.DataFrame
     model: Model
@@ -186,7 +191,16 @@ def trainability(runs: pd.DataFrame, axes: list[str]) -> Trainability:
     axes = [a for a in axes if a in rows and rows[a].nunique(dropna=True) > 1]
     steps, rest = separation(rows, axes)
     model = logistic(rest, axes, set_aside=len(steps) > 0)
-    return Trainability(len(rows), int(rows["trained"].sum()), shares(rows, axes), steps, model)
+    agree = rows.groupby(axes, sort=True)["trained"].nunique() if axes else pd.Series([1])
+    return Trainability(
+        len(rows),
+        int(rows["trained"].sum()),
+        len(agree),
+        int((agree > 1).sum()),
+        shares(rows, axes),
+        steps,
+        model,
+    )
 
 
 TABLE_COLUMNS = [
