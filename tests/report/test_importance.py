@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ablate.analysis.importance import importance_table
 from ablate.analysis.verdicts import Verdict
 from ablate.report import importance
 from ablate.report.context import Context
@@ -178,3 +179,16 @@ def test_other_studies_say_how_many_runs_train():
         "| `zero_init` ([A3](#a3)) | 8 | 14/16 | init 90.0% [0.0, 100.0] |  | 10.0% [0.0, 100.0] |"
     )
     assert row in text
+
+
+def test_without_trained_cells_the_section_still_says_what_decides_training(tmp_path: Path):
+    one_seed = runs().query("seed == 0")
+    table = importance_table(one_seed, resamples=5)
+    assert "main" not in set(table["study"])  # one seed: no cell can show seed noise
+    ctx = Context(one_seed, {"studies": ["main"]}, tmp_path, importance=table)
+    body = importance.section(ctx, VERDICTS).body
+    assert "What decides whether a net trains at all" in body
+    assert body.endswith(
+        "Nothing to decompose among nets that train: no cell trained on every seed, "
+        "with at least 2 seeds."
+    )

@@ -265,7 +265,7 @@ def accuracy_rows(
     cells = varied(rows, axes)
     block = trained_block(rows, cells) if cells else {}
     if not block:
-        return rows.iloc[0:0], "no cell trained on every seed"
+        return rows.iloc[0:0], f"no cell trained on every seed, with at least {MIN_SEEDS} seeds"
     subset = _describe(rows, block, cells, len(_good_cells(rows, cells)))
     return rows[_in_block(rows, block)], subset
 
@@ -299,10 +299,9 @@ def importance_table(runs: pd.DataFrame, resamples: int = RESAMPLES) -> pd.DataF
     for study, group in runs.groupby("study", sort=True):
         axes = factorial_axes(prepare(group, CANDIDATE_AXES))
         if axes:
-            trained_only = study in TRAINED_ONLY
-            frames.append(
-                study_importance(group, axes, resamples, trained_only).assign(study=study)
-            )
+            result = study_importance(group, axes, resamples, study in TRAINED_ONLY)
+            if len(result):  # none where no cell trained on every seed
+                frames.append(result.assign(study=study))
     if not frames:
         return pd.DataFrame(columns=COLUMNS)
     table = pd.concat(frames, ignore_index=True)
@@ -337,8 +336,10 @@ def as_metrics(
         return metrics
     for study, rows in trainable.groupby("study", sort=True):
         levels = rows[rows["part"] == "level"]
-        one_axis = levels[levels["axis"] == levels["axis"].iloc[0]]  # its levels hold every run
-        headline = {"all": round(float(one_axis["trained"].sum() / one_axis["runs"].sum()), 4)}
+        headline: dict[str, float | None] = {}
+        if len(levels):
+            one_axis = levels[levels["axis"] == levels["axis"].iloc[0]]  # holds every run
+            headline["all"] = round(float(one_axis["trained"].sum() / one_axis["runs"].sum()), 4)
         for r in rows[rows["part"] == "decides"].itertuples():
             headline[f"{r.axis}={r.level}"] = round(float(r.value), 4)
         metrics.setdefault(study, {})["trainability"] = headline

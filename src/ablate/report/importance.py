@@ -414,10 +414,17 @@ def section(ctx: Context, verdicts: dict[str, Verdict]) -> Section:
     """The "What matters most" section; it says why when there is nothing to decompose."""
     anchor, title = "what-matters", "What matters most"
     terms = scope(ctx.importance, STUDY)
-    if terms.empty:
-        reason = ctx.missing_reason(STUDY) or "results/importance.csv holds no decomposition"
-        return Section(anchor, title, f"Nothing to decompose: {reason}.")
+    missing = ctx.missing_reason(STUDY)
+    if missing:
+        return Section(anchor, title, f"Nothing to decompose: {missing}.")
     rows, subset = accuracy_rows(ctx.study(STUDY, status=None), MAIN_AXES, STUDY in TRAINED_ONLY)
+    if terms.empty:  # e.g. no cell trained on every seed: whether nets train is the answer
+        return Section(
+            anchor,
+            title,
+            trainability_part(ctx, MAIN_AXES)
+            + f"\n\nNothing to decompose among nets that train: {subset}.",
+        )
     subset = terms["subset"].iloc[0] if "subset" in terms else subset  # as it was decomposed
     path, link = ctx.figure("importance.png")
     chart(terms, path, "Which choice moves accuracy among nets that train (main grid)")
