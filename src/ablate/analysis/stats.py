@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
@@ -30,6 +30,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import TTestIndPower, TTestPower
 
 from ablate.analysis.floor import flag_collapsed
+from ablate.registry import Registry
 
 LEVEL = 0.95
 ALPHA = 1 - LEVEL
@@ -157,17 +158,18 @@ def _mean(x: np.ndarray, axis: int) -> np.ndarray:
     return np.mean(x, axis=axis)
 
 
-SMALLEST_P = {  # test -> the smallest two-sided p-value it can return on n units
-    "sign_flip": lambda n: min(1.0, 2.0 / 2.0**n),  # all signs alike: 2 of 2^n patterns
-}
+SMALLEST_P: Registry[Callable[[int], float]] = Registry("test")  # smallest p on n units
+
+
+@SMALLEST_P.register("sign_flip")
+def _sign_flip_floor(n: int) -> float:
+    return min(1.0, 2.0 / 2.0**n)  # all signs alike: 2 of the 2^n patterns
 
 
 def smallest_p(n: int, test: str = "sign_flip") -> float:
     """The smallest p-value `test` can reach on `n` units, whatever the data: the exact
     sign-flip test on 3 units never goes below 2/2^3 = 0.25, so n = 3 cannot reach
     p < 0.05 (say so rather than call the comparison a null result)."""
-    if test not in SMALLEST_P:
-        raise ValueError(f"test={test!r} is not valid; choose one of: {', '.join(SMALLEST_P)}")
     return SMALLEST_P[test](n)
 
 
@@ -378,10 +380,9 @@ def holm_family(estimates: Mapping[K, Estimate]) -> dict[K, Estimate]:
     return {k: replace(e, p=p) for (k, e), p in zip(estimates.items(), adjusted, strict=True)}
 
 
-POWER = {  # design -> statsmodels' power of the t-test for it
-    "paired": TTestPower,  # one difference per unit (paired / one-sample): d = effect / sd
-    "two_sample": TTestIndPower,  # two groups, n per arm; `sd` holds both arms' spread
-}
+POWER: Registry[type[TTestPower] | type[TTestIndPower]] = Registry("design")
+POWER.register("paired")(TTestPower)  # one difference per unit: d = effect / sd
+POWER.register("two_sample")(TTestIndPower)  # two groups, n per arm; sd: both arms' spread
 
 
 def power_n(
@@ -405,19 +406,17 @@ def power_n(
     claimed effect yet and print "normal approximation"): the observed mean stands in, and
     n = ((z_0.975 + z_power) * sd / |mean|)^2, at least 6. It does not point toward the
     claim; rules should pass `effect`."""
-    if design not in POWER:
-        raise ValueError(f"design={design!r} is not valid; choose one of: {', '.join(POWER)}")
+    solver = POWER[design]()
     target = estimate.mean if effect is None else effect
     if not (math.isfinite(target) and math.isfinite(estimate.sd)) or target == 0:
-        return None
-    if estimate.sd <= 0:
         return None
     if effect is None:
         z = sps.norm.ppf(1 - ALPHA / 2) + sps.norm.ppf(power)
         return max(least_units(), math.ceil((z * estimate.sd / abs(target)) ** 2))
+    if estimate.sd <= 0:
+        return None
     pooled = estimate.sd / math.sqrt(2) if design == "two_sample" else estimate.sd
     size = abs(target) / pooled
-    solver = POWER[design]()
     least = least_units() if design == "paired" else 2
     # Positional: the n argument is `nobs` in one class and `nobs1` (per arm) in the other.
     if solver.power(size, least, ALPHA) >= power:
