@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -187,6 +188,7 @@ def test_power_points_toward_the_claim_not_the_observed_mean():
     assert toward_claim == power_n(Estimate(0.05, 0.02, 0.08, 4, sd=0.03), effect=0.01) == 73
     assert not points_toward(against, 0.01) and points_toward(against, -0.01)
     assert power_n(against, effect=0.0) is None
+    assert power_n(replace(against, sd=0.0), effect=0.01) is None  # no spread: no n to name
 
 
 def test_power_of_two_groups_counts_units_per_arm():
