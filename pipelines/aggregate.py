@@ -1,6 +1,7 @@
 """DVC stage `aggregate`: runs/<study>/*/ -> results/runs.csv, probes.csv, history.csv, the
-dvc-plots tables, metrics.json (the headline numbers for `dvc metrics show`) and the variance
-decomposition of every factorial study (importance.csv, importance.json).
+dvc-plots tables, metrics.json (the headline numbers for `dvc metrics show`), and for every
+factorial study whether its nets train (trainability.csv) and the variance decomposition of
+test accuracy (importance.csv; headline numbers of both in importance.json).
 
 Only runs of each study's *current* grid are kept: runs left from an earlier grid or budget
 stay on disk (their keys may come back) but are not mixed into the results.
@@ -15,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from ablate.analysis.collect import collect, collect_history, collect_probes
-from ablate.analysis.importance import as_metrics, importance_table
+from ablate.analysis.importance import as_metrics, importance_table, trainability_table
 from ablate.analysis.metrics import headline
 from ablate.analysis.plots import learning_curves, main_effects
 from ablate.cli import exit_on_input_error
@@ -72,9 +73,11 @@ def main() -> None:
     _write("learning_curves.csv", learning_curves(grid, history))
     atomic_write_text(OUT / "metrics.json", json.dumps(headline(grid), indent=2) + "\n")
     atomic_write_text(OUT / "tuned_lr.json", json.dumps(tuned_tables(studies), indent=2) + "\n")
-    importance = importance_table(grid)
+    importance, trainable = importance_table(grid), trainability_table(grid)
     _write("importance.csv", importance)
-    atomic_write_text(OUT / "importance.json", json.dumps(as_metrics(importance), indent=2) + "\n")
+    _write("trainability.csv", trainable)
+    metrics = as_metrics(importance, trainable)
+    atomic_write_text(OUT / "importance.json", json.dumps(metrics, indent=2) + "\n")
     print(
         f"aggregate: {len(runs)} runs -> {OUT / 'runs.csv'}; {len(problems)} unreadable and "
         f"{stale} outside the current grids left out"
