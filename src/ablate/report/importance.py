@@ -20,10 +20,10 @@ from ablate.analysis.importance import (
     TRAINED_ONLY,
     accuracy_rows,
 )
+from ablate.analysis.rules.common import NOT_RUN, Verdict
 from ablate.analysis.stats import holm
 from ablate.analysis.trainability import MARGIN, Trainability, interval, trainability
 from ablate.analysis.trainability import measured as measured_runs
-from ablate.analysis.rules.common import NOT_RUN, Verdict
 from ablate.config import CONF_DIR
 from ablate.report.context import Context, Section, load_questions
 from ablate.report.figures import save
