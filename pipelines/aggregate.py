@@ -21,9 +21,9 @@ from ablate.analysis.metrics import headline
 from ablate.analysis.plots import learning_curves, main_effects
 from ablate.cli import exit_on_input_error
 from ablate.io import atomic_write_text, clean_stale_temps
-from ablate.lr_search import table_path
-from ablate.params import load_params
-from ablate.sweep import expected_keys
+from ablate.sweep.grid import expected_keys
+from ablate.sweep.lr_search import table_path
+from ablate.sweep.params import load_params
 
 OUT = Path("results")
 RUNS = Path("runs")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ablate.cli import exit_on_input_error
-from ablate.params import load_params
 from ablate.report.render import write_report
+from ablate.sweep.params import load_params
 
 
 @exit_on_input_error

@@ -143,7 +143,7 @@ def test_fingerprint_follows_scoped_source_only(tmp_path: Path):
 @pytest.mark.parametrize("bad", ["yes", 1])
 def test_reuse_runs_must_be_a_boolean(tmp_path: Path, bad: object):
     from ablate.errors import ConfigError
-    from ablate.params import load_params
+    from ablate.sweep.params import load_params
 
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump({"reuse_runs": bad}))

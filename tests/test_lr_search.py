@@ -9,8 +9,8 @@ import pytest
 
 from ablate.config import compose, validate
 from ablate.errors import ConfigError
-from ablate.lr_search import build_table, choose, table_path
-from ablate.sweep import expand, search_grid, study_grid
+from ablate.sweep.grid import expand, search_grid, study_grid
+from ablate.sweep.lr_search import build_table, choose, table_path
 from ablate.training.keys import run_key
 
 

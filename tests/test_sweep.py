@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from ablate.errors import ConfigError
-from ablate.params import load_params
-from ablate.sweep import check_grid, expand, expected_keys, study_grid
+from ablate.sweep.grid import check_grid, expand, expected_keys, study_grid
+from ablate.sweep.params import load_params
 
 
 def test_cpu_grid_is_a_full_factorial_with_two_seeds():

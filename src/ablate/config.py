@@ -13,8 +13,10 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import InterpolationResolutionError
 
+from ablate.data.sources import SOURCES
 from ablate.errors import ConfigError
 from ablate.models import ACTIVATIONS, ARCHITECTURES, DOWNSAMPLING, INITS, NORM_POSITIONS, NORMS
 from ablate.models.architectures import HEADS, REDUCING_ARCHS, parse_stem
@@ -112,7 +114,7 @@ class ProbesConfig:
 
 @dataclass
 class TuneConfig:
-    """A per-arm learning-rate search that the grid then reuses (see `ablate.lr_search`):
+    """A per-arm learning-rate search that the grid then reuses (see `ablate.sweep.lr_search`):
     each arm (a combination of the `by` axes) is trained at every rate of `lr` on seed 0 at
     the `at` settings, and keeps the rate with the best validation accuracy."""
 
@@ -161,7 +163,7 @@ class TrainConfig:
 
 
 def register_schema() -> None:
-    from ablate.lr_search import register_resolver
+    from ablate.sweep.lr_search import register_resolver
 
     ConfigStore.instance().store(name="train_schema", node=TrainConfig)
     register_resolver()
@@ -184,13 +186,21 @@ def safe_name(kind: str, value: str) -> str:
     return value
 
 
+def resolved(cfg: DictConfig) -> dict[str, Any]:
+    """The config as plain data; an interpolation that cannot resolve (a tuned rate not
+    searched yet) is a ConfigError naming why."""
+    try:
+        plain = OmegaConf.to_container(cfg, resolve=True)
+    except InterpolationResolutionError as err:  # OmegaConf wraps the resolver's own message
+        message = str(err).splitlines()[0].split("resolving interpolation: ", 1)[-1]
+        raise ConfigError(message) from None
+    assert isinstance(plain, dict)
+    return plain
+
+
 def validate(cfg: DictConfig | TrainConfig) -> None:
     """Check every field against its registry or range; raise one error listing them all."""
-    from ablate.data.sources import SOURCES  # data imports config: avoid the cycle
-
     if isinstance(cfg, DictConfig):
-        from ablate.training.keys import resolved
-
         resolved(cfg)  # an unresolvable field fails first, by name
     errors: list[str] = []
     m, d, o, t = cfg.model, cfg.data, cfg.optim, cfg.trainer

@@ -1,6 +1,6 @@
 """Per-layer statistics of a network on one fixed batch: activations and weight gradients.
 
-Activation modules are tagged when built (`ablate.models.architectures.Parts.act`), so the
+Activation modules are tagged when built (`ablate.models.parts.Parts.act`), so the
 probes find exactly the nonlinearities, in forward order, whatever the family.
 """
 

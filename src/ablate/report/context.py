@@ -13,7 +13,7 @@ import yaml
 from ablate.analysis.collect import AXES
 from ablate.analysis.rules.common import Verdict
 from ablate.analysis.tuning import select_best_lr
-from ablate.params import STUDIES
+from ablate.sweep.params import STUDIES
 
 
 def load_questions() -> list[dict[str, str]]:

@@ -25,7 +25,7 @@ from omegaconf import OmegaConf
 
 from ablate.config import compose, validate
 from ablate.errors import ConfigError
-from ablate.params import PROFILES, STUDIES
+from ablate.sweep.params import PROFILES, STUDIES
 from ablate.training.progress import PHASE_ENV, write_phase
 
 
@@ -235,7 +235,7 @@ def write_search_table(
 ) -> None:
     """Choose each arm's rate from the search runs on disk; write runs/<study>/tuned_lr.json."""
     from ablate.io import atomic_write_text
-    from ablate.lr_search import build_table, table_path
+    from ablate.sweep.lr_search import build_table, table_path
     from ablate.training.run import read_result, run_dir
 
     cfgs = list(job_configs(profile, study, search, fixed))
