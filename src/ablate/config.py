@@ -20,7 +20,7 @@ from ablate.models import ACTIVATIONS, ARCHITECTURES, DOWNSAMPLING, INITS, NORM_
 from ablate.models.architectures import HEADS, REDUCING_ARCHS, parse_stem
 from ablate.models.reductions import REDUCTIONS
 
-PREPROCESSING = ("raw", "center", "standardize")
+PREPROCESSING = ("raw", "center", "standardize", "shift")
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "warmup_cosine")
 WANDB_MODES = ("disabled", "offline", "online")
