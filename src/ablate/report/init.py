@@ -274,8 +274,9 @@ def w2(ctx: Context) -> Section:
     return Section("w2", "W2", body, [verdict])
 
 
-def _censored(df: pd.DataFrame, column: str) -> pd.Series:
-    """Steps to a threshold, a run that never reached it counted at its budget."""
+def steps_or_budget(df: pd.DataFrame, column: str) -> pd.Series:
+    """Steps to a threshold (`column`), a run that never reached it counted at its budget:
+    the steps it ran if it finished, else its configured maximum."""
     if column not in df:
         raise MissingEvidence(f"the runs table lacks `{column}` (analysis.trainability)")
     return df[column].fillna(df["steps"].where(df["status"] == "ok", df["max_steps"]))
@@ -292,7 +293,7 @@ def w3(ctx: Context) -> Section:
     if not {"kaiming", "xavier"} <= set(df["init"]):
         raise MissingEvidence("init_depth30 needs kaiming and xavier runs")
     depth = int(df["depth"].iloc[0])
-    df = df.assign(steps_censored=_censored(df, "steps_to_loss"))
+    df = df.assign(steps_censored=steps_or_budget(df, "steps_to_loss"))
     vs = holm_family(
         {
             "steps": paired_diff(df, "init", "xavier", "kaiming", ["seed"], "steps_censored"),
@@ -350,8 +351,11 @@ def w3(ctx: Context) -> Section:
             "30-layer ReLU net converges with it where Xavier stalls, and that at 22 layers "
             "Xavier still converges, only slower. The scaling here: a width-128 MLP on 3,600 "
             "MNIST images for a few hundred steps, where they trained a conv net on ImageNet "
-            "for many epochs. A stall here means no progress within this budget at the best "
-            "searched rate, not forever; the shallower nets of the depth sweep, for context:",
+            "for many epochs. In an MLP of equal widths fan_in = fan_out, so Xavier's "
+            "variance is exactly half Kaiming's and ReLU loses the same 1/√2 of its std at "
+            "every layer (W2's table), as in their conv nets; what the small scale changes is "
+            "the time axis: a stall here means no progress within this budget at the best "
+            "searched rate, not forever. The shallower nets of the depth sweep, for context:",
             _depth_table(ctx, deep[deep["activation"] == "relu"], ["relu"]),
         ]
     )

@@ -9,18 +9,11 @@ from ablate.analysis.rules.common import MissingEvidence
 from ablate.analysis.stats import Estimate, holm_family, mean_ci, paired_diff
 from ablate.report import figures
 from ablate.report.context import Context, Section
+from ablate.report.init import LOSS, steps_or_budget
 from ablate.report.markdown import table
 
-LOSS = 0.5  # the smoothed training loss behind `steps_to_loss` (analysis.trainability)
 CENTRED = "center"
 WITH_MEAN = ("raw", "shift")  # levels whose inputs keep a mean, compared with centred ones
-
-
-def _steps(df: pd.DataFrame) -> pd.Series:
-    """Steps to the loss threshold, a run that never reached it counted at its budget."""
-    if "steps_to_loss" not in df:
-        raise MissingEvidence("the runs table lacks `steps_to_loss` (analysis.trainability)")
-    return df["steps_to_loss"].fillna(df["steps"].where(df["status"] == "ok", df["max_steps"]))
 
 
 def highest_trainable(search: pd.DataFrame) -> pd.DataFrame:
@@ -78,7 +71,7 @@ def d1(ctx: Context) -> Section:
     compared = [level for level in WITH_MEAN if level in levels]
     if CENTRED not in levels or not compared:
         raise MissingEvidence("preprocessing needs centred runs and raw or shifted ones")
-    df = df.assign(steps_censored=_steps(df))
+    df = df.assign(steps_censored=steps_or_budget(df, "steps_to_loss"))
     acts = sorted(df["activation"].unique())
     pair = [a for a in ("depth",) if df[a].nunique() > 1] + ["seed"]
     speed: dict[tuple[str, str], Estimate] = {}
