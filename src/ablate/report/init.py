@@ -288,6 +288,18 @@ def _reached(df: pd.DataFrame, column: str) -> str:
     return f"{median} ({len(hit)}/{len(df)} reached)"
 
 
+def _shallower(ctx: Context) -> str:
+    """The depth sweep's ReLU nets, for context (empty when the sweep was not run)."""
+    try:
+        df = _study(ctx)
+    except MissingEvidence:
+        return ""
+    relu = df[df["activation"] == "relu"]
+    return "The shallower nets of the depth sweep, for context:\n\n" + _depth_table(
+        ctx, relu, ["relu"]
+    )
+
+
 def w3(ctx: Context) -> Section:
     df = _with_trained(ctx.study("init_depth30", status=None))
     if not {"kaiming", "xavier"} <= set(df["init"]):
@@ -326,7 +338,6 @@ def w3(ctx: Context) -> Section:
         xlabel="step",
         ylabel="training loss",
     )
-    deep = _study(ctx)
     body = "\n\n".join(
         [
             ctx.describe("init_depth30"),
@@ -336,27 +347,28 @@ def w3(ctx: Context) -> Section:
                     "init",
                     "rate",
                     "runs that trained",
-                    "median steps to leave the ln(10) plateau",
+                    "median steps to leave the ln(classes) plateau",
                     f"median steps to loss {LOSS:g}",
                     "test accuracy [95% CI]",
                 ],
                 rows,
             ),
             "Steps count the first logged step where the rolling mean of five logged training "
-            f"losses falls under 0.97·ln(10) (leaving the uniform-guess plateau) or under "
+            "losses falls under 0.97·ln(classes) (leaving the uniform-guess plateau) or under "
             f"{LOSS:g}; in the paired comparison a run that never got there counts at its "
             "budget. Each init ran at the rate its own search chose.",
             "He et al. (2015) double Xavier's variance for ReLU (2/fan_in), undoing the "
             "halving, so the scale holds through depth (W2's table); they report that a "
             "30-layer ReLU net converges with it where Xavier stalls, and that at 22 layers "
-            "Xavier still converges, only slower. The scaling here: a width-128 MLP on 3,600 "
-            "MNIST images for a few hundred steps, where they trained a conv net on ImageNet "
-            "for many epochs. In an MLP of equal widths fan_in = fan_out, so Xavier's "
-            "variance is exactly half Kaiming's and ReLU loses the same 1/√2 of its std at "
-            "every layer (W2's table), as in their conv nets; what the small scale changes is "
-            "the time axis: a stall here means no progress within this budget at the best "
-            "searched rate, not forever. The shallower nets of the depth sweep, for context:",
-            _depth_table(ctx, deep[deep["activation"] == "relu"], ["relu"]),
+            "Xavier still converges, only slower. The scaling here: a width-"
+            f"{int(df['width'].iloc[0])} MLP on `{df['dataset'].iloc[0]}` for the budget "
+            "above, where they trained a conv net on ImageNet for many epochs. In an MLP "
+            "of equal widths fan_in = fan_out, so Xavier's variance is exactly half "
+            "Kaiming's and ReLU loses the same 1/√2 of its std at every layer (W2's "
+            "table), as in their conv nets; what the small scale changes is the time axis: "
+            "a stall here means no progress within this budget at the best searched rate, "
+            "not forever.",
+            _shallower(ctx),
         ]
     )
     return Section("w3", "W3", body, [verdict])

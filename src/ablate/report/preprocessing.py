@@ -16,12 +16,12 @@ CENTRED = "center"
 WITH_MEAN = ("raw", "shift")  # levels whose inputs keep a mean, compared with centred ones
 
 
-def highest_trainable(search: pd.DataFrame) -> pd.DataFrame:
-    """Per (preprocessing, activation) arm of the rate search: the highest rate at which
-    every search run trained, and the lowest rate above it at which one did not (NaN when
-    none failed above it: the search stopped short of the edge)."""
+def highest_trainable(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per (preprocessing, activation) arm: the highest rate at which every run trained,
+    and the lowest rate above it at which one did not (NaN when none failed above it: the
+    search stopped short of the edge)."""
     rows = []
-    for (level, act), g in search.groupby(["preprocessing", "activation"]):
+    for (level, act), g in runs.groupby(["preprocessing", "activation"]):
         ok = g.groupby("lr")["trained"].apply(lambda t: bool(t.astype(bool).all()))
         good = ok[ok].index
         top = float(good.max()) if len(good) else float("nan")
@@ -147,8 +147,8 @@ def d1(ctx: Context) -> Section:
             "second-moment matrix E[x xᵀ]: a mean puts one dominant direction along it. "
             "Each arm trained at the rate its own search chose; the search ran every arm "
             "over the same rates, extended past an edge, so the highest rate at which every "
-            "search run still trained is each arm's stability limit (the search's seeds, "
-            "not the grid's). Centring lowers the inputs' second moment, so at one shared, "
+            "run still trained (search and grid runs at that rate) is each arm's stability "
+            "limit. Centring lowers the inputs' second moment, so at one shared, "
             "capped rate its first layer would take smaller steps: comparing each arm at "
             "its own best rate removes that confound.",
             "Paired per seed within each activation, each arm at its own rate; steps to a "
@@ -160,12 +160,12 @@ def d1(ctx: Context) -> Section:
 
 
 def _edges(ctx: Context) -> pd.DataFrame:
-    """`highest_trainable` of the study's rate search, indexed by arm (empty without one)."""
-    runs = ctx.runs
-    if "role" not in runs or "trained" not in runs:
+    """`highest_trainable` over every run of the study, its rate search and its grid (the
+    search run at an arm's chosen rate is a grid run), indexed by arm."""
+    runs = ctx.runs[ctx.runs["study"] == "preprocessing"]
+    if "trained" not in runs:
         return pd.DataFrame(columns=["highest", "fails_at"])
-    search = runs[(runs["study"] == "preprocessing") & (runs["role"] == "lr_search")]
-    return highest_trainable(search).set_index(["preprocessing", "activation"])
+    return highest_trainable(runs).set_index(["preprocessing", "activation"])
 
 
 def _eig(group: pd.DataFrame) -> str:
