@@ -129,7 +129,7 @@ class StudyConfig:
     # Their accuracy must reach the dataset's mark for the `mark` kind of net, or every
     # verdict of the study reads "inconclusive: under-trained".
     controls: list[dict[str, Any]] = field(default_factory=list)
-    mark: str = "conv"  # conv | mlp | deep_mlp: which of data.marks applies
+    mark: str = "conv"  # conv | mlp | deep_mlp | very_deep_mlp...: which of data.marks applies
     tune: TuneConfig = field(default_factory=TuneConfig)
 
 
