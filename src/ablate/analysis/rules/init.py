@@ -7,6 +7,7 @@ whole net, against a factor of 2 either way."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from scipy.stats import binomtest
@@ -43,7 +44,7 @@ class Count:
         return True if ci.low > 0.5 else False if ci.high < 0.5 else None
 
 
-def _change(fit: SignalFit | None, test) -> bool | None:
+def _change(fit: SignalFit | None, test: Callable[[Estimate], bool | None]) -> bool | None:
     """A sub-claim on a fitted signal's first -> last change; None with too few runs."""
     if fit is None or fit.change.n < MIN_UNITS:
         return None
