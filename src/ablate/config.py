@@ -22,7 +22,7 @@ from ablate.models import ACTIVATIONS, ARCHITECTURES, DOWNSAMPLING, INITS, NORM_
 from ablate.models.architectures import HEADS, REDUCING_ARCHS, parse_stem
 from ablate.models.reductions import REDUCTIONS
 
-PREPROCESSING = ("raw", "center", "standardize")
+PREPROCESSING = ("raw", "center", "standardize", "shift")
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "warmup_cosine")
 WANDB_MODES = ("disabled", "offline", "online")
@@ -131,7 +131,7 @@ class StudyConfig:
     # Their accuracy must reach the dataset's mark for the `mark` kind of net, or every
     # verdict of the study reads "inconclusive: under-trained".
     controls: list[dict[str, Any]] = field(default_factory=list)
-    mark: str = "conv"  # conv | mlp | deep_mlp: which of data.marks applies
+    mark: str = "conv"  # conv | mlp | deep_mlp | very_deep_mlp...: which of data.marks applies
     tune: TuneConfig = field(default_factory=TuneConfig)
 
 

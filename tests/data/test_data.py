@@ -51,6 +51,12 @@ def test_preprocessing_uses_training_statistics_only():
     assert std[:2].std() == pytest.approx(1.0, rel=1e-3)
 
 
+def test_shift_moves_raw_inputs_to_one_to_two():
+    x = np.array([0, 51, 255], np.uint8).reshape(3, 1, 1, 1)
+    shifted = preprocess(x, np.array([0, 1]), "shift")
+    assert shifted.ravel() == pytest.approx([1.0, 1.2, 2.0])
+
+
 def test_prepared_cache_is_reused_and_hash_is_stable(data_root):
     cfg = DataConfig(name="digits", root=str(data_root))
     path = prepare(cfg)

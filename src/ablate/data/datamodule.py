@@ -46,10 +46,13 @@ class IndexBatches:
 
 def preprocess(x: np.ndarray, train: np.ndarray, mode: str) -> np.ndarray:
     """uint8 NHWC -> float32 NCHW in [0, 1], then centred/standardised per channel with
-    statistics of the training split alone (so no test information leaks in)."""
+    statistics of the training split alone (so no test information leaks in). `shift` moves
+    raw inputs to [1, 2]: the input mean amplified, to test what a non-zero mean costs."""
     images = x.astype(np.float32).transpose(0, 3, 1, 2) / 255.0
     if mode == "raw":
         return images
+    if mode == "shift":
+        return images + 1.0
     mean = images[train].mean(axis=(0, 2, 3), keepdims=True)
     images -= mean
     if mode == "standardize":
