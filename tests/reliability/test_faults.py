@@ -145,4 +145,4 @@ def test_unwritable_results_folder_is_a_clear_error(tmp_path: Path):
         timeout=120,
     )
     assert proc.returncode == 2
-    assert "error: cannot write results/runs.csv" in proc.stderr
+    assert "error: cannot write results/smoke/runs.csv" in proc.stderr
