@@ -49,7 +49,7 @@ def test_experiment_metrics_appear_in_exp_show(experiment: tuple[Path, str]):
     runs = pd.read_csv(root / "results" / "smoke" / "runs.csv")  # the experiment's own folder
     grid = runs[runs["role"] == "grid"]  # beside the study's rate-search runs
     assert set(runs["study"]) == {"bottleneck"} and len(grid) == 5
-    assert row["profile"] == "smoke" and int(row["runs"]) == len(runs)
+    assert row["profile"] == "smoke" and int(row["run_count"]) == len(runs)
     assert float(row["ok_share"]) == pytest.approx((runs["status"] == "ok").mean(), 1e-3)
     studies = json.loads((root / "results" / "smoke" / "studies.json").read_text())
     assert studies["bottleneck"]["mean_test_acc"] == pytest.approx(grid["test_acc"].mean(), 1e-3)

@@ -61,7 +61,7 @@ def test_headline_is_a_few_numbers_and_studies_hold_the_detail(tmp_path: Path):
     grid = table[table["key"] != "d"]  # "d": a rate-search run, counted in the compute
     metrics = headline(table, grid)
     assert metrics == {
-        "runs": 4,
+        "run_count": 4,
         "ok_share": 0.75,
         "training_minutes": 0.2,
         "main_best_cell_acc": 0.9,

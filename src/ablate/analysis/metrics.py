@@ -30,7 +30,7 @@ def headline(runs: pd.DataFrame, grid: pd.DataFrame) -> dict[str, Any]:
     """`runs`: every run the report uses (rate searches included); `grid`: the grid runs."""
     ok = int((runs["status"] == "ok").sum())
     metrics: dict[str, Any] = {
-        "runs": len(runs),
+        "run_count": len(runs),
         "ok_share": round(ok / len(runs), 4) if len(runs) else None,
         "training_minutes": round(training_minutes(runs), 1),
     }
