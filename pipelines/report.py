@@ -1,4 +1,4 @@
-"""DVC stage `report`: results/runs.csv -> reports/report.md and reports/figures/."""
+"""DVC stage `report`: results/<profile>/ -> reports/<profile>/report.md and figures/."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from ablate.sweep.params import load_params
 
 @exit_on_input_error
 def main() -> None:
-    verdicts = write_report(Path("results"), load_params(), Path("reports"))
+    params = load_params()
+    profile = params["profile"]  # one folder per profile: none overwrites another
+    verdicts = write_report(Path("results") / profile, params, Path("reports") / profile)
     for qid, v in verdicts.items():
         print(f"{qid}: {v.verdict} {v.key_number}")
 

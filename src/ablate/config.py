@@ -159,6 +159,8 @@ class TrainConfig:
     # Reuse a finished run of the same config trained by other code (another fingerprint)
     # instead of training again: for edits known not to change numbers (comments, renames).
     reuse_runs: bool = False
+    # Train (and log to W&B) a finished key again, replacing its folder; not part of the key.
+    rerun: bool = False
     quiet: bool = False  # no progress line per run
 
 

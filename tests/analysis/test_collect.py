@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from ablate.analysis.collect import collect
-from ablate.analysis.metrics import headline
+from ablate.analysis.metrics import headline, per_study, training_minutes
 
 
 def write(folder: Path, result: dict | str) -> None:
@@ -51,17 +51,26 @@ def test_collect_flattens_and_skips_corrupt(tmp_path: Path):
     assert any("ddd/result.json: missing" in p for p in problems)
 
 
-def test_headline_counts_statuses_and_best_cell(tmp_path: Path):
+def test_headline_is_a_few_numbers_and_studies_hold_the_detail(tmp_path: Path):
     runs = tmp_path / "runs"
     write(runs / "main" / "a", result("a", "ok", 0.9, "relu"))
     write(runs / "main" / "b", result("b", "ok", 0.7, "tanh"))
     write(runs / "main" / "c", result("c", "failed", None, "tanh"))
+    write(runs / "main" / "d", {**result("d", "ok", 0.5, "relu"), "wall_time_s": 6.0})
     table, _ = collect(runs, ["main"])
-    metrics = headline(table)
-    assert metrics["runs"] == {"total": 3, "ok": 2, "diverged": 0, "timeout": 0, "failed": 1}
-    assert metrics["main"]["best_cell"] == "relu" and metrics["main"]["best_test_acc"] == 0.9
-    assert metrics["main"]["mean_test_acc"] == 0.8
-    assert metrics["compute_minutes"] == 0.1
+    grid = table[table["key"] != "d"]  # "d": a rate-search run, counted in the compute
+    metrics = headline(table, grid)
+    assert metrics == {
+        "run_count": 4,
+        "ok_share": 0.75,
+        "training_minutes": 0.2,
+        "main_best_cell_acc": 0.9,
+    }
+    assert training_minutes(table) == 12.0 / 60
+    detail = per_study(grid)["main"]
+    assert detail["runs"] == {"ok": 2, "diverged": 0, "timeout": 0, "failed": 1}
+    assert detail["best_cell"] == "relu" and detail["best_test_acc"] == 0.9
+    assert detail["mean_test_acc"] == 0.8
 
 
 def test_capacity_probe_fields_reach_the_run_table(tmp_path: Path):

@@ -1,5 +1,5 @@
 """Integration tests that really train on the 8x8 digits: one run, its folder and record,
-skip on rerun, determinism, divergence and failure as results."""
+skip on rerun (unless `rerun=true`), determinism, divergence and failure as results."""
 
 from __future__ import annotations
 
@@ -58,6 +58,11 @@ def test_one_run_writes_its_folder_and_is_skipped_on_rerun(make_cfg):
     again = run(cfg)
     assert again.get("skipped") and (folder / "result.json").read_bytes() == before
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]
+    redo = make_cfg("model.activation=tanh", "model.init=xavier", "rerun=true")
+    assert run_key(redo) == result["key"]  # `rerun` is not part of the key
+    again = run(redo)  # trains and writes the finished key again (and logs it, if W&B is on)
+    assert not again.get("skipped") and (folder / "result.json").read_bytes() != before
+    assert json.loads((folder / "result.json").read_text())["key"] == result["key"]
 
 
 def test_same_config_and_seed_give_identical_metrics(make_cfg, tmp_path: Path):

@@ -324,7 +324,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--where",
         action="store_true",
-        help="where the pipeline's time went, per study, from results/runs.csv (no training)",
+        help="where the pipeline's time went, per study, from results/<profile>/runs.csv",
     )
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
@@ -338,8 +338,10 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
     if args.where:
         from ablate.analysis.timing import render_time, time_per_study
+        from ablate.sweep.params import load_params
 
-        runs = pd.read_csv(REPO / "results" / "runs.csv")
+        profile = load_params(REPO / "params.yaml")["profile"]
+        runs = pd.read_csv(REPO / "results" / profile / "runs.csv")
         sys.stdout.write(render_time(time_per_study(runs)))
         return
     torch.set_flush_denormal(True)

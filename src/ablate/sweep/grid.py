@@ -23,6 +23,7 @@ from unittest import mock
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
+from ablate.cli import sigterm_as_ctrl_c
 from ablate.config import compose, validate
 from ablate.errors import ConfigError
 from ablate.sweep.params import PROFILES, STUDIES
@@ -194,7 +195,7 @@ def run_sweep(
     fixed = split_overrides(overrides, grid)[1]
     job_level = [*fixed, *(o for o in extra if not o.lstrip("+~").startswith("hydra"))]
     search = search_grid(profile, study, seeds, overrides)
-    with _progress_phases() as phase:
+    with sigterm_as_ctrl_c(), _progress_phases() as phase:  # interrupted: workers stop too
         if search is not None:
             levels = expand(search)
             first_rate = levels["optim.lr"][0]
