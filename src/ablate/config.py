@@ -114,8 +114,9 @@ class ProbesConfig:
 @dataclass
 class TuneConfig:
     """A per-arm learning-rate search that the grid then reuses (see `ablate.lr_search`):
-    each arm (a combination of the `by` axes) is trained at every rate of `lr` on seed 0 at
-    the `at` settings, and keeps the rate with the best validation accuracy."""
+    each arm (a combination of the `by` axes) is trained at every rate of `lr` on seeds 0
+    and 1 at the `at` settings, keeps the rate with the best mean validation accuracy, and
+    is extended by half a decade while that rate sits at an edge of the rates tried."""
 
     lr: list[float] = field(default_factory=list)  # empty: no search
     by: list[str] = field(default_factory=list)  # e.g. [model.activation, model.norm]

@@ -25,6 +25,7 @@ from omegaconf import OmegaConf
 
 from ablate.config import compose, validate
 from ablate.errors import ConfigError
+from ablate.lr_search import SEARCH_SEEDS
 from ablate.params import PROFILES, STUDIES
 from ablate.training.progress import PHASE_ENV, write_phase
 
@@ -104,7 +105,8 @@ def search_grid(
     profile: str, study: str, seeds: int | None, overrides: Sequence[str] = ()
 ) -> dict[str, str] | None:
     """The study's per-arm rate search (`study.tune`) as a grid, or None when it has none:
-    the `by` axes at their grid levels, the `at` settings, every searched rate, seed 0.
+    the `by` axes at their grid levels, the `at` settings, every searched rate, seeds 0
+    and 1 (`lr_search.SEARCH_SEEDS`).
     A grid that sweeps `optim.lr` itself needs no search: the report keeps each cell's
     best-validated rate."""
     grid = study_grid(profile, study, seeds, overrides)
@@ -123,7 +125,7 @@ def search_grid(
     search = {**fixed_here, **{axis: grid[axis] for axis in tune.by if axis in grid}}
     search.update({axis: str(value) for axis, value in tune.at.items()})
     search["optim.lr"] = ",".join(f"{lr:g}" for lr in tune.lr)
-    search["seed"] = "0"
+    search["seed"] = ",".join(str(seed) for seed in range(SEARCH_SEEDS))
     return search
 
 
@@ -202,7 +204,10 @@ def run_sweep(
             print(f"sweep {study} ({profile}): rate search, {total} runs", file=sys.stderr)
             phase(total)
             _multirun(profile, study, wandb, search, fixed, extra, reuse_runs)
-            write_search_table(profile, study, search, job_level)
+            while todo := write_search_table(profile, study, search, job_level):
+                for arm_grid in todo:
+                    phase(check_grid(profile, study, expand(arm_grid), job_level))
+                    _multirun(profile, study, wandb, arm_grid, fixed, extra, reuse_runs)
         total = check_grid(profile, study, expand(grid), job_level)
         print(f"sweep {study} ({profile}): {total} runs over " + ", ".join(grid), file=sys.stderr)
         phase(total)
@@ -212,6 +217,11 @@ def run_sweep(
 
 def job_configs(profile: str, study: str, grid: dict[str, str], fixed: Sequence[str] = ()):
     """The composed config of every job of `grid`, as the multirun would build it."""
+    return (cfg for _, cfg in _jobs(profile, study, grid, fixed))
+
+
+def _jobs(profile: str, study: str, grid: dict[str, str], fixed: Sequence[str] = ()):
+    """Every job of `grid`: its levels as override strings, and its composed config."""
     from itertools import product
 
     base = compose([f"profile={profile}", f"study={study}", *fixed])
@@ -219,36 +229,78 @@ def job_configs(profile: str, study: str, grid: dict[str, str], fixed: Sequence[
     axes = []
     for key, value in grid.items():
         override = parser.parse_override(f"{key}={value}")
-        values = (
-            list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
-        )
-        axes.append([(key, v) for v in values])
+        if override.is_sweep_override():
+            pairs = zip(override.sweep_string_iterator(), override.sweep_iterator(), strict=True)
+        else:
+            pairs = [(override.get_value_element_as_str(), override.value())]
+        axes.append([(key, text, v) for text, v in pairs])
     for job in product(*axes):
         cfg = base.copy()
-        for key, value in job:
+        for key, _, value in job:
             OmegaConf.update(cfg, key, value, merge=False)
-        yield cfg
+        yield {key: text for key, text, _ in job}, cfg
+
+
+def search_jobs(
+    profile: str, study: str, search: dict[str, str], fixed: Sequence[str], table: dict | None
+) -> list[tuple[dict[str, str], Any]]:
+    """The search's jobs: its grid, and each arm's extension rates recorded in `table`, run
+    or about to be (an arm's jobs at its first searched rate, every seed, moved to each)."""
+    from ablate.lr_search import arm_id, arm_of
+
+    jobs = list(_jobs(profile, study, search, fixed))
+    if not table:
+        return jobs
+    by, first = list(table["by"]), float(expand(search)["optim.lr"][0])
+    for levels, cfg in list(jobs):
+        entry = table["arms"].get(arm_id(arm_of(cfg, by)))
+        if entry is None or float(cfg.optim.lr) != first:
+            continue
+        for lr in [*entry.get("extended", []), *([entry["next"]] if "next" in entry else [])]:
+            moved = cfg.copy()
+            OmegaConf.update(moved, "optim.lr", lr, merge=False)
+            jobs.append(({**levels, "optim.lr": f"{lr:g}"}, moved))
+    return jobs
 
 
 def write_search_table(
     profile: str, study: str, search: dict[str, str], fixed: Sequence[str]
-) -> None:
-    """Choose each arm's rate from the search runs on disk; write runs/<study>/tuned_lr.json."""
+) -> list[dict[str, str]]:
+    """Choose each arm's rate from the search runs on disk, its extensions included; write
+    runs/<study>/tuned_lr.json. Returns the grids still to run: one per arm whose choice
+    sits at an edge, at its next rate (none once every arm is settled)."""
     from ablate.io import atomic_write_text
-    from ablate.lr_search import build_table, table_path
+    from ablate.lr_search import arm_id, arm_of, build_table, pending, table_path
     from ablate.training.run import read_result, run_dir
 
-    cfgs = list(job_configs(profile, study, search, fixed))
-    tune = cfgs[0].study.tune
-    table = build_table(list(tune.lr), list(tune.by), [(c, read_result(run_dir(c))) for c in cfgs])
-    path = table_path(cfgs[0].runs_dir, study)
+    base = compose([f"profile={profile}", f"study={study}", *fixed])
+    path = table_path(base.runs_dir, study)
+    try:
+        before = json.loads(path.read_text())
+    except (OSError, ValueError):
+        before = None
+    tune = base.study.tune
+    levels, by = list(tune.lr), list(tune.by)
+    if before is not None and (before.get("by") != by or before.get("levels") != sorted(levels)):
+        before = None  # another search's extensions do not belong to this one
+    jobs = search_jobs(profile, study, search, fixed, before)
+    table = build_table(levels, by, [(c, read_result(run_dir(c))) for _, c in jobs])
     atomic_write_text(path, json.dumps(table, indent=2) + "\n")
-    edges = [arm for arm, entry in table["arms"].items() if entry["edge"]]
+    todo = pending(table)
+    grids = {}
+    for job, cfg in jobs:
+        arm = arm_id(arm_of(cfg, by))
+        if arm in todo and arm not in grids:
+            grids[arm] = {**search, **{a: job[a] for a in by if a in job}}
+            grids[arm]["optim.lr"] = f"{todo[arm]:g}"
+    settled = {arm: entry["edge"] for arm, entry in table["arms"].items() if entry["edge"]}
     print(
         f"sweep {study}: rate per arm -> {path}"
-        + (f"; at the edge of the searched range: {'; '.join(edges)}" if edges else ""),
+        + (f"; {len(grids)} arms at an edge extend by half a decade" if grids else "")
+        + (f"; flagged: {'; '.join(f'{a} ({e})' for a, e in settled.items())}" if settled else ""),
         file=sys.stderr,
     )
+    return list(grids.values())
 
 
 def expected_keys(
@@ -264,8 +316,20 @@ def expected_keys(
     fixed = split_overrides(overrides, grid)[1]
     search = search_grid(profile, study, seeds, overrides)
     if search is not None:
-        search_jobs = job_configs(profile, study, search, fixed)
-        keys.update((run_key(cfg), "lr_search") for cfg in search_jobs)
+        table = _read_table(profile, study, fixed)
+        jobs = search_jobs(profile, study, search, fixed, table)
+        keys.update((run_key(cfg), "lr_search") for _, cfg in jobs)
     with contextlib.suppress(ConfigError):  # no search table yet: the grid has no rates
         keys.update((run_key(cfg), "grid") for cfg in job_configs(profile, study, grid, fixed))
     return keys
+
+
+def _read_table(profile: str, study: str, fixed: Sequence[str]) -> dict | None:
+    """The study's written search table (its extension rates), or None before the search."""
+    from ablate.lr_search import table_path
+
+    base = compose([f"profile={profile}", f"study={study}", *fixed])
+    try:
+        return json.loads(table_path(base.runs_dir, study).read_text())
+    except (OSError, ValueError):
+        return None
