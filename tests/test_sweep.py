@@ -194,3 +194,34 @@ def test_run_sweep_runs_each_extension_until_every_arm_settles(tmp_path: Path, m
     table = json.loads((tmp_path / "main" / "tuned_lr.json").read_text())
     assert {entry["edge"] for entry in table["arms"].values()} == {"limit"}
     assert {entry["lr"] for entry in table["arms"].values()} == {3.16}
+
+
+def test_control_cells_get_the_profile_control_seeds_as_their_own_keys():
+    from ablate.sweep import control_grids
+
+    grids = control_grids("cpu", "depth_init", None)  # grid: 3 seeds; controls: 4
+    assert [(g["model.depth"], g["model.init"], g["seed"]) for g in grids] == [
+        ("2", "kaiming", "range(3,4)"),
+        ("20", "kaiming", "range(3,4)"),
+    ]
+    assert control_grids("cpu", "stride_fit", None) == []  # 6 seeds already
+    assert control_grids("cpu", "depth_init", 4) == []  # params.yaml's seeds win
+    more = ["profile.control_seeds=3"]
+    grids = control_grids("smoke", "bn", None, [*more, "model.norm=batch"])
+    assert [g["seed"] for g in grids] == ["range(1,3)"]  # the no-BN arm is not in this grid
+    keys = expected_keys("smoke", "bn", None, more)
+    # Both arms (BN, none) at each of 2 rates, seeds 1 and 2, beside the 1-seed grid.
+    assert len(keys) == len(expected_keys("smoke", "bn", None)) + 2 * 2 * 2
+    assert list(keys.values()).count("control") == 8
+
+
+def test_run_sweep_runs_the_control_seeds_after_the_grid(tmp_path: Path, monkeypatch):
+    from ablate import sweep
+
+    ran: list[dict[str, str]] = []
+    monkeypatch.setattr(sweep, "_multirun", lambda *args: ran.append(args[3]))
+    monkeypatch.setattr("ablate.training.fingerprint.code_fingerprint", lambda device: "x")
+    more = [f"runs_dir={tmp_path}", "profile.control_seeds=2"]
+    sweep.run_sweep("smoke", "bn", None, "disabled", [], more)
+    assert [g["seed"] for g in ran] == ["range(0,1)", "range(1,2)", "range(1,2)"]
+    assert [g["model.norm"] for g in ran[1:]] == ["batch", "none"]

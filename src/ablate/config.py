@@ -140,6 +140,9 @@ class ProfileConfig:
     name: str = "cpu"
     seeds: int = 2
     jobs: int = 1  # sweep jobs at once with the `local` launcher
+    # Seeds of each study's control cells (`study.controls`) when the grid has fewer: a
+    # control is judged on its mean, so it gets more seeds than a cell that is only compared.
+    control_seeds: int = 0
     sweeps: dict[str, dict[str, Any]] = field(default_factory=dict)  # study -> axis -> levels
 
 

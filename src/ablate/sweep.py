@@ -212,7 +212,51 @@ def run_sweep(
         print(f"sweep {study} ({profile}): {total} runs over " + ", ".join(grid), file=sys.stderr)
         phase(total)
         _multirun(profile, study, wandb, grid, fixed, extra, reuse_runs)
+        for control in control_grids(profile, study, seeds, overrides):
+            count = math.prod(len(v) for v in expand(control).values())
+            print(f"sweep {study} ({profile}): {count} more control runs", file=sys.stderr)
+            phase(count)
+            _multirun(profile, study, wandb, control, fixed, extra, reuse_runs)
     return total
+
+
+def control_grids(
+    profile: str, study: str, seeds: int | None, overrides: Sequence[str] = ()
+) -> list[dict[str, str]]:
+    """Per control arm (`study.controls`), its cells of the grid at the seeds past the
+    grid's, up to `profile.control_seeds`: a control is judged on its mean over seeds, so
+    it needs more of them than a compared cell. None where the grid has enough seeds, or
+    where the arm sets a fixed field to a value this grid never runs."""
+    grid = study_grid(profile, study, seeds, overrides)
+    levels = expand(grid)
+    fixed = split_overrides(overrides, grid)[1]
+    cfg = compose([f"profile={profile}", f"study={study}", *fixed])
+    have, want = len(levels["seed"]), cfg.profile.control_seeds
+    if want <= have:
+        return []
+    grids = []
+    for arm in cfg.study.controls:
+        cell = dict(grid, seed=f"range({have},{want})")
+        for axis, level in arm.items():
+            if axis == "mark":  # the arm's kind of net, not a setting
+                continue
+            text = _level(level)
+            if axis in levels:
+                if text not in levels[axis]:
+                    break
+                cell[axis] = text
+            elif _level(OmegaConf.select(cfg, axis)) != text:
+                break
+        else:
+            grids.append(cell)
+    return grids
+
+
+def _level(value: Any) -> str:
+    """A config value as Hydra's override grammar writes it."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return "null" if value is None else str(value)
 
 
 def job_configs(profile: str, study: str, grid: dict[str, str], fixed: Sequence[str] = ()):
@@ -306,9 +350,10 @@ def write_search_table(
 def expected_keys(
     profile: str, study: str, seeds: int | None, overrides: Sequence[str] = ()
 ) -> dict[str, str]:
-    """The run keys of the study's current grid and rate search, each with its role
-    (`grid` or `lr_search`): what the aggregate keeps. Runs left over from an earlier grid
-    or budget stay on disk (their keys may come back) but are not mixed into the results."""
+    """The run keys of the study's current grid, rate search and extra control seeds, each
+    with its role (`grid`, `lr_search` or `control`): what the aggregate keeps. Runs left
+    over from an earlier grid or budget stay on disk (their keys may come back) but are not
+    mixed into the results."""
     from ablate.training.keys import run_key
 
     keys: dict[str, str] = {}
@@ -321,6 +366,10 @@ def expected_keys(
         keys.update((run_key(cfg), "lr_search") for _, cfg in jobs)
     with contextlib.suppress(ConfigError):  # no search table yet: the grid has no rates
         keys.update((run_key(cfg), "grid") for cfg in job_configs(profile, study, grid, fixed))
+        for control in control_grids(profile, study, seeds, overrides):
+            keys.update(
+                (run_key(c), "control") for c in job_configs(profile, study, control, fixed)
+            )
     return keys
 
 
