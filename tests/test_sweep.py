@@ -225,3 +225,29 @@ def test_run_sweep_runs_the_control_seeds_after_the_grid(tmp_path: Path, monkeyp
     sweep.run_sweep("smoke", "bn", None, "disabled", [], more)
     assert [g["seed"] for g in ran] == ["range(0,1)", "range(1,2)", "range(1,2)"]
     assert [g["model.norm"] for g in ran[1:]] == ["batch", "none"]
+
+
+def test_a_rate_sweeping_grid_with_extend_lr_extends_each_edge_cell(tmp_path: Path, monkeypatch):
+    from ablate import sweep
+
+    ran: list[dict[str, str]] = []
+
+    def fake_multirun(profile, study, wandb, grid, fixed, extra, reuse):
+        ran.append(grid)  # accuracy grows with the rate up to 1, then diverges
+        _finish(
+            sweep._jobs(profile, study, grid, fixed),
+            lambda c: 0.5 + c.optim.lr / 4 if c.optim.lr < 2 else None,
+        )
+
+    monkeypatch.setattr(sweep, "_multirun", fake_multirun)
+    monkeypatch.setattr("ablate.training.fingerprint.code_fingerprint", lambda device: "x")
+    more = [f"runs_dir={tmp_path}", "study.extend_lr=true"]
+    sweep.run_sweep("smoke", "bn", None, "disabled", [], more)
+    # The grid (rates 0.03, 1), then each norm's cell at 3.16, where both diverge.
+    added = sorted((g["model.norm"], g["optim.lr"]) for g in ran[1:])
+    assert added == [("batch", "3.16"), ("none", "3.16")]
+    table = json.loads((tmp_path / "bn" / "extended_lr.json").read_text())
+    assert {e["edge"] for e in table["arms"].values()} == {"diverged-next"}
+    keys = expected_keys("smoke", "bn", None, more)
+    assert len(keys) == len(expected_keys("smoke", "bn", None)) + 2  # one seed each
+    assert set(keys.values()) == {"grid"}

@@ -133,6 +133,9 @@ class StudyConfig:
     controls: list[dict[str, Any]] = field(default_factory=list)
     mark: str = "conv"  # conv | mlp | deep_mlp: which of data.marks applies
     tune: TuneConfig = field(default_factory=TuneConfig)
+    # A grid sweeping optim.lr: a cell whose best mean-over-seeds rate sits at an edge of
+    # the rates it tried gets the next half-decade rate, as a searched arm does.
+    extend_lr: bool = False
 
 
 @dataclass

@@ -13,6 +13,9 @@ again, until its choice is interior (`edge: false`), the next rate diverged on e
 no rate tried (every mean at most the majority-class share + LEARNED_MARGIN) is not
 extended: it records `trains: false`, `edge: "no-train"`, and its grid runs at its lowest
 rate that did not diverge, so the report still has its runs and says it trains at no rate.
+A grid that sweeps the rate itself has no search; with `study.extend_lr` its cells (every
+axis but seed and rate) are extended the same way after the grid, recorded in
+`runs/<study>/extended_lr.json`.
 
 The outcome is written to `runs/<study>/tuned_lr.json`. The grid then sets
 `optim.lr: ${tuned_lr:}`, which resolves, per job, to its arm's rate: the run key holds the
@@ -34,6 +37,7 @@ from ablate.analysis.trainability import LEARNED_MARGIN
 from ablate.errors import ConfigError
 
 TABLE = "tuned_lr.json"
+EXTENDED = "extended_lr.json"
 SEARCH_SEEDS = 2  # seeds 0 and 1: the grid's first two seeds, so those runs are shared
 MAX_EXTENSIONS = 3  # half-decade steps past the searched levels, per arm
 EDGES = (False, "diverged-next", "limit", "no-train")
@@ -49,6 +53,11 @@ def arm_id(arm: dict[str, Any]) -> str:
 
 def table_path(runs_dir: str | Path, study: str) -> Path:
     return Path(runs_dir) / study / TABLE
+
+
+def extension_path(runs_dir: str | Path, study: str) -> Path:
+    """Where a grid that sweeps the rate records its cells' extensions (`study.extend_lr`)."""
+    return Path(runs_dir) / study / EXTENDED
 
 
 def tuned_lr(*, _root_: DictConfig) -> float:
@@ -106,6 +115,7 @@ def build_table(
     result's: jobs that differ only in a moot field (a linear model's activation) share one
     run and its result."""
     found: dict[str, dict[str, Any]] = {}
+    seeds = sorted({int(cfg.seed) for cfg, _ in jobs})
     for cfg, result in jobs:
         arm = found.setdefault(arm_id(arm_of(cfg, by)), {"seeds": {}, "floor": 0.0})
         ok = result is not None and result.get("status") == "ok"
@@ -116,7 +126,7 @@ def build_table(
     return {
         "levels": sorted(levels),
         "by": by,
-        "seeds": list(range(SEARCH_SEEDS)),
+        "seeds": seeds,
         "arms": dict(sorted(arms.items())),
     }
 

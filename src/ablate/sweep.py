@@ -212,12 +212,22 @@ def run_sweep(
         print(f"sweep {study} ({profile}): {total} runs over " + ", ".join(grid), file=sys.stderr)
         phase(total)
         _multirun(profile, study, wandb, grid, fixed, extra, reuse_runs)
+        extend = _extends(compose([f"profile={profile}", f"study={study}", *fixed]), grid)
+        while extend and (todo := write_extension_table(profile, study, grid, job_level)):
+            for cell_grid in todo:
+                phase(check_grid(profile, study, expand(cell_grid), job_level))
+                _multirun(profile, study, wandb, cell_grid, fixed, extra, reuse_runs)
         for control in control_grids(profile, study, seeds, overrides):
             count = math.prod(len(v) for v in expand(control).values())
             print(f"sweep {study} ({profile}): {count} more control runs", file=sys.stderr)
             phase(count)
             _multirun(profile, study, wandb, control, fixed, extra, reuse_runs)
     return total
+
+
+def _extends(cfg: Any, grid: dict[str, str]) -> bool:
+    """Whether the grid's cells extend their swept rates past an edge (`study.extend_lr`)."""
+    return bool(cfg.study.extend_lr) and len(expand(grid).get("optim.lr", [])) > 1
 
 
 def control_grids(
@@ -313,21 +323,53 @@ def write_search_table(
     """Choose each arm's rate from the search runs on disk, its extensions included; write
     runs/<study>/tuned_lr.json. Returns the grids still to run: one per arm whose choice
     sits at an edge, at its next rate (none once every arm is settled)."""
-    from ablate.io import atomic_write_text
-    from ablate.lr_search import arm_id, arm_of, build_table, pending, table_path
-    from ablate.training.run import read_result, run_dir
+    from ablate.lr_search import table_path
 
     base = compose([f"profile={profile}", f"study={study}", *fixed])
-    path = table_path(base.runs_dir, study)
-    try:
-        before = json.loads(path.read_text())
-    except (OSError, ValueError):
-        before = None
     tune = base.study.tune
-    levels, by = list(tune.lr), list(tune.by)
+    path = table_path(base.runs_dir, study)
+    return _settle(profile, study, search, fixed, list(tune.by), path, "rate per arm")
+
+
+def write_extension_table(
+    profile: str, study: str, grid: dict[str, str], fixed: Sequence[str]
+) -> list[dict[str, str]]:
+    """For a grid that sweeps the rate with `study.extend_lr`: each cell's best rate, its
+    extensions included, written to runs/<study>/extended_lr.json; returns the grids still
+    to run, one per cell whose best rate sits at an edge of the rates it tried."""
+    from ablate.lr_search import extension_path
+
+    base = compose([f"profile={profile}", f"study={study}", *fixed])
+    path = extension_path(base.runs_dir, study)
+    return _settle(profile, study, grid, fixed, cell_axes(grid), path, "rate per cell")
+
+
+def cell_axes(grid: dict[str, str]) -> list[str]:
+    """A grid's cell: every axis but the seed and the rate."""
+    return [axis for axis in grid if axis not in ("seed", "optim.lr")]
+
+
+def _settle(
+    profile: str,
+    study: str,
+    grid: dict[str, str],
+    fixed: Sequence[str],
+    by: list[str],
+    path: Path,
+    what: str,
+) -> list[dict[str, str]]:
+    """Score every rate of `grid` (a search, or a grid sweeping the rate) per `by` group,
+    the half-decade extensions recorded at `path` included; write the new table there and
+    return a grid per group still at an edge, at its next rate."""
+    from ablate.io import atomic_write_text
+    from ablate.lr_search import arm_id, arm_of, build_table, pending
+    from ablate.training.run import read_result, run_dir
+
+    levels = [float(lr) for lr in expand(grid)["optim.lr"]]
+    before = _read_json(path)
     if before is not None and (before.get("by") != by or before.get("levels") != sorted(levels)):
-        before = None  # another search's extensions do not belong to this one
-    jobs = search_jobs(profile, study, search, fixed, before)
+        before = None  # another grid's extensions do not belong to this one
+    jobs = search_jobs(profile, study, grid, fixed, before)
     table = build_table(levels, by, [(c, read_result(run_dir(c))) for _, c in jobs])
     atomic_write_text(path, json.dumps(table, indent=2) + "\n")
     todo = pending(table)
@@ -335,12 +377,12 @@ def write_search_table(
     for job, cfg in jobs:
         arm = arm_id(arm_of(cfg, by))
         if arm in todo and arm not in grids:
-            grids[arm] = {**search, **{a: job[a] for a in by if a in job}}
+            grids[arm] = {**grid, **{a: job[a] for a in by if a in job}}
             grids[arm]["optim.lr"] = f"{todo[arm]:g}"
     settled = {arm: entry["edge"] for arm, entry in table["arms"].items() if entry["edge"]}
     print(
-        f"sweep {study}: rate per arm -> {path}"
-        + (f"; {len(grids)} arms at an edge extend by half a decade" if grids else "")
+        f"sweep {study}: {what} -> {path}"
+        + (f"; {len(grids)} at an edge extend by half a decade" if grids else "")
         + (f"; flagged: {'; '.join(f'{a} ({e})' for a, e in settled.items())}" if settled else ""),
         file=sys.stderr,
     )
@@ -354,18 +396,24 @@ def expected_keys(
     with its role (`grid`, `lr_search` or `control`): what the aggregate keeps. Runs left
     over from an earlier grid or budget stay on disk (their keys may come back) but are not
     mixed into the results."""
+    from ablate.lr_search import extension_path, table_path
     from ablate.training.keys import run_key
 
     keys: dict[str, str] = {}
     grid = study_grid(profile, study, seeds, overrides)
     fixed = split_overrides(overrides, grid)[1]
     search = search_grid(profile, study, seeds, overrides)
+    base = compose([f"profile={profile}", f"study={study}", *fixed])
     if search is not None:
-        table = _read_table(profile, study, fixed)
+        table = _read_json(table_path(base.runs_dir, study))
         jobs = search_jobs(profile, study, search, fixed, table)
         keys.update((run_key(cfg), "lr_search") for _, cfg in jobs)
     with contextlib.suppress(ConfigError):  # no search table yet: the grid has no rates
-        keys.update((run_key(cfg), "grid") for cfg in job_configs(profile, study, grid, fixed))
+        extended = (
+            _read_json(extension_path(base.runs_dir, study)) if _extends(base, grid) else None
+        )
+        jobs = search_jobs(profile, study, grid, fixed, extended)
+        keys.update((run_key(cfg), "grid") for _, cfg in jobs)
         for control in control_grids(profile, study, seeds, overrides):
             keys.update(
                 (run_key(c), "control") for c in job_configs(profile, study, control, fixed)
@@ -373,12 +421,9 @@ def expected_keys(
     return keys
 
 
-def _read_table(profile: str, study: str, fixed: Sequence[str]) -> dict | None:
-    """The study's written search table (its extension rates), or None before the search."""
-    from ablate.lr_search import table_path
-
-    base = compose([f"profile={profile}", f"study={study}", *fixed])
+def _read_json(path: Path) -> dict | None:
+    """A written rate table (its extension rates), or None before the first one."""
     try:
-        return json.loads(table_path(base.runs_dir, study).read_text())
+        return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
