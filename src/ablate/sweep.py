@@ -244,22 +244,26 @@ def control_grids(
     have, want = len(levels["seed"]), cfg.profile.control_seeds
     if want <= have:
         return []
-    grids = []
-    for arm in cfg.study.controls:
-        cell = dict(grid, seed=f"range({have},{want})")
-        for axis, level in arm.items():
-            if axis == "mark":  # the arm's kind of net, not a setting
-                continue
-            text = _level(level)
-            if axis in levels:
-                if text not in levels[axis]:
-                    break
-                cell[axis] = text
-            elif _level(OmegaConf.select(cfg, axis)) != text:
-                break
-        else:
-            grids.append(cell)
-    return grids
+    cells = (control_cell(grid, cfg, dict(arm)) for arm in cfg.study.controls)
+    return [dict(cell, seed=f"range({have},{want})") for cell in cells if cell is not None]
+
+
+def control_cell(grid: dict[str, str], cfg: Any, arm: dict[str, Any]) -> dict[str, str] | None:
+    """`grid` narrowed to one control arm's levels (the arm's `mark` is its kind of net,
+    not a setting); None where the arm asks for a level the grid or its config never has."""
+    levels = expand(grid)
+    cell = dict(grid)
+    for axis, level in arm.items():
+        if axis == "mark":
+            continue
+        text = _level(level)
+        if axis in levels:
+            if text not in levels[axis]:
+                return None
+            cell[axis] = text
+        elif _level(OmegaConf.select(cfg, axis)) != text:
+            return None
+    return cell
 
 
 def _level(value: Any) -> str:
