@@ -149,6 +149,8 @@ def test_edge_arms_extend_and_their_runs_are_expected_keys(tmp_path: Path):
     assert [(g["model.downsampling"], g["optim.lr"], g["seed"]) for g in todo] == [
         ("maxpool", "0.316", "0,1")
     ]
+    # Stopped before the extension ran: it is asked for again, not taken as diverged.
+    assert write_search_table("smoke", "main", search, fixed) == todo
     rounds = 1
     while todo:  # as run_sweep does, with fake runs in place of training
         table = json.loads(table_path(tmp_path, "main").read_text())
