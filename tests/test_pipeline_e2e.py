@@ -132,9 +132,12 @@ def test_metrics_and_second_repro_do_no_training(project: Path, repro):
     runs = sorted(p.name for p in (project / "runs" / "main").iterdir() if p.is_dir())
     table = pd.read_csv(project / "results" / "smoke" / "runs.csv")
     main = table[table["study"] == "main"]
-    # 4 grid cells; 3 rates searched on each downsampling's plain cell (6 runs), of which
-    # the two best are also the plain grid cells.
-    assert len(runs) == len(main) == 8 and (main["role"] == "grid").sum() == 4
+    # 4 grid cells; each downsampling's plain cell searched on 2 seeds at 3 rates and any
+    # half-decade extensions, of which the chosen rate's seed-0 runs are plain grid cells.
+    arms = json.loads((project / "runs" / "main" / "tuned_lr.json").read_text())["arms"]
+    searched = sum(2 * len(entry["scores"]) for entry in arms.values())
+    assert len(arms) == 2 and all(len(entry["scores"]) >= 3 for entry in arms.values())
+    assert len(runs) == len(main) == searched + 4 - 2 and (main["role"] == "grid").sum() == 4
 
 
 def test_one_more_level_trains_only_the_new_cells(project: Path, repro):

@@ -83,7 +83,8 @@ class TrainerConfig:
     max_steps: int = -1  # > 0: the budget in optimizer steps (epochs then do not limit)
     # Early stops, recorded as results: `stalled` when the training loss is still within
     # `stall_margin` of ln(classes) after `stall_steps` steps; `converged` when it is under
-    # `converge_loss`. 0 turns each off.
+    # `converge_loss`. 0 turns each off. The stall stop is off in every profile: a run still
+    # at ln(classes) early may leave it later, so no stop rule decides trainability.
     stall_steps: int = 0
     stall_margin: float = 0.03
     converge_loss: float = 0.0
@@ -115,8 +116,9 @@ class ProbesConfig:
 @dataclass
 class TuneConfig:
     """A per-arm learning-rate search that the grid then reuses (see `ablate.sweep.lr_search`):
-    each arm (a combination of the `by` axes) is trained at every rate of `lr` on seed 0 at
-    the `at` settings, and keeps the rate with the best validation accuracy."""
+    each arm (a combination of the `by` axes) is trained at every rate of `lr` on seeds 0
+    and 1 at the `at` settings, keeps the rate with the best mean validation accuracy, and
+    is extended by half a decade while that rate sits at an edge of the rates tried."""
 
     lr: list[float] = field(default_factory=list)  # empty: no search
     by: list[str] = field(default_factory=list)  # e.g. [model.activation, model.norm]
@@ -133,6 +135,9 @@ class StudyConfig:
     controls: list[dict[str, Any]] = field(default_factory=list)
     mark: str = "conv"  # conv | mlp | deep_mlp | very_deep_mlp...: which of data.marks applies
     tune: TuneConfig = field(default_factory=TuneConfig)
+    # A grid sweeping optim.lr: a cell whose best mean-over-seeds rate sits at an edge of
+    # the rates it tried gets the next half-decade rate, as a searched arm does.
+    extend_lr: bool = False
 
 
 @dataclass
@@ -140,6 +145,9 @@ class ProfileConfig:
     name: str = "cpu"
     seeds: int = 2
     jobs: int = 1  # sweep jobs at once with the `local` launcher
+    # Seeds of each study's control cells (`study.controls`) when the grid has fewer: a
+    # control is judged on its mean, so it gets more seeds than a cell that is only compared.
+    control_seeds: int = 0
     sweeps: dict[str, dict[str, Any]] = field(default_factory=dict)  # study -> axis -> levels
 
 

@@ -1,7 +1,8 @@
 """Collect `runs/<study>/<key>/result.json` into one table, one row per run.
 
 A folder whose result cannot be read is reported by path and skipped: one corrupt file
-must never cost the whole report.
+must never cost the whole report. Each row also carries what the run's logged training loss
+says (`outcomes`): whether it trained, and after how many steps.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from ablate.analysis import outcomes
 
 AXES = [
     "activation",
@@ -59,6 +62,8 @@ COLUMNS = [
     "epochs",
     "steps",
     "diverged_step",
+    "trained",
+    *outcomes.COLUMNS,
     "wall_time_s",
     "fit_time_s",
     "train_images_per_s",
@@ -120,10 +125,22 @@ def collect(runs_dir: str | Path, studies: list[str]) -> tuple[pd.DataFrame, lis
         except (OSError, ValueError) as err:
             problems.append(f"{path}: unreadable ({type(err).__name__}: {err})")
             continue
-        rows.append({**flatten(result), "study": study})
+        row = flatten(result)
+        row.update(outcomes.loss_outcomes(_history(run), row.get("classes")))
+        rows.append({**row, "study": study})
     probe_columns = sorted({k for r in rows for k in r if k.startswith("probe_")})
     table = pd.DataFrame(rows, columns=COLUMNS + probe_columns)
+    table["trained"] = outcomes.trained(table)
     return table.sort_values(["study", "key"], ignore_index=True), problems
+
+
+def _history(run: Path) -> pd.DataFrame:
+    """A run's logged training losses; none where history.csv is missing or unreadable."""
+    try:
+        frame = pd.read_csv(run / "history.csv", usecols=["step", "train_loss"])
+    except (OSError, ValueError, pd.errors.EmptyDataError):
+        return pd.DataFrame({"step": [], "train_loss": []})
+    return frame
 
 
 def _run_folders(runs_dir: str | Path, studies: list[str]):

@@ -30,10 +30,11 @@ import statsmodels.formula.api as smf
 from statsmodels.stats.proportion import proportion_confint
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
+from ablate.analysis import outcomes
 from ablate.analysis.stats import ALPHA
 from ablate.analysis.tuning import select_best_lr
 
-MARGIN = 0.1  # accuracy above the majority-class share that counts as having learned
+MARGIN = outcomes.LEARNED_MARGIN  # accuracy above the majority-class share: learned
 MEASURED = ("ok", "diverged")  # failed and timeout runs measured nothing
 MAX_LOG_ODDS = 10.0  # |coefficient| or SE beyond this: the fit ran off to a separation
 SHARE_COLUMNS = ["kind", "axis", "level", "trained", "runs", "share", "lo", "hi"]
@@ -41,14 +42,9 @@ ODDS_COLUMNS = ["axis", "level", "reference", "odds_ratio", "lo", "hi", "p"]
 
 
 def trained(runs: pd.DataFrame) -> pd.Series:
-    """Per run: did it train? The table's own `trained` column where it has one, else
-    status ok and test accuracy > majority-class share (1/classes without it) + 0.1."""
-    status = runs["status"].astype(str) == "ok"
-    acc = pd.to_numeric(runs["test_acc"], errors="coerce")
-    floor = 1.0 / pd.to_numeric(runs["classes"], errors="coerce")
-    if "majority_acc" in runs:
-        floor = pd.to_numeric(runs["majority_acc"], errors="coerce").fillna(floor)
-    computed = status & (acc > floor + MARGIN)
+    """Per run: did it train? The table's own `trained` column where it has one, else the
+    rule of `outcomes.trained` (ok, test accuracy > majority-class share + MARGIN)."""
+    computed = outcomes.trained(runs)
     if "trained" in runs:
         given = runs["trained"].map({True: True, False: False, "True": True, "False": False})
         computed = given.where(given.notna(), computed)

@@ -144,7 +144,9 @@ class Context:
             by = ", ".join(a.rsplit(".", 1)[-1] for a in found["by"])
             return (
                 f"the rate searched per arm ({by}) over "
-                f"{{{', '.join(f'{lr:g}' for lr in found['levels'])}}} on seed 0, then reused: "
+                f"{{{', '.join(f'{lr:g}' for lr in found['levels'])}}} on seeds "
+                f"{', '.join(str(s) for s in found['seeds'])} (extended past an edge "
+                "choice), then reused: "
                 f"{_lrs(df)}"
             )
         return f"lr {_lrs(df)}"
