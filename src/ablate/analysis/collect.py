@@ -17,6 +17,7 @@ AXES = [
     "init",
     "norm",
     "norm_position",
+    "norm_noise",
     "downsampling",
     "arch",
     "width",
@@ -29,7 +30,16 @@ AXES = [
     "head",
 ]
 # What a run trained on and how, besides its axes and rate; and its budget.
-SETUP = ["dataset", "preprocessing", "folds", "fold", "train_limit", "batch_size", "optimizer"]
+SETUP = [
+    "dataset",
+    "preprocessing",
+    "folds",
+    "fold",
+    "train_limit",
+    "batch_size",
+    "scramble_labels",
+    "optimizer",
+]
 BUDGET = ["max_epochs", "max_steps", "schedule"]
 COLUMNS = [
     "study",
@@ -91,6 +101,7 @@ def flatten(result: dict[str, Any]) -> dict[str, Any]:
         fold=data.get("fold"),
         train_limit=data.get("train_limit"),
         batch_size=data.get("batch_size"),
+        scramble_labels=data.get("scramble_labels", False),
         optimizer=optim.get("name"),
         lr=optim.get("lr"),
         max_epochs=trainer.get("max_epochs"),
