@@ -172,6 +172,7 @@ def collect_probes(runs_dir: str | Path, studies: list[str]) -> pd.DataFrame:
                     "loss": point.get("loss"),
                     "sign_agreement": point.get("sign_agreement"),
                     **{f"smooth_{k}": v for k, v in point.get("smooth", {}).items()},
+                    **point.get("drift", {}),
                 }
             )
             for j, act in enumerate(point["activations"]):
