@@ -297,6 +297,9 @@ def noise_experiment(ctx: Context) -> tuple[Estimate, dict[float, rules.NoiseLev
             rate_seed_units(df, "arm", name, "batch", "score"),
             paired_units(ratio.to_numpy(), PAIRS),
         )
+    # Any level may decide, so the deciding comparisons are Holm-adjusted across levels.
+    adjusted = holm_family({a: lv.vs_none for a, lv in levels.items()})
+    levels = {a: rules.NoiseLevel(adjusted[a], lv.vs_bn, lv.drift) for a, lv in levels.items()}
     contrasts = "; ".join(
         f"noise {a:g}: − none {lv.vs_none.fmt(signed=True)}, − BN {lv.vs_bn.fmt(signed=True)}, "
         f"log10 shift ratio {lv.drift.fmt(signed=True, digits=2)}"
@@ -337,8 +340,9 @@ def noise_experiment(ctx: Context) -> tuple[Estimate, dict[float, rules.NoiseLev
             f"BN {bn_adv.fmt(signed=True)}; {contrasts or 'no noisy arm ran'}. The shift "
             "ratio compares the noise's shift with the shift a training step gives the net "
             "without BN at the same rate and seed (> 0: the noise moves the distribution "
-            f"more). An advantage counts as lost when its CI lies within ±{bound:.3f} (a "
-            f"quarter of BN's error rate) or below zero.",
+            "more). Noisy − no BN is Holm-adjusted across the noise levels. An advantage "
+            f"counts as lost when its CI lies within ±{bound:.3f} (a quarter of BN's error "
+            "rate) or below zero.",
         ]
     )
     return bn_adv, levels, bound, text
