@@ -279,6 +279,7 @@ def noise_experiment(ctx: Context) -> tuple[Estimate, dict[float, rules.NoiseLev
                 "none" if top is None else f"{top:g}",
                 f"{best['lr'].iloc[0]:g}" if len(best) else "—",
                 mean_ci(best["test_acc"]).fmt() if len(best) else "—",
+                _median(best, "steps_to_loss", 0),
                 _median(g, "probe_drift_noise_mean", 3),
                 _median(g, "probe_drift_step_mean", 3),
                 _median(g, "probe_act_in_skew"),
@@ -317,7 +318,8 @@ def noise_experiment(ctx: Context) -> tuple[Estimate, dict[float, rules.NoiseLev
             "noise is shared by a batch rather than drawn per example, and narrow layers "
             "average out less of it, so the amplitude runs from mild to strong. Per arm: "
             "runs that train over rates × seeds, the highest rate at which half train, the "
-            "best-validated rate and the accuracy there; the median per-step shift of the "
+            "best-validated rate, the accuracy and median steps to a training loss of 0.5 "
+            "there; the median per-step shift of the "
             "distribution entering each nonlinearity (|Δ mean| / std per unit, on a fixed "
             "batch), from the noise's fresh draw and from one step of the run's own optimizer; "
             "and the shape of that distribution (mean |skewness| and excess kurtosis per "
@@ -329,6 +331,7 @@ def noise_experiment(ctx: Context) -> tuple[Estimate, dict[float, rules.NoiseLev
                     "highest lr that trains",
                     "best-validated lr",
                     "test accuracy there [95% CI]",
+                    "steps to loss < 0.5 there",
                     "shift per step from noise",
                     "shift per step from training",
                     "|skew|",
