@@ -96,9 +96,15 @@ def b1_position(strata: dict[tuple[str, str], PositionStratum]) -> Verdict:
     for (family, init), s in strata.items():
         numbers[f"{family}/{init}_trains_pre_minus_post"] = s.trains.mean
         numbers[f"{family}/{init}_acc_pre_minus_post"] = s.acc.mean
+
+    def trains(est: Estimate) -> str:
+        if est.n and est.lo == est.hi == 0:
+            return f"trains alike in all {est.n} pairs"
+        return f"trains {est.fmt(signed=True, digits=2)} ({est.n} pairs)"
+
     key = "; ".join(
-        f"{family}/{init}: trains {s.trains.fmt(signed=True, digits=2)} ({s.trains.n} "
-        f"pairs), accuracy where both train {s.acc.fmt(signed=True)} ({s.acc.n} pairs)"
+        f"{family}/{init} ({SIDE_WORDS[sides[(family, init)]]}): {trains(s.trains)}, "
+        f"accuracy where both train {s.acc.fmt(signed=True)} ({s.acc.n} pairs)"
         for (family, init), s in strata.items()
     )
     key = f"before − after: {key}" if key else "no stratum with both positions"
@@ -169,6 +175,8 @@ def _normality(
     survive the noisy-BN test? False (it fails) when some noise level that moves the
     distribution more per step than training moves it without BN still trains better
     than no BN; True when every such level has lost BN's advantage; None otherwise."""
+    if not levels or bn_adv.n == 0:
+        return None, "the noisy-BN runs (study `bn_noise`) that would test it are missing"
     if bn_adv.compare() != "higher":
         return None, "BN shows no advantage over no BN in the noisy-BN study's net to explain"
     unstable = {a: lv for a, lv in levels.items() if lv.drift.compare() == "higher"}
