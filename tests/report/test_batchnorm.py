@@ -101,6 +101,8 @@ def noise_runs(noisy_trains_to: float, drift: float, noisy_acc: float = 0.94) ->
                     "majority_acc": 0.11,
                     "probe_drift_step_mean": 0.05 if norm == "none" else 0.001,
                     "probe_drift_noise_mean": drift if norm == "noisy_batch" else 0.0,
+                    "probe_act_in_skew": 0.3 + 0.01 * seed,  # BN changes no shape
+                    "probe_act_in_kurt": 0.5 + 0.01 * seed,
                 }
             )
     return pd.DataFrame(rows)
@@ -112,6 +114,7 @@ def test_noisy_bn_that_keeps_the_advantage_while_shifting_more_refutes_normality
     assert bn_adv.n == 20 and bn_adv.compare() == "higher"
     assert level.vs_none.compare() == "higher" and level.drift.mean > 0  # 0.3 vs 0.05
     assert "noisy 0.3" in text
+    assert "|skewness| +0.00 [+0.00, +0.00]" in text  # 12 pairs where both finished
     verdict = rules.b2_why_bn(0.3, 0.1, bn_adv, {}, bn_adv, levels, bound)
     assert verdict.verdict == "refuted"
 

@@ -306,6 +306,7 @@ def noise_experiment(ctx: Context) -> tuple[Estimate, dict[float, rules.NoiseLev
         f"log10 shift ratio {lv.drift.fmt(signed=True, digits=2)}"
         for a, lv in levels.items()
     )
+    shape = shape_sentence(df)
     text = "\n\n".join(
         [
             ctx.describe("bn_noise"),
@@ -345,10 +346,26 @@ def noise_experiment(ctx: Context) -> tuple[Estimate, dict[float, rules.NoiseLev
             "without BN at the same rate and seed (> 0: the noise moves the distribution "
             "more). Noisy − no BN is Holm-adjusted across the noise levels. An advantage "
             f"counts as lost when its CI lies within ±{bound:.3f} (a quarter of BN's error "
-            "rate) or below zero.",
+            "rate) or below zero." + shape,
         ]
     )
     return bn_adv, levels, bound, text
+
+
+def shape_sentence(df: pd.DataFrame) -> str:
+    """Whether BN makes what enters the nonlinearity more normal than no BN does: BN minus
+    no BN in its mean |skewness| and excess kurtosis, paired by (rate, seed)."""
+    parts = []
+    for column, what in (("probe_act_in_skew", "|skewness|"), ("probe_act_in_kurt", "kurtosis")):
+        if column not in df or df[column].isna().all():
+            return ""
+        est = rate_seed_units(df[df["status"] == "ok"], "arm", "batch", "none", column)
+        parts.append(f"{what} {est.fmt(signed=True, digits=2)}")
+    return (
+        " Is BN's output more normal than the layer output without BN? BN − no BN over "
+        f"{PAIRS} where both finished: {'; '.join(parts)} (BN fixes each unit's mean and "
+        "variance, not the shape of its distribution)."
+    )
 
 
 def b2(ctx: Context) -> Section:
