@@ -44,6 +44,7 @@ def test_default_config_is_valid():
         ("study.name=../x", "study.name='../x' must be a plain folder name"),
         ("study.name=/tmp/x", "study.name='/tmp/x' must be a plain folder name"),
         ("probes.shifts=[2,0]", "0] must be positive pixel counts"),
+        ("model.norm_noise=-0.1", "model.norm_noise=-0.1 must be >= 0"),
     ],
 )
 def test_bad_value_is_named(override, message):

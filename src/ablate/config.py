@@ -41,6 +41,9 @@ class DataConfig:
     path: str | None = None  # imagefolder: the folder of class subfolders
     folds: int = 0  # k > 0: cross-validation, the val split is fold `fold` of the train split
     fold: int = 0
+    # A deliberate bug for negative controls: training labels permuted within each batch
+    # at every step, so no image keeps its label (see data/datamodule.py IndexBatches).
+    scramble_labels: bool = False
     # The accuracy a study's control must reach on this dataset, per kind of net.
     marks: dict[str, float] = field(default_factory=dict)
     url: str | None = None  # cifar10: archive URL (default: the canonical one)
@@ -55,6 +58,7 @@ class ModelConfig:
     init_std: float = 0.01  # for small_normal
     norm: str = "batch"
     norm_position: str = "pre"
+    norm_noise: float = 0.0  # noisy_batch: amplitude of the per-step random scale and shift
     downsampling: str = "maxpool"
     width: int = 16
     depth: int = 1
@@ -105,6 +109,9 @@ class ProbesConfig:
     every: int = 0  # also every this many steps (0: never)
     batch: int = 256  # validation images the probes look at
     smoothness: bool = False  # loss/gradient change along the gradient at each probe
+    # Per-step change of the distribution entering each nonlinearity, from one optimizer
+    # step and from a noisy norm's fresh draw, and its skewness/kurtosis (question B2).
+    drift: bool = False
     input_condition: bool = False  # eigenvalues of the training inputs' second moment
     capacity: bool = False  # at the end: training-split fit, and R^2 of logits ~ affine(input)
     # Question C2: share of the training ink in pixels the stem never reads, and test
@@ -242,6 +249,8 @@ def validate(cfg: DictConfig | TrainConfig) -> None:
         ("data.train_limit", d.train_limit),
     ]:
         _positive(errors, name, value)
+    if m.norm_noise < 0:
+        errors.append(f"model.norm_noise={m.norm_noise} must be >= 0")
     if m.arch == "inception" and m.width % 4:
         errors.append(f"model.width={m.width} must be a multiple of 4 for model.arch=inception")
     if m.reduction != "none" and m.arch not in REDUCING_ARCHS:

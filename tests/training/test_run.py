@@ -213,3 +213,21 @@ def test_stem_probes_land_in_the_result_beside_the_layer_probes(make_cfg):
     assert {"shift_acc_br_1", "shift_acc_tl_1", "act_layers"} <= probe.keys()
     plain = run(make_cfg("model.stem=k3s2p0", "model.stages=2", "probes.enabled=false"))
     assert "probe" not in plain
+
+
+def test_noise_amplitude_is_moot_without_a_noisy_norm_and_off_switches_leave_keys_alone(make_cfg):
+    from ablate.training.keys import canonical, key_fields
+
+    assert run_key(make_cfg("model.norm=batch", "model.norm_noise=0.3")) == run_key(
+        make_cfg("model.norm=batch")
+    )
+    noisy = ("model.norm=noisy_batch",)
+    assert run_key(make_cfg(*noisy, "model.norm_noise=0.3")) != run_key(
+        make_cfg(*noisy, "model.norm_noise=1.0")
+    )
+    # At their defaults the new fields are absent: keys made before they existed still match.
+    fields = canonical(key_fields(make_cfg()))
+    assert "norm_noise" not in fields["model"] and "scramble_labels" not in fields["data"]
+    assert "drift" not in fields["probes"]
+    on = canonical(key_fields(make_cfg("data.scramble_labels=true", "probes.drift=true")))
+    assert on["data"]["scramble_labels"] and on["probes"]["drift"]

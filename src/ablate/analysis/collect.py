@@ -20,6 +20,7 @@ AXES = [
     "init",
     "norm",
     "norm_position",
+    "norm_noise",
     "downsampling",
     "arch",
     "width",
@@ -32,7 +33,16 @@ AXES = [
     "head",
 ]
 # What a run trained on and how, besides its axes and rate; and its budget.
-SETUP = ["dataset", "preprocessing", "folds", "fold", "train_limit", "batch_size", "optimizer"]
+SETUP = [
+    "dataset",
+    "preprocessing",
+    "folds",
+    "fold",
+    "train_limit",
+    "batch_size",
+    "scramble_labels",
+    "optimizer",
+]
 BUDGET = ["max_epochs", "max_steps", "schedule"]
 COLUMNS = [
     "study",
@@ -96,6 +106,7 @@ def flatten(result: dict[str, Any]) -> dict[str, Any]:
         fold=data.get("fold"),
         train_limit=data.get("train_limit"),
         batch_size=data.get("batch_size"),
+        scramble_labels=data.get("scramble_labels", False),
         optimizer=optim.get("name"),
         lr=optim.get("lr"),
         max_epochs=trainer.get("max_epochs"),
@@ -178,6 +189,7 @@ def collect_probes(runs_dir: str | Path, studies: list[str]) -> pd.DataFrame:
                     "loss": point.get("loss"),
                     "sign_agreement": point.get("sign_agreement"),
                     **{f"smooth_{k}": v for k, v in point.get("smooth", {}).items()},
+                    **point.get("drift", {}),
                 }
             )
             for j, act in enumerate(point["activations"]):

@@ -23,6 +23,7 @@ class ModelSpec(Protocol):
     init_std: float
     norm: str
     norm_position: str
+    norm_noise: float
     downsampling: str
     width: int
     depth: int
@@ -46,7 +47,8 @@ class Parts:
 
     def after(self, channels: int, dims: int = 2) -> list[nn.Module]:
         """Norm and activation after a conv/linear layer, in the configured order."""
-        return norm_act(channels, dims, self.spec.norm, self.act(), self.spec.norm_position)
+        spec = self.spec
+        return norm_act(channels, dims, spec.norm, self.act(), spec.norm_position, spec.norm_noise)
 
     def unit(
         self, cin: int, cout: int, k: int = 3, stride: int = 1, padding: int | None = None
@@ -57,5 +59,5 @@ class Parts:
     def pre_norm(self, channels: int) -> nn.Module:
         """The norm that closes a residual branch before the sum (pre-activation position)."""
         if self.spec.norm_position == "pre":
-            return NORMS[self.spec.norm](channels, 2)
+            return NORMS[self.spec.norm](channels, 2, self.spec.norm_noise)
         return nn.Identity()

@@ -62,6 +62,13 @@ def canonical(fields: dict[str, Any]) -> dict[str, Any]:
         model["match_flops"] = defaults.match_flops
     if model["norm"] == "none":
         model["norm_position"] = defaults.norm_position
+    # Moot, or off: absent, as in the keys made before these fields existed.
+    if model["norm"] != "noisy_batch":
+        model.pop("norm_noise", None)
+    if not fields["probes"].get("drift", True):
+        fields["probes"].pop("drift")
+    if not data.get("scramble_labels", True):
+        data.pop("scramble_labels")
     if model["init"] != "small_normal":
         model["init_std"] = defaults.init_std
     if not data["folds"]:
