@@ -175,7 +175,7 @@ def test_edge_arms_extend_and_their_runs_are_expected_keys(tmp_path: Path):
 
 
 def test_run_sweep_runs_each_extension_until_every_arm_settles(tmp_path: Path, monkeypatch):
-    from ablate import sweep
+    from ablate.sweep import grid as sweep
 
     ran: list[dict[str, str]] = []
 
@@ -218,7 +218,7 @@ def test_control_cells_get_the_profile_control_seeds_as_their_own_keys():
 
 
 def test_run_sweep_runs_the_control_seeds_after_the_grid(tmp_path: Path, monkeypatch):
-    from ablate import sweep
+    from ablate.sweep import grid as sweep
 
     ran: list[dict[str, str]] = []
     monkeypatch.setattr(sweep, "_multirun", lambda *args: ran.append(args[3]))
@@ -230,7 +230,7 @@ def test_run_sweep_runs_the_control_seeds_after_the_grid(tmp_path: Path, monkeyp
 
 
 def test_a_rate_sweeping_grid_with_extend_lr_extends_each_edge_cell(tmp_path: Path, monkeypatch):
-    from ablate import sweep
+    from ablate.sweep import grid as sweep
 
     ran: list[dict[str, str]] = []
 
