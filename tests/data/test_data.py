@@ -103,3 +103,21 @@ def test_background_is_what_a_blank_pixel_becomes(data_root):
     assert raw.shape == x.shape and raw.min() >= 0 and raw.max() <= 1
     blank = raw == 0  # standardize is affine: every blank pixel maps to the background
     assert x[blank].sub(dm.background.flatten()[0]).abs().max() < 1e-5
+
+
+def test_shift_px_moves_every_split_down_and_right(data_root):
+    from dataclasses import replace
+
+    import torch
+
+    cfg = DataConfig(name="digits", root=str(data_root))
+    stored, moved = TensorDataModule(cfg), TensorDataModule(replace(cfg, shift_px=2))
+    stored.setup()
+    moved.setup()
+    for split in ("train", "val", "test"):
+        a, b = stored.raw(split), moved.raw(split)
+        assert torch.equal(b[..., 2:, 2:], a[..., :-2, :-2])
+        assert b[..., :2, :].abs().sum() == 0 and b[..., :, :2].abs().sum() == 0
+        x = moved.tensors[split][0]  # the training tensors are the moved images too
+        assert torch.allclose(x[..., :2, :], moved.background.expand_as(x[..., :2, :]))
+        assert not torch.equal(x, stored.tensors[split][0])

@@ -24,6 +24,7 @@ AXES = [
     "stages",
     "reduction",
     "match_flops",
+    "flops_ref",
     "init_std",
     "stem",
     "head",
