@@ -26,6 +26,24 @@ def test_stride_fit_has_six_seeds_for_its_paired_sign_flip_test():
     assert expand(study_grid("cpu", "stride_fit", 2))["seed"] == ["0", "1"]
 
 
+def test_convolution_studies_have_six_seeds_and_their_deciding_levels():
+    """C2 runs every stem on stored and moved digits; C4's families and depths each have
+    the six seeds a sign-flip test needs; C1 compares the grouped bottleneck."""
+    stride = expand(study_grid("cpu", "stride_fit", None))
+    assert stride["data.shift_px"] == ["0", "4"]
+    assert expand(study_grid("cpu", "bottleneck", None))["model.reduction"] == [
+        "none",
+        "pointwise",
+        "grouped",
+    ]
+    families = expand(study_grid("cpu", "families", None))
+    assert families["model.arch"] == ["plain", "resnet", "inception"]
+    degradation = expand(study_grid("cpu", "degradation", None))
+    assert degradation["model.depth"] == ["3", "9", "24"]
+    for levels in (families, degradation):
+        assert levels["seed"] == [str(i) for i in range(6)]
+
+
 def test_profile_replaces_levels_and_params_seeds_win():
     levels = expand(study_grid("smoke", "main", 3))
     assert levels["model.arch"] == ["plain", "resnet"]

@@ -30,7 +30,16 @@ AXES = [
     "head",
 ]
 # What a run trained on and how, besides its axes and rate; and its budget.
-SETUP = ["dataset", "preprocessing", "folds", "fold", "train_limit", "batch_size", "optimizer"]
+SETUP = [
+    "dataset",
+    "shift_px",
+    "preprocessing",
+    "folds",
+    "fold",
+    "train_limit",
+    "batch_size",
+    "optimizer",
+]
 BUDGET = ["max_epochs", "max_steps", "schedule"]
 COLUMNS = [
     "study",
@@ -87,6 +96,7 @@ def flatten(result: dict[str, Any]) -> dict[str, Any]:
     row.update({axis: model.get(axis) for axis in AXES})
     row.update(
         dataset=data.get("name"),
+        shift_px=data.get("shift_px", 0),
         preprocessing=data.get("preprocessing"),
         folds=data.get("folds"),
         fold=data.get("fold"),
