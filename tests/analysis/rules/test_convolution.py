@@ -78,6 +78,13 @@ def test_c2(unread, remainder, expected):
     assert "4.1%" in verdict.key_number and "moved 4px" in verdict.key_number
 
 
+def test_an_equivalence_finding_reads_no_effect_larger_than_the_margin():
+    verdict = convolution.c2_stride_fit({"k3s2": NO_LOSS}, {}, 0.04, 0.86, MARGIN, 4)
+    assert verdict.verdict == "refuted"
+    assert "No effect larger than ±0.0075" in verdict.explanation
+    assert "k3s2 +0.001 [-0.004, +0.006]" in verdict.explanation
+
+
 def test_c2_names_the_stratum_that_disagrees():
     verdict = convolution.c2_stride_fit(
         {"k3s2p0 − k3s2p1": NO_LOSS, "k5s3p0 − k5s3p1": DOWN}, {}, 0.07, 0.86, MARGIN, 4

@@ -24,6 +24,18 @@ def _within(est: Estimate, margin: float) -> bool:
     return est.n > 1 and est.lo >= -margin and est.hi <= margin
 
 
+def equivalence_note(ests: dict[str, Estimate], margin: float) -> str:
+    """The comparisons whose CI lies within ±margin, worded as the finding they are."""
+    within = [f"{name} {e.fmt(signed=True)}" for name, e in ests.items() if _within(e, margin)]
+    if not within:
+        return ""
+    return (
+        f" No effect larger than ±{margin:.4f} (a quarter of the control's test errors): "
+        + "; ".join(within)
+        + "."
+    )
+
+
 def _beats(est: Estimate, margin: float) -> bool | None:
     """True if clearly positive; False if clearly negative or no larger than ±margin; None
     otherwise (its CI spans 0 and reaches past the margin)."""
@@ -101,6 +113,9 @@ def c1_bottleneck(
         "Pointwise reduction against the basic block and a grouped (non-mixing) branch; at "
         f"equal width the cheaper bottleneck {price} (Δacc {equal_width_cost.fmt(signed=True)})",
     )
+    verdict.explanation += equivalence_note(
+        {"pointwise − grouped": mixing, "matched FLOPs − control": matched_cost}, margin
+    )
     return with_needs(verdict, mixing, matched_cost)
 
 
@@ -158,6 +173,7 @@ def c2_stride_fit(
         f"the open question: a stem that leaves pixels unread costs ×{flops_ratio:.2f} the "
         f"FLOPs of its partner, {compute}",
     )
+    verdict.explanation += equivalence_note({**unread, **remainder}, margin)
     return with_needs(verdict, *unread.values(), *remainder.values())
 
 
@@ -322,5 +338,8 @@ def c4_architectures(
         numbers,
         "Families at matched FLOPs, and He et al. (2016)'s degradation test on residual MLP "
         f"blocks; fewer than half the runs train: {stops}",
+    )
+    verdict.explanation += equivalence_note(
+        {f"{f} − plain": e for f, e in families.items()}, margin
     )
     return with_needs(verdict, *families.values(), gap, degrade)
