@@ -25,8 +25,13 @@ def _within(est: Estimate, margin: float) -> bool:
 
 
 def equivalence_note(ests: dict[str, Estimate], margin: float) -> str:
-    """The comparisons whose CI lies within ±margin, worded as the finding they are."""
-    within = [f"{name} {e.fmt(signed=True)}" for name, e in ests.items() if _within(e, margin)]
+    """The comparisons that resolve no difference and whose CI lies within ±margin, worded
+    as the finding they are."""
+    within = [
+        f"{name} {e.fmt(signed=True)}"
+        for name, e in ests.items()
+        if e.compare() == "overlap" and _within(e, margin)
+    ]
     if not within:
         return ""
     return (
