@@ -22,6 +22,7 @@ from ablate.report import (
     importance,
     init,
     main_grid,
+    own_study,
     practice,
     preprocessing,
     rates,
@@ -53,7 +54,9 @@ BUILDERS: dict[str, Builder] = {
     "T3": practice.t3,
     "T4": practice.t4,
 }
-OVERVIEW: dict[str, list[Builder]] = {"main": [main_grid.main_effects, main_grid.interactions]}
+OVERVIEW: dict[str, list[Callable[[Context], Section | None]]] = {
+    "main": [main_grid.main_effects, main_grid.interactions]
+}
 
 
 def _unique(df: pd.DataFrame, column: str) -> str:
@@ -185,12 +188,15 @@ def build(ctx: Context) -> tuple[str, dict[str, Verdict]]:
     overview = [controls.section(checks)] if checks else []
     overview += [s for s in [rates.section(ctx)] if s is not None]
     overview += [
-        b(ctx)
+        section
         for study, builders in OVERVIEW.items()
         if ctx.missing_reason(study) is None
         for b in builders
+        if (section := b(ctx)) is not None  # None: the grid cannot support it
     ]
-    matters = importance.section(ctx, results)
+    own = [own_study.section(ctx, s, checks.get(s, [])) for s in own_study.own_studies(ctx)]
+    overview += own
+    matters = own_study.point_to(importance.section(ctx, results), own)
     toc = ["- [Summary](#summary)", f"- [{matters.title}](#{matters.anchor})"]
     toc += [f"- [{s.title}](#{s.anchor})" for s in overview]
     toc += [f"- [{q['id']} — {q['section']}](#{q['id'].lower()})" for q in questions]
