@@ -229,6 +229,11 @@ def test_fingerprint_covers_only_the_entries_a_run_selects(tmp_path: Path):
     ):
         before, after = after, edit(path, old, new)
         assert all(after[k] != before[k] for k in before), old
+    # A helper another module imports is shared too: its edit changes every key.
+    loop = package / "training" / "loop.py"
+    loop.write_text("from ablate.models.acts import _slope\n" + loop.read_text())
+    before, after = keys(), edit(acts, "return 2 * x\n", "return 3 * x\n")
+    assert all(after[k] != before[k] for k in before)
     clear_cache()
 
 

@@ -10,7 +10,8 @@ the runs that select it:
 - a top-level class or function that only entries use (a class registered by name, a helper
   an entry calls) belongs to the entries that use it, directly or through other helpers;
 - everything else is *shared*: the registry mechanism, the module-level code of a registry
-  module, and any def that shared code uses or another scoped module imports.
+  module, and any def that shared code uses or another scoped module imports or reaches
+  as an attribute.
 
 A run's fingerprint hashes the shared code, the entries its config selects (`choices`:
 kind -> name, or None where the kind is moot for the run), every entry of a kind it does not
@@ -144,7 +145,7 @@ def _split(
             for n in tree.body
             if n not in entries and not (isinstance(n, Def) and n.name in helpers & reached)
         ]
-        used = set().union(set(), *(_names(n) for n in shared_nodes))
+        used = set().union(*(_names(n) for n in shared_nodes))
         keep = (helpers & reached) - used
         if keep == helpers:
             break
@@ -169,12 +170,15 @@ def scan(package: Path = PACKAGE) -> Scan:
     texts = {f.relative_to(package).as_posix(): f.read_text() for f in files}
     trees = {rel: ast.parse(text, filename=rel) for rel, text in texts.items()}
     kinds = _registry_kinds(trees.values())
+    # Names other modules reach into (`from m import X`, `m.X`): a def by such a name is shared.
     imported = {
-        alias.asname or alias.name
+        name
         for tree in trees.values()
         for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom)
-        for alias in node.names
+        for name in (
+            [alias.name for alias in node.names] if isinstance(node, ast.ImportFrom) else []
+        )
+        + ([node.attr] if isinstance(node, ast.Attribute) else [])
     }
     digest = hashlib.sha256()
     entries: dict[tuple[str, str], str] = {}
