@@ -27,7 +27,7 @@ from ablate.analysis.trainability import measured as measured_runs
 from ablate.config import CONF_DIR
 from ablate.report.context import Context, Section, load_questions
 from ablate.report.figures import save
-from ablate.report.main_grid import MAIN_AXES
+from ablate.report.main_grid import MAIN_AXES, PAIRS
 from ablate.report.markdown import table
 
 STUDY = "main"
@@ -188,10 +188,11 @@ def findings(
     others = pairs.drop(index=named) if named else pairs
     if len(others):
         pair = others.iloc[0]
+        shown = set(pair.name.split(":")) in [set(p) for p in PAIRS]  # a table of its own
         out.append(
             f"The largest {'other ' if named else ''}interaction is **{name(pair.name)}**, "
-            f"{ci(pair)}: "
-            f"{_interaction(rows, pair.name, terms)} ([interactions](#interactions))."
+            f"{ci(pair)}: {_interaction(rows, pair.name, terms)}"
+            + (" ([interactions](#interactions))." if shown else ".")
         )
     above = effects[[_clears(effects.loc[t]) for t in effects.index]]
     higher = terms.loc[HIGHER]
