@@ -33,12 +33,12 @@ def test_the_template_is_not_a_study_and_a_typo_lists_the_studies(tmp_path: Path
 
 def own_study(root: Path, name: str) -> None:
     """The template, filled in as a user would: name, image folder, a 2x2 grid, and budgets
-    small enough for a test (two seeds, 10 steps, no probes)."""
+    small enough for a test (two seeds, 3 steps, no probes)."""
     config = yaml.safe_load(TEMPLATE.read_text())
     config["study"]["name"] = name
     config["data"].update(path=str(SHAPES), batch_size=16, val_fraction=0.2, test_fraction=0.25)
     config["profile"]["seeds"] = 2
-    config["trainer"]["max_steps"] = 10
+    config["trainer"]["max_steps"] = 3  # one batch an epoch: three epochs
     config["model"] = {"stages": 2}  # 16 px images
     config["probes"] = {"enabled": False}
     config["hydra"]["sweeper"]["params"] = {
