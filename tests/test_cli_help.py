@@ -17,6 +17,15 @@ def test_choices_lists_every_registry_value_and_study():
     assert "model.depth = 2,5,10,20" in text and "cpu, gpu, smoke" in text
 
 
+def test_choices_lists_the_grids_the_profile_runs():
+    smoke, cpu = describe("smoke"), describe("cpu")
+    assert "Studies as profile `smoke` runs them" in smoke
+    main = smoke.split("  main ", 1)[1].split("\n  ", 1)[0]
+    assert "1 seed(s) per cell" in main  # the smoke profile's seeds, not the study file's
+    assert "model.downsampling = maxpool,strided_conv" in smoke  # its levels, not main.yaml's
+    assert "model.activation = sigmoid,tanh,relu\n" in cpu and "_template" not in cpu
+
+
 def test_progress_line_has_counter_cell_status_accuracy_and_eta(make_cfg, monkeypatch, tmp_path):
     cfg = make_cfg("model.activation=tanh")
     monkeypatch.setattr(progress, "job_number", lambda: 4)

@@ -76,8 +76,8 @@ class ModelConfig:
 
 @dataclass
 class OptimConfig:
-    name: str = "adam"
-    lr: float = 1e-3
+    name: str = "sgd"
+    lr: float = 0.05
     momentum: float = 0.9
     weight_decay: float = 0.0
     # Linear warm-up over the first `warmup` fraction of the steps, then cosine decay to 0:

@@ -60,10 +60,8 @@ def test_missing_control_and_missing_mark_fail():
         "no finished run"
         in check("s", table, pd.DataFrame(), {"model.norm": "x"}, "conv", MARKS).why
     )
-    assert (
-        "no accuracy mark"
-        in check("s", table, pd.DataFrame(), {"model.norm": "batch"}, "mlp", MARKS).why
-    )
+    why = check("s", table, pd.DataFrame(), {"model.norm": "batch"}, "mlp", MARKS, "`cifar`").why
+    assert why == "no mark set for `mlp` nets on `cifar` (data.marks)"
 
 
 def test_each_control_may_name_its_kind():

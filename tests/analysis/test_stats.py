@@ -88,6 +88,7 @@ def test_sign_flip_is_exact():
     assert sign_flip_p([1, 2, 3, 4]) == 0.125
     # [1, 2, 3]: the 8 sign patterns sum to ±6, ±4, ±2, 0, 0, so |sum| >= 4 in 4 of 8.
     assert sign_flip_p([-1, 2, 3]) == 0.5
+    assert sign_flip_p([0.2]) == 1.0  # one unit: +x and -x are equally extreme
     x = [0.03, -0.01, 0.02, 0.05, 0.04, -0.02, 0.06]
     reference = sps.permutation_test(
         (np.array(x),),

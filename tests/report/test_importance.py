@@ -4,7 +4,7 @@ from pathlib import Path
 import pandas as pd
 
 from ablate.analysis.importance import importance_table
-from ablate.analysis.rules.common import Verdict
+from ablate.analysis.rules.common import Verdict, not_run
 from ablate.report import importance
 from ablate.report.context import Context
 
@@ -101,6 +101,13 @@ def test_findings_follow_the_rules():
     assert "not told apart from seed noise (p = 0.6, Holm-adjusted 1)" in least
     assert "[C3](#c3): *refuted*" in least
     assert "in plain, **init** comes first" in families
+
+
+def test_findings_link_only_to_sections_that_ran():
+    verdicts = {**VERDICTS, "B2": not_run("B2", "study `bn` is not in params.yaml `studies`")}
+    top, pair, *_ = importance.findings(decomposition(), runs(), verdicts)
+    assert "[B2]" not in top and "[main effects](#main-effects)" in top
+    assert "#interactions" not in pair  # init × downsampling has no table of its own
 
 
 def test_section_renders_chart_findings_and_tables(tmp_path: Path):

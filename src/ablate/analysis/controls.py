@@ -83,9 +83,10 @@ def check(
     arm: dict[str, Any],
     kind: str,
     marks: dict[str, float],
+    dataset: str = "this dataset",
 ) -> ControlCheck:
     """Did this control arm learn? `runs` are the study's grid runs with its extra control
-    seeds (any status)."""
+    seeds (any status); `marks` are those of `dataset`, the data the runs trained on."""
     rows = control_rows(runs, arm)
     label = ", ".join(f"{column(a)}={v}" for a, v in arm.items())
     mark = marks.get(kind)
@@ -99,7 +100,7 @@ def check(
     lr = float(rows["lr"].iloc[0]) if len(rows) and "lr" in rows else None
     steps = float(rows["steps"].median()) if len(rows) else float("nan")
     if mark is None:
-        why = f"no accuracy mark for `{kind}` nets on this dataset (data.marks)"
+        why = f"no mark set for `{kind}` nets on {dataset} (data.marks)"
     elif rows.empty:
         why = "the control arm has no finished run"
     elif acc.mean < mark:
@@ -121,11 +122,12 @@ def check_study(
     arms: list[dict[str, Any]],
     kind: str,
     marks: dict[str, float],
+    dataset: str = "this dataset",
 ) -> list[ControlCheck]:
     """Check every control arm; an arm may name its own kind of net with a `mark` entry
     (e.g. a 20-layer MLP control in a study of shallow and deep nets)."""
     checks = []
     for arm in arms:
         axes = {axis: level for axis, level in arm.items() if axis != "mark"}
-        checks.append(check(study, runs, history, axes, arm.get("mark", kind), marks))
+        checks.append(check(study, runs, history, axes, arm.get("mark", kind), marks, dataset))
     return checks

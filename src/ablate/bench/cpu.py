@@ -64,7 +64,12 @@ def plain_loop(cfg) -> dict[str, float]:
     if cfg.trainer.channels_last:
         net = net.to(memory_format=torch.channels_last)
         dm.to_channels_last()
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.optim.lr)
+    o = cfg.optim
+    opt = (
+        torch.optim.SGD(net.parameters(), lr=o.lr, momentum=o.momentum)
+        if o.name == "sgd"
+        else torch.optim.Adam(net.parameters(), lr=o.lr)
+    )
     budget = cfg.trainer.max_steps if cfg.trainer.max_steps > 0 else None
     steps, epochs = 0, 0
     fit_start = time.perf_counter()

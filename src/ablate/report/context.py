@@ -154,8 +154,9 @@ class Context:
     def reproduce(self, study: str) -> str:
         profile = self.params.get("profile", "cpu")
         return (
-            f"Reproduce: `dvc repro sweep@{study}` (profile `{profile}` from params.yaml), "
-            f"or by hand `python -m ablate.train -m study={study} profile={profile}`."
+            f"Reproduce: `dvc repro sweep@{study}` (profile `{profile}`, seeds and overrides "
+            "from params.yaml), or the same grid, rate search and seeds outside the "
+            f"pipeline's outputs: `python pipelines/sweep.py {study} runs_dir=runs/hand`."
         )
 
 

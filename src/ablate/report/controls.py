@@ -5,34 +5,61 @@ under-trained*, with the number."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
+
+import pandas as pd
+import yaml
+from omegaconf import DictConfig
 
 from ablate.analysis.controls import PLATEAU_DROP, PLATEAU_NATS, ControlCheck, check_study
 from ablate.analysis.rules.common import NOT_RUN, Verdict
-from ablate.config import compose
+from ablate.config import CONF_DIR, compose
 from ablate.report.context import Context, Section
 from ablate.report.markdown import table
+from ablate.sweep.grid import split_overrides
 
 UNDER_TRAINED = "inconclusive"
 
 
+def study_config(params: dict[str, Any], study: str) -> DictConfig:
+    """A study's config as its sweep composed it: profile, study and params.yaml's fixed
+    `overrides` (a `data=` among them included)."""
+    fixed = split_overrides(params.get("overrides") or [])[1]
+    return compose([f"profile={params.get('profile', 'cpu')}", f"study={study}", *fixed])
+
+
+def dataset_marks(cfg: DictConfig, runs: pd.DataFrame) -> tuple[str, dict[str, float]]:
+    """The dataset the runs trained on (their `dataset` column) and its marks: the composed
+    config's where it names that dataset, else conf/data/<dataset>.yaml's, else none.
+    Never another dataset's marks."""
+    names = sorted(runs["dataset"].dropna().astype(str).unique()) if "dataset" in runs else []
+    if len(names) != 1:
+        return "datasets " + (", ".join(f"`{n}`" for n in names) or "unknown"), {}
+    name = names[0]
+    if cfg.data.name == name:
+        return f"dataset `{name}`", {k: float(v) for k, v in cfg.data.marks.items()}
+    path = CONF_DIR / "data" / f"{name}.yaml"
+    data = yaml.safe_load(path.read_text()) if path.is_file() else None
+    marks = (data or {}).get("marks") or {}
+    return f"dataset `{name}`", {k: float(v) for k, v in marks.items()}
+
+
 def study_checks(ctx: Context) -> dict[str, list[ControlCheck]]:
     """Every run study's control checks, from its config (`study.controls`, `study.mark`)
-    and the dataset's marks (`data.marks`) under the report's profile."""
-    profile = ctx.params.get("profile", "cpu")
+    and the marks (`data.marks`) of the dataset its runs trained on."""
     out: dict[str, list[ControlCheck]] = {}
     for study in ctx.params.get("studies", []):
         if ctx.missing_reason(study) is not None:
             continue
-        cfg = compose([f"profile={profile}", f"study={study}"])
+        cfg = study_config(ctx.params, study)
         arms = [dict(arm) for arm in cfg.study.controls]
         if not arms:
             continue
         runs = ctx.runs[ctx.runs["study"] == study]
         if "role" in runs:  # the grid and its control cells' extra seeds
             runs = runs[runs["role"].fillna("grid").isin(["grid", "control"])]
-        out[study] = check_study(
-            study, runs, ctx.history, arms, cfg.study.mark, dict(cfg.data.marks)
-        )
+        dataset, marks = dataset_marks(cfg, runs)
+        out[study] = check_study(study, runs, ctx.history, arms, cfg.study.mark, marks, dataset)
     return out
 
 

@@ -27,7 +27,7 @@ from ablate.analysis.trainability import measured as measured_runs
 from ablate.config import CONF_DIR
 from ablate.report.context import Context, Section, load_questions
 from ablate.report.figures import save
-from ablate.report.main_grid import MAIN_AXES
+from ablate.report.main_grid import MAIN_AXES, PAIRS
 from ablate.report.markdown import table
 
 STUDY = "main"
@@ -107,11 +107,10 @@ def chart(terms: pd.DataFrame, path, title: str):
 
 def _link(axis: str, verdicts: dict[str, Verdict]) -> str:
     qid = QUESTION.get(axis)
-    if qid is None:
+    verdict = verdicts.get(qid) if qid else None
+    if verdict is None or verdict.verdict == NOT_RUN:  # link only to a section that ran
         return "[main effects](#main-effects)"
-    verdict = verdicts.get(qid)
-    said = f": *{verdict.verdict}*" if verdict and verdict.verdict != NOT_RUN else ""
-    return f"[{qid}](#{qid.lower()}){said}"
+    return f"[{qid}](#{qid.lower()}): *{verdict.verdict}*"
 
 
 def _spread(rows: pd.DataFrame, axis: str) -> str:
@@ -189,10 +188,11 @@ def findings(
     others = pairs.drop(index=named) if named else pairs
     if len(others):
         pair = others.iloc[0]
+        shown = set(pair.name.split(":")) in [set(p) for p in PAIRS]  # a table of its own
         out.append(
             f"The largest {'other ' if named else ''}interaction is **{name(pair.name)}**, "
-            f"{ci(pair)}: "
-            f"{_interaction(rows, pair.name, terms)} ([interactions](#interactions))."
+            f"{ci(pair)}: {_interaction(rows, pair.name, terms)}"
+            + (" ([interactions](#interactions))." if shown else ".")
         )
     above = effects[[_clears(effects.loc[t]) for t in effects.index]]
     higher = terms.loc[HIGHER]
@@ -346,9 +346,9 @@ def _decides(result: Trainability) -> str:
     return "; ".join(out)
 
 
-def trainability_part(ctx: Context, axes: list[str]) -> str:
+def trainability_part(ctx: Context, axes: list[str], study: str = STUDY) -> str:
     """Part one: shares trained per level, the deciding levels, the logistic model."""
-    runs = ctx.study(STUDY, status=None)
+    runs = ctx.study(study, status=None)
     result = trainability(runs, axes)
     if result.runs == 0:
         return "**What decides whether a net trains at all**: no finished runs."
@@ -371,7 +371,9 @@ def trainability_part(ctx: Context, axes: list[str]) -> str:
     parts = [
         "**What decides whether a net trains at all.** A run trains when it finished ok "
         f"and its test accuracy beats the majority-class share by more than {MARGIN:g}; "
-        f"{_overall(result)} of the main grid's runs do. Shares with exact (Clopper-Pearson) "
+        f"{_overall(result)} of "
+        + ("the main grid's runs" if study == STUDY else f"study `{study}`'s runs")
+        + " do. Shares with exact (Clopper-Pearson) "
         "95% CIs, runs as the units" + _mixed(result) + ".",
         f"*Reading:* {_decides(result)}.",
         table(["axis", "level", "trained / runs", "share trained [95% CI]", "decides alone"], rows),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ablate.analysis.importance import varied
 from ablate.analysis.stats import Estimate, level_means, mean_ci
 from ablate.report import figures
 from ablate.report.context import Context, Section
@@ -13,13 +14,17 @@ MAIN_AXES = ["activation", "init", "norm", "downsampling", "arch"]
 PAIRS = [("init", "norm"), ("activation", "norm"), ("downsampling", "arch")]
 
 
-def main_effects(ctx: Context) -> Section:
-    df = ctx.tuned("main", MAIN_AXES)
+def main_effects(ctx: Context) -> Section | None:
+    """Level means of each axis the grid varies; None when it varies none."""
     every = ctx.study("main", status=None)
+    axes = varied(every, MAIN_AXES)
+    if not axes:
+        return None
+    df = ctx.tuned("main", MAIN_AXES)
     path, link = ctx.figure("main_effects.png")
-    figures.main_effects(df, MAIN_AXES, path)
+    figures.main_effects(df, axes, path)
     rows = []
-    for axis in MAIN_AXES:
+    for axis in axes:
         for _, r in level_means(df, axis).iterrows():
             bad = every[(every[axis] == r[axis]) & (every["status"] != "ok")]
             rows.append(
@@ -43,15 +48,20 @@ def main_effects(ctx: Context) -> Section:
     return Section("main-effects", "Main grid: main effects", body)
 
 
-def interactions(ctx: Context) -> Section:
+def interactions(ctx: Context) -> Section | None:
+    """The PAIRS whose two axes the grid varies; None when no pair has both."""
+    axes = varied(ctx.study("main", status=None), MAIN_AXES)
+    pairs = [(a, b) for a, b in PAIRS if a in axes and b in axes]
+    if not pairs:
+        return None
     df = ctx.tuned("main", MAIN_AXES)
     path, link = ctx.figure("interactions.png")
-    figures.interactions(df, PAIRS, path)
+    figures.interactions(df, pairs, path)
     parts = [
         f"![Interaction heatmaps of mean test accuracy]({link})",
         "*Cell means of test accuracy; the tables give each cell's 95% Student-t CI.*",
     ]
-    for rows_axis, cols_axis in PAIRS:
+    for rows_axis, cols_axis in pairs:
         cells = []
         for (a, b), group in df.groupby([rows_axis, cols_axis], sort=False):
             est = mean_ci(group["test_acc"])

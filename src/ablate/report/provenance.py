@@ -9,6 +9,7 @@ import subprocess
 import pandas as pd
 
 from ablate.training.fingerprint import code_fingerprint
+from ablate.training.keys import CHOICE_FIELDS, code_choices
 
 # Files that `dvc repro` itself rewrites before the report stage: not "local changes".
 PIPELINE_OUTPUTS = ("dvc.lock", "results/", "reports/", "runs/", "data/")
@@ -40,31 +41,41 @@ def checkout_state() -> str:
     return text
 
 
-def current_fingerprint(runs: pd.DataFrame) -> str:
+def current_fingerprints(runs: pd.DataFrame) -> pd.Series:
+    """The fingerprint the current code gives each run: the shared code and the registry
+    entries its row selects, so a new entry leaves the runs that do not use it current."""
     device = "cuda" if "cuda" in runs and runs["cuda"].notna().any() else "cpu"
-    return code_fingerprint(device)
+    fields = ["arch", *CHOICE_FIELDS.values()]
+    if runs.empty or not set(fields) <= set(runs.columns):
+        return pd.Series(code_fingerprint(device), index=runs.index)
+    return pd.Series(
+        [
+            code_fingerprint(device, code_choices(row, str(row["dataset"])))
+            for row in runs[[*dict.fromkeys(fields), "dataset"]].to_dict("records")
+        ],
+        index=runs.index,
+    )
 
 
 def code_rows(runs: pd.DataFrame) -> list[list[str]]:
     """Header rows: runs per (fingerprint, commit), a warning when they mix code versions,
     and what `reuse_runs` kept."""
-    current = current_fingerprint(runs)
     codes = runs.assign(code=runs["code"].fillna("unrecorded"), git=runs["git"].fillna("?"))
-    groups = codes.groupby(["code", "git"], sort=True).size()
+    codes = codes.assign(current=codes["code"] == current_fingerprints(runs))
+    groups = codes.groupby(["code", "git"], sort=True)["current"].agg(["size", "all"])
     lines = [
-        f"`{code}` at commit `{git}`: {n} runs" + (" (current code)" if code == current else "")
-        for (code, git), n in groups.items()
+        f"`{code}` at commit `{git}`: {n} runs" + (" (current code)" if current else "")
+        for (code, git), n, current in zip(groups.index, groups["size"], groups["all"], strict=True)
     ]
     rows = [["code of the runs", "; ".join(lines)]]
-    fingerprints = sorted(codes["code"].unique())
-    if len(fingerprints) > 1 or fingerprints != [current]:
-        stale = [f for f in fingerprints if f != current]
-        reused = int(runs["reused_from"].notna().sum()) if "reused_from" in runs else 0
+    stale = codes[~codes["current"]]
+    if len(stale):
+        reused = int(stale["reused_from"].notna().sum()) if "reused_from" in stale else 0
+        names = ", ".join(f"`{f}`" for f in sorted(stale["code"].unique()))
         rows.append(
             [
                 "**code versions mixed**",
-                f"the current code is `{current}`; {int(codes['code'].isin(stale).sum())} runs "
-                f"come from {', '.join(f'`{f}`' for f in stale)}"
+                f"{len(stale)} runs come from code other than the current ({names})"
                 + (f", {reused} of them reused by `reuse_runs: true`" if reused else ""),
             ]
         )

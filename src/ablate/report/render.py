@@ -26,6 +26,7 @@ from ablate.report import (
     init,
     layout,
     main_grid,
+    own_study,
     practice,
     preprocessing,
     rates,
@@ -57,7 +58,9 @@ BUILDERS: dict[str, Builder] = {
     "T3": practice.t3,
     "T4": practice.t4,
 }
-OVERVIEW: dict[str, list[Builder]] = {"main": [main_grid.main_effects, main_grid.interactions]}
+OVERVIEW: dict[str, list[Callable[[Context], Section | None]]] = {
+    "main": [main_grid.main_effects, main_grid.interactions]
+}
 
 
 def _unique(df: pd.DataFrame, column: str) -> str:
@@ -204,16 +207,18 @@ def build(ctx: Context) -> tuple[dict[str, str], dict[str, Verdict]]:
     overview = [controls.section(checks)] if checks else []
     overview += [s for s in [rates.section(ctx)] if s is not None]
     overview += [
-        b(ctx)
+        section
         for study, builders in OVERVIEW.items()
         if ctx.missing_reason(study) is None
         for b in builders
+        if (section := b(ctx)) is not None  # None: the grid cannot support it
     ]
-    matters = importance.section(ctx, results)
+    own = [own_study.section(ctx, s, checks.get(s, [])) for s in own_study.own_studies(ctx)]
+    matters = own_study.point_to(importance.section(ctx, results), own)
     pages = {
-        layout.MAIN: main_page(ctx, questions, results, matters),
+        layout.MAIN: main_page(ctx, questions, results, matters, own),
         **section_pages(questions, sections),
-        layout.APPENDIX: appendix(ctx, overview),
+        layout.APPENDIX: appendix(ctx, [*own, *overview]),
     }
     return layout.relink(pages), results
 
@@ -223,7 +228,11 @@ def _block(anchor: str, heading: str, body: str) -> str:
 
 
 def main_page(
-    ctx: Context, questions: list[dict[str, str]], results: dict[str, Verdict], matters: Section
+    ctx: Context,
+    questions: list[dict[str, str]],
+    results: dict[str, Verdict],
+    matters: Section,
+    own: list[Section],
 ) -> str:
     """What a reader needs first: the rules, the header, every ID in a line, what matters."""
     files: dict[str, list[str]] = {}
@@ -234,6 +243,7 @@ def main_page(
         f"- [Appendix]({layout.APPENDIX}): how the tests work, controls, learning rates, "
         "main-grid effects, runs not ok, run inventory"
     ]
+    details += [f"- [{s.title}](#{s.anchor}): your own study, in the appendix" for s in own]
     return (
         "\n\n".join(
             [

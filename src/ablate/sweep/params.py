@@ -12,7 +12,10 @@ from ablate.config import CONF_DIR, WANDB_MODES
 from ablate.errors import ConfigError
 
 PROFILES = tuple(sorted(p.stem for p in (CONF_DIR / "profile").glob("*.yaml")))
-STUDIES = tuple(sorted(p.stem for p in (CONF_DIR / "study").glob("*.yaml")))
+# A file whose name starts with `_` (conf/study/_template.yaml) is not a study.
+STUDIES = tuple(
+    sorted(p.stem for p in (CONF_DIR / "study").glob("*.yaml") if not p.stem.startswith("_"))
+)
 MAX_SEEDS = 100
 # Settings params.yaml owns: an override of one would disagree with what DVC tracks.
 OWN_KEYS = ("profile", "study", "seed", "wandb", "reuse_runs")

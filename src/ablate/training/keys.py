@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from omegaconf import DictConfig
@@ -92,7 +93,36 @@ def config_key(cfg: DictConfig) -> str:
     return _hash(canonical(key_fields(cfg)))
 
 
+# The model field that picks each registry's entry (registry kind -> field); the dataset
+# registry's is `data.name`. Every registry in the fingerprint's scope must be named here.
+CHOICE_FIELDS = {
+    "activation": "activation",
+    "architecture": "arch",
+    "downsampling": "downsampling",
+    "head": "head",
+    "init": "init",
+    "norm": "norm",
+    "reduction": "reduction",
+}
+
+
+def code_choices(model: Mapping[str, Any], dataset: str) -> dict[str, str | None]:
+    """The registry entries a run executes, kind -> name (None where its family ignores the
+    field): the code fingerprint hashes these entries and no other entry of their kinds."""
+    moot = MOOT.get(str(model["arch"]), ())
+    choices: dict[str, str | None] = {
+        kind: None if field in moot else str(model[field]) for kind, field in CHOICE_FIELDS.items()
+    }
+    return {**choices, "dataset": dataset}
+
+
+def run_code(cfg: DictConfig) -> str:
+    """The code fingerprint of the run `cfg`: the shared code and its own registry entries."""
+    fields = canonical(key_fields(cfg))
+    choices = code_choices(fields["model"], fields["data"]["name"])
+    return code_fingerprint(device_type(cfg.trainer.accelerator), choices)
+
+
 def run_key(cfg: DictConfig) -> str:
     """The run's identity: config and code fingerprint, so a code change trains anew."""
-    code = code_fingerprint(device_type(cfg.trainer.accelerator))
-    return _hash({**canonical(key_fields(cfg)), "code": code})
+    return _hash({**canonical(key_fields(cfg)), "code": run_code(cfg)})

@@ -41,8 +41,8 @@ from ablate.probes.layers import input_condition
 from ablate.probes.stem import shifted_accuracy, unread_share
 from ablate.training import progress, tracking
 from ablate.training.callbacks import EarlyStop, RunTimeout, TimeBudget
-from ablate.training.fingerprint import code_fingerprint, device_type, git_state
-from ablate.training.keys import config_key, run_key
+from ablate.training.fingerprint import git_state
+from ablate.training.keys import config_key, run_code, run_key
 from ablate.training.module import Classifier, Diverged
 
 FINISHED = ("ok", "diverged")  # statuses a rerun keeps; `failed` and `timeout` are retried
@@ -280,7 +280,7 @@ def train_and_record(cfg: DictConfig, final: Path) -> dict[str, Any]:
         "study": cfg.study.name,
         "seed": cfg.seed,
         "status": "ok",
-        "code": code_fingerprint(device_type(cfg.trainer.accelerator)),
+        "code": run_code(cfg),
         "config_key": config_key(cfg),
         "git": git_state(),
         **environment(),
