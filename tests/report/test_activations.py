@@ -34,6 +34,15 @@ def test_a5_decides_on_steps_to_loss_and_the_main_grids_cells(tmp_path):
     assert "hardtanh vs abs, leaky_relu" in section.body
 
 
+def test_a5_without_tanh_in_the_main_grid_still_decides_on_speed(tmp_path):
+    ctx = runs.context(runs.relu_properties(PROPERTIES_FAST_RELU), tmp_path)
+    section = activations.a5(ctx)
+    (verdict,) = section.verdicts
+    assert verdict.verdict == "inconclusive"  # the conv-cell part has no cells
+    assert "relu reaches the training-loss threshold in fewer steps" in verdict.explanation
+    assert "no relu and tanh conv cells" in section.body
+
+
 def test_a5_without_steps_to_loss_is_not_run(tmp_path):
     rows = runs.relu_properties(PROPERTIES_FAST_RELU) + runs.main_grid(0.02)
     for row in rows:

@@ -597,10 +597,10 @@ def _speed(df: pd.DataFrame) -> pd.DataFrame:
 def _main_cells(ctx: Context) -> tuple[Estimate, dict[str, Estimate], tuple[int, int]]:
     """relu minus tanh test accuracy over the main grid's conv cells (the units; seeds
     averaged inside a cell; cells where either arm collapsed or failed left out and counted),
-    per norm, and in how many cells relu is ahead."""
+    per norm, and in how many cells relu is ahead; no cells where the grid lacks an arm."""
     main = ctx.study("main", status=None)
-    if not {"relu", "tanh"} <= set(main["activation"]):
-        raise MissingEvidence("the main grid needs relu and tanh runs")
+    if not {"relu", "tanh"} <= set(main["activation"]):  # e.g. a profile's relu-only grid
+        return Estimate(np.nan, np.nan, np.nan, 0, unit="cells"), {}, (0, 0)
     pair_on = [c for c in ("init", "norm", "downsampling", "arch", "seed") if c in main]
     cells = paired_diff(main, "activation", "relu", "tanh", pair_on, drop_failed=True)
     by_norm = {
@@ -614,6 +614,20 @@ def _main_cells(ctx: Context) -> tuple[Estimate, dict[str, Estimate], tuple[int,
     )
     per_cell = (wide["relu"] - wide["tanh"]).groupby(level=pair_on[:-1]).mean()
     return cells, by_norm, (int((per_cell > 0).sum()), len(per_cell))
+
+
+def _cells_text(cells: Estimate, by_norm: dict[str, Estimate], wins: tuple[int, int]) -> str:
+    if not cells.n:
+        return "The main grid has no relu and tanh conv cells to pair."
+    return (
+        "The main grid's conv nets, relu − tanh test accuracy per cell (the cells are the "
+        f"units, seeds averaged inside a cell): {cells.fmt(signed=True)} over {cells.n} "
+        f"{cells.unit}, relu ahead in {wins[0]} of {wins[1]}"
+        + (f" ({cells.dropped_note()})" if cells.dropped else "")
+        + "; by norm: "
+        + "; ".join(f"{n}: {e.fmt(signed=True)} ({e.n} {e.unit})" for n, e in by_norm.items())
+        + "."
+    )
 
 
 def a5(ctx: Context) -> Section:
@@ -728,13 +742,7 @@ def a5(ctx: Context) -> Section:
                 ],
                 contrast_rows,
             ),
-            f"The main grid's conv nets, relu − tanh test accuracy per cell (the cells are the "
-            f"units, seeds averaged inside a cell): {cells.fmt(signed=True)} over {cells.n} "
-            f"{cells.unit}, relu ahead in {wins[0]} of {wins[1]}"
-            + (f" ({cells.dropped_note()})" if cells.dropped else "")
-            + "; by norm: "
-            + "; ".join(f"{n}: {e.fmt(signed=True)} ({e.n} {e.unit})" for n, e in by_norm.items())
-            + ".",
+            _cells_text(cells, by_norm, wins),
             "ReLU's derivative is exactly 1 where it is active, so gradients pass through depth "
             "without the per-layer shrinking of a saturating derivative (at most 0.25 for "
             "sigmoid); about half its outputs are exactly 0 (sparse). He et al. (2015) pair it "
