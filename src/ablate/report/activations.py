@@ -13,7 +13,7 @@ from ablate.analysis.depth_trend import factor_text, log_slopes
 from ablate.analysis.floor import flag_collapsed
 from ablate.analysis.rules import activations as rules
 from ablate.analysis.rules.common import MissingEvidence, pow10_fmt
-from ablate.analysis.stats import Estimate, diff_of_means, mean_ci, paired_diff
+from ablate.analysis.stats import Estimate, mean_ci, paired_diff, paired_units
 from ablate.probes.capacity import MAX_IMAGES
 from ablate.report import figures
 from ablate.report.context import Context, Section
@@ -215,14 +215,14 @@ def _step_ratio(ctx: Context, act: str, base: str = "relu") -> Estimate:
 
 
 def _failed_at_floor(df: pd.DataFrame) -> pd.DataFrame:
-    """Runs that did not finish (diverged) enter at the majority-class share, what a net that
-    names one class scores: failing to train then counts against its arm instead of taking
-    its pair out of the comparison."""
+    """Diverged runs enter at the majority-class share, what a net that names one class
+    scores: failing to train then counts against its arm instead of taking its pair out of
+    the comparison. A run that failed for another reason (an error) keeps no value."""
     ok = df["status"] == "ok"
     floor = df.loc[ok, "majority_acc"].median() if ok.any() else np.nan
     if not np.isfinite(floor):
         floor = 1.0 / float(df["classes"].dropna().iloc[0]) if df["classes"].notna().any() else 0.1
-    return df.assign(test_acc=df["test_acc"].where(ok, floor))
+    return df.assign(test_acc=df["test_acc"].mask(df["status"] == "diverged", floor))
 
 
 def _trained(df: pd.DataFrame) -> pd.Series:
@@ -273,6 +273,20 @@ def _offset_margin(df: pd.DataFrame) -> float:
     return rules.acc_margin(float(acc))
 
 
+def _shrink_runs(ctx: Context, offset: pd.DataFrame, source: str) -> tuple[pd.DataFrame, str]:
+    """Per run of the deepest nets of A2's offset study: the log10 factor per layer of the
+    weight-gradient norm toward the input at init (below 0: it shrinks), with the run's
+    activation, init and seed, so sigmoid and relu pair by seed."""
+    deepest = offset[offset["depth"] == offset["depth"].max()]
+    grads = ctx.layers(source, "grad")
+    grads = grads[grads["key"].isin(deepest["key"])] if not grads.empty else grads
+    shrink = -log_slopes(grads, "grad_norm")
+    runs = deepest[["key", "activation", "init", "seed"]].assign(
+        shrink=lambda d: d["key"].map(shrink).astype(float)
+    )
+    return runs.dropna(subset=["shrink"]), f"{source}, {int(deepest['depth'].max())} hidden layers"
+
+
 def a2(ctx: Context) -> Section:
     study = ctx.study("depth_init")
     df = _deepest(study)
@@ -307,9 +321,15 @@ def a2(ctx: Context) -> Section:
     }
     op_ratio = _cost_ratio(ctx, "sigmoid")
     step = _step_ratio(ctx, "sigmoid")  # context: timed in separate runs, never deciding
+    shrink_runs, shrink_from = _shrink_runs(ctx, offset, source)
+    sigmoid_shrink = shrink_runs[shrink_runs["activation"] == "sigmoid"]
+    verdict_shrink = paired_units(sigmoid_shrink.groupby("seed")["shrink"].mean(), "seeds")
+    verdict_vs_relu = contrast(
+        shrink_runs, "activation", ["sigmoid"], ["relu"], "shrink", within=["init"]
+    )
     verdict = rules.a2_sigmoid(
-        mean_ci(by_act.get("sigmoid", pd.Series(dtype=float))),
-        diff_of_means(by_act.get("sigmoid", []), by_act.get("relu", [])),
+        verdict_shrink,
+        verdict_vs_relu,
         sat,
         centering,
         margin,
@@ -394,6 +414,11 @@ def a2(ctx: Context) -> Section:
                 ],
                 shrink_rows,
             ),
+            f"The gradient part is decided on `{shrink_from}`, where sigmoid and relu share "
+            f"seeds: sigmoid's factor per layer ×{pow10_fmt(verdict_shrink)} "
+            f"({verdict_shrink.n} {verdict_shrink.unit}), and its log10 difference from relu's "
+            f"{verdict_vs_relu.fmt(signed=True)} ({verdict_vs_relu.n} {verdict_vs_relu.unit}, "
+            "paired by seed).",
             slope_table(acts),
             f"Saturation (outputs within 2% of 0 or 1; the claim needs at least "
             f"{rules.SATURATED:.0%}): {sat:.1%} at the end of training in the "
