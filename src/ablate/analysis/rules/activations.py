@@ -58,13 +58,10 @@ def mixed(readings: Mapping[object, str], want: str | None = None) -> bool:
 WORDS = {"higher": "higher", "lower": "lower", "none": "no effect", "unclear": "unclear"}
 
 
-def strata_text(
-    estimates: Mapping[object, Estimate], margin: float, name: str, signed_fmt=None
-) -> str:
-    """'depth 2: no effect (+0.001 [-0.004, +0.006]); depth 5: higher (...)'."""
-    show = signed_fmt or (lambda e: e.fmt(signed=True))
+def strata_text(estimates: Mapping[object, Estimate], margin: float, name: str) -> str:
+    """'depth 2: no effect (+0.001 [-0.004, +0.006], 6 seeds); depth 5: higher (...)'."""
     return "; ".join(
-        f"{name} {k}: {WORDS[reading(e, margin)]} ({show(e)}, {e.n} {e.unit})"
+        f"{name} {k}: {WORDS[reading(e, margin)]} ({e.fmt(signed=True)}, {e.n} {e.unit})"
         for k, e in estimates.items()
     )
 
@@ -132,7 +129,7 @@ def a1_linear_collapse(
     verdict = from_parts("A1", parts, key, numbers, "Deep linear nets vs nonlinear ones")
     if per_depth:
         verdict.explanation += " Per depth: " + strata_text(per_depth, 0.0, "depth") + "."
-    _nuanced_if(verdict, [strata_text(per_depth, 0.0, "depth")] if mixed(readings) else [])
+    _nuanced_if(verdict, ["the depths above differ in sign"] if mixed(readings) else [])
     if vs_linear.compare() == "higher":
         verdict.explanation += (
             f" The deep identity net fits the training split better than the one-layer linear"
@@ -200,14 +197,16 @@ def a2_sigmoid(
     def named(d: object) -> str:
         e = centering[d]
         runs = f", trained {trained[d]}" if d in trained else ""
-        return f"depth {d}: {WORDS[readings[d]]} ({e.fmt(signed=True)}{runs})"
+        return f"depth {d}: {WORDS[readings[d]]} ({e.fmt(signed=True)}, {e.n} {e.unit}{runs})"
 
-    verdict.explanation += (
-        f" Centred − sigmoid per depth ({next(iter(centering.values())).unit if centering else ''}"
-        f" as units; equivalence ±{margin:.3f}): " + "; ".join(map(named, centering)) + "."
-        if centering
-        else " No depth has both sigmoid and sigma − 1/2 runs."
-    )
+    if centering:
+        verdict.explanation += (
+            f" Centred − sigmoid per depth (equivalence ±{margin:.3f}): "
+            + "; ".join(map(named, centering))
+            + "."
+        )
+    else:
+        verdict.explanation += " No depth has a sigmoid and a σ − ½ run that trained."
     return _nuanced_if(
         verdict,
         ["the non-zero mean costs accuracy at some depths and not at others"] if split else [],
