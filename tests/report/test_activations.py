@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 
 from ablate.analysis.rules.common import MissingEvidence
@@ -100,7 +101,7 @@ def test_a4_rates_that_disagree_are_named(tmp_path):
     assert "lr 0.1: lower" in verdict.explanation and "lr 0.3: higher" in verdict.explanation
 
 
-def test_a2_offset_strata_come_from_sigmoid_offset_per_depth(tmp_path):
+def test_a2_offset_strata_and_gradient_pairs_come_from_sigmoid_offset(tmp_path):
     acc = {
         (2, "relu"): 0.93,
         (2, "sigmoid"): 0.88,
@@ -109,7 +110,26 @@ def test_a2_offset_strata_come_from_sigmoid_offset_per_depth(tmp_path):
         (5, "sigmoid"): 0.11,
         (5, "sigmoid_centered"): 0.87,
     }
-    ctx = runs.context(runs.sigmoid_offset(acc), tmp_path)
-    offset, source = activations._offset_runs(ctx)
-    assert source == "sigmoid_offset" and len(offset) == 36
+    rows = runs.sigmoid_offset(acc)
+    ctx = runs.context(rows, tmp_path)
+    factor = {"relu": 1.0, "sigmoid": 0.25, "sigmoid_centered": 0.25}  # per layer to the input
+    ctx.probes = pd.DataFrame(
+        {
+            "study": "sigmoid_offset",
+            "key": r["key"],
+            "kind": "grad",
+            "when": "init",
+            "layer_idx": i,
+            "grad_norm": factor[r["activation"]] ** (5 - i),
+        }
+        for r in rows
+        if r["depth"] == 5
+        for i in range(6)
+    )
+    offset = activations._offset_runs(ctx)
+    assert len(offset) == 36
     assert activations._offset_margin(offset) == pytest.approx(0.2 * 0.07, abs=2e-3)
+    shrink, source = activations._shrink_runs(ctx, offset)
+    assert source == "sigmoid_offset, 5 hidden layers" and len(shrink) == 18
+    sigmoid = shrink[shrink["activation"] == "sigmoid"]["shrink"]
+    assert sigmoid.to_numpy() == pytest.approx([math.log10(0.25)] * 6)

@@ -251,17 +251,13 @@ def _count(df: pd.DataFrame) -> str:
     )
 
 
-def _offset_runs(ctx: Context) -> tuple[pd.DataFrame, str]:
-    """A2's runs of sigmoid and sigma - 1/2 per depth: the sigmoid_offset study (six seeds a
-    depth), else depth_init's kaiming cells (three seeds: no depth can decide alone)."""
-    for study, init in (("sigmoid_offset", None), ("depth_init", "kaiming")):
-        if ctx.missing_reason(study):
-            continue
-        df = ctx.study(study, status=None)
-        df = df if init is None else df[df["init"] == init]
-        if {"sigmoid", "sigmoid_centered"} <= set(df["activation"]):
-            return _failed_at_floor(df), study
-    raise MissingEvidence("neither sigmoid_offset nor depth_init has sigmoid and σ − ½ runs")
+def _offset_runs(ctx: Context) -> pd.DataFrame:
+    """A2's runs of sigmoid and sigma - 1/2 per depth (the sigmoid_offset study: six seeds a
+    depth), diverged runs at the majority share."""
+    df = ctx.study("sigmoid_offset", status=None)
+    if not {"sigmoid", "sigmoid_centered"} <= set(df["activation"]):
+        raise MissingEvidence("sigmoid_offset needs sigmoid and σ − ½ runs")
+    return _failed_at_floor(df)
 
 
 def _offset_margin(df: pd.DataFrame) -> float:
@@ -273,18 +269,20 @@ def _offset_margin(df: pd.DataFrame) -> float:
     return rules.acc_margin(float(acc))
 
 
-def _shrink_runs(ctx: Context, offset: pd.DataFrame, source: str) -> tuple[pd.DataFrame, str]:
+def _shrink_runs(ctx: Context, offset: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """Per run of the deepest nets of A2's offset study: the log10 factor per layer of the
     weight-gradient norm toward the input at init (below 0: it shrinks), with the run's
     activation, init and seed, so sigmoid and relu pair by seed."""
     deepest = offset[offset["depth"] == offset["depth"].max()]
-    grads = ctx.layers(source, "grad")
+    grads = ctx.layers("sigmoid_offset", "grad")
     grads = grads[grads["key"].isin(deepest["key"])] if not grads.empty else grads
     shrink = -log_slopes(grads, "grad_norm")
     runs = deepest[["key", "activation", "init", "seed"]].assign(
         shrink=lambda d: d["key"].map(shrink).astype(float)
     )
-    return runs.dropna(subset=["shrink"]), f"{source}, {int(deepest['depth'].max())} hidden layers"
+    return runs.dropna(
+        subset=["shrink"]
+    ), f"sigmoid_offset, {int(deepest['depth'].max())} hidden layers"
 
 
 def a2(ctx: Context) -> Section:
@@ -306,7 +304,7 @@ def a2(ctx: Context) -> Section:
     learned = sigmoid[sigmoid["test_acc"] > sigmoid["majority_acc"].fillna(0.1) + 0.1]
     sat = float(learned["probe_sat_frac_end"].median()) if len(learned) else float("nan")
     sat_init = float(sig["probe_sat_frac_init"].median())
-    offset, source = _offset_runs(ctx)
+    offset = _offset_runs(ctx)
     pair = ["sigmoid_centered"], ["sigmoid"]
     both, neither = _either_trained(offset, [*pair[0], *pair[1]], ["depth", "seed"])
     centering = {int(d): e for d, e in by_stratum(both, "depth", "activation", *pair).items()}
@@ -321,7 +319,7 @@ def a2(ctx: Context) -> Section:
     }
     op_ratio = _cost_ratio(ctx, "sigmoid")
     step = _step_ratio(ctx, "sigmoid")  # context: timed in separate runs, never deciding
-    shrink_runs, shrink_from = _shrink_runs(ctx, offset, source)
+    shrink_runs, shrink_from = _shrink_runs(ctx, offset)
     sigmoid_shrink = shrink_runs[shrink_runs["activation"] == "sigmoid"]
     verdict_shrink = paired_units(sigmoid_shrink.groupby("seed")["shrink"].mean(), "seeds")
     verdict_vs_relu = contrast(
@@ -427,9 +425,10 @@ def a2(ctx: Context) -> Section:
             f"runs), against {sat_init:.2%} at init in the deepest nets. So the deep nets' "
             "gradients shrink at init, before anything saturates: that part is the slope bound "
             "σ′ ≤ 1/4; saturation is what training drives the units into.",
+            ctx.describe("sigmoid_offset"),
             "Offset against slope: σ(x) − ½ (`sigmoid_centered`) has sigmoid's slope and a zero "
             "mean, so its difference from sigmoid isolates the cost of the non-zero mean; tanh "
-            f"is zero-centred with 4× the slope. Runs of `{source}`, per depth (the strata; "
+            "is zero-centred with 4× the slope. Runs of `sigmoid_offset`, per depth (the strata; "
             "each arm and depth at its own rate; a diverged run counts at the majority-class "
             "share):",
             table(["depth", "activation", "lr", "trained", "test accuracy [95% CI]"], offset_rows),
