@@ -25,7 +25,7 @@ def test_a5_separates_slope_sparsity_and_smoothness_with_six_seeds():
         "relu",  # unit slope, exact zeros, a kink
         "leaky_relu",  # no exact zeros
         "abs",  # no exact zeros
-        "softplus",  # smooth
+        "gelu",  # smooth
         "tanh",  # saturates, smooth
         "hardtanh",  # saturates, a kink
     }

@@ -727,8 +727,8 @@ def a5(ctx: Context) -> Section:
             "on CIFAR-10 reached 25% training error six times sooner with ReLU than with tanh. "
             f"Scaled down here: a {depth}-layer MLP of width {int(rp['width'].iloc[0])} on "
             "MNIST images, plain SGD with momentum, each activation at its own searched rate "
-            f"and one init (kaiming), {budget} steps; speed is the steps until the smoothed "
-            "training loss falls under 0.5 (`steps_to_loss`). A run that never gets there "
+            f"and one init ({rp['init'].iloc[0]}), {budget} steps; speed is the steps until the "
+            "smoothed training loss falls under 0.5 (`steps_to_loss`). A run that never gets there "
             f"counts at the budget ({budget}), a lower bound of its steps. MNIST is easier and "
             "the MLP deeper than their net, so the ratio need not match theirs; an MLP has no "
             "weight sharing, so what it shows is about the activation, not the convolution.",
