@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+RAY_STAMP := $(VENV)/.installed-ray-stamp
 
 .PHONY: install repro test lint
 
@@ -11,6 +12,11 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
+
+# The tests also run the Ray launcher end to end, so `make test` adds the `ray` extra.
+$(RAY_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,ray]'
+	touch $(RAY_STAMP)
 
 install: $(STAMP)
 
@@ -21,5 +27,5 @@ lint: $(STAMP)
 	$(BIN)/ruff check src pipelines tests
 	$(BIN)/ruff format --check src pipelines tests
 
-test: lint
+test: lint $(RAY_STAMP)
 	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest

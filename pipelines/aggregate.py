@@ -1,6 +1,8 @@
-"""DVC stage `aggregate`: runs/<study>/*/ -> results/runs.csv, probes.csv, history.csv, the
-dvc-plots tables, metrics.json (the headline numbers for `dvc metrics show`) and the variance
-decomposition of every factorial study (importance.csv, importance.json).
+"""DVC stage `aggregate`: runs/<study>/*/ -> results/<profile>/runs.csv, probes.csv,
+history.csv, the main-grid tables (main_effects.csv, learning_curves.csv), metrics.json (a few
+headline numbers for `dvc metrics show`), studies.json (each study's counts and best cell), and
+for every factorial study whether its nets train (trainability.csv) and the variance
+decomposition of test accuracy (importance.csv, importance.json).
 
 Only runs of each study's *current* grid are kept: runs left from an earlier grid or budget
 stay on disk (their keys may come back) but are not mixed into the results.
@@ -15,16 +17,16 @@ from pathlib import Path
 import pandas as pd
 
 from ablate.analysis.collect import collect, collect_history, collect_probes
-from ablate.analysis.importance import as_metrics, importance_table
-from ablate.analysis.metrics import headline
+from ablate.analysis.importance import as_metrics, importance_table, trainability_table
+from ablate.analysis.metrics import headline, per_study
 from ablate.analysis.plots import learning_curves, main_effects
 from ablate.cli import exit_on_input_error
 from ablate.io import atomic_write_text, clean_stale_temps
-from ablate.lr_search import table_path
-from ablate.params import load_params
-from ablate.sweep import expected_keys
+from ablate.sweep.grid import expected_keys
+from ablate.sweep.lr_search import table_path
+from ablate.sweep.params import load_params
 
-OUT = Path("results")
+RESULTS = Path("results")
 RUNS = Path("runs")
 
 
@@ -32,8 +34,12 @@ def _only(table: pd.DataFrame, keys: set[str]) -> pd.DataFrame:
     return table[table["key"].isin(keys)] if len(table) else table
 
 
-def _write(name: str, table: pd.DataFrame) -> None:
-    atomic_write_text(OUT / name, table.to_csv(index=False))
+def _write(out: Path, name: str, table: pd.DataFrame) -> None:
+    atomic_write_text(out / name, table.to_csv(index=False))
+
+
+def _json(out: Path, name: str, data: dict) -> None:
+    atomic_write_text(out / name, json.dumps(data, indent=2) + "\n")
 
 
 def tuned_tables(studies: list[str]) -> dict[str, dict]:
@@ -50,7 +56,8 @@ def tuned_tables(studies: list[str]) -> dict[str, dict]:
 def main() -> None:
     params = load_params()
     studies = params["studies"]
-    clean_stale_temps(OUT)
+    out = RESULTS / params["profile"]  # one folder per profile: none overwrites another
+    clean_stale_temps(out)
     runs, problems = collect(RUNS, studies)
     current = {
         s: expected_keys(params["profile"], s, params["seeds"], params["overrides"])
@@ -64,19 +71,21 @@ def main() -> None:
         print(f"skipped {line}", file=sys.stderr)
     kept = set(runs["key"])
     history = _only(collect_history(RUNS, studies), kept)
-    _write("runs.csv", runs)
-    _write("probes.csv", _only(collect_probes(RUNS, studies), kept))
-    _write("history.csv", history)
+    _write(out, "runs.csv", runs)
+    _write(out, "probes.csv", _only(collect_probes(RUNS, studies), kept))
+    _write(out, "history.csv", history)
     grid = runs[runs["role"] == "grid"]  # the rate-search runs are in runs.csv, not in these
-    _write("main_effects.csv", main_effects(grid))
-    _write("learning_curves.csv", learning_curves(grid, history))
-    atomic_write_text(OUT / "metrics.json", json.dumps(headline(grid), indent=2) + "\n")
-    atomic_write_text(OUT / "tuned_lr.json", json.dumps(tuned_tables(studies), indent=2) + "\n")
-    importance = importance_table(grid)
-    _write("importance.csv", importance)
-    atomic_write_text(OUT / "importance.json", json.dumps(as_metrics(importance), indent=2) + "\n")
+    _write(out, "main_effects.csv", main_effects(grid))
+    _write(out, "learning_curves.csv", learning_curves(grid, history))
+    _json(out, "metrics.json", headline(runs, grid))  # compute: every run the report uses
+    _json(out, "studies.json", per_study(grid))
+    _json(out, "tuned_lr.json", tuned_tables(studies))
+    importance, trainable = importance_table(grid), trainability_table(grid)
+    _write(out, "importance.csv", importance)
+    _write(out, "trainability.csv", trainable)
+    _json(out, "importance.json", as_metrics(importance, trainable))
     print(
-        f"aggregate: {len(runs)} runs -> {OUT / 'runs.csv'}; {len(problems)} unreadable and "
+        f"aggregate: {len(runs)} runs -> {out / 'runs.csv'}; {len(problems)} unreadable and "
         f"{stale} outside the current grids left out"
     )
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from ablate.cli import exit_on_input_error
 from ablate.config import compose
 from ablate.data.prepare import load
-from ablate.params import load_params
-from ablate.sweep import split_overrides
+from ablate.sweep.grid import split_overrides
+from ablate.sweep.params import load_params
 
 
 @exit_on_input_error

@@ -1,17 +1,19 @@
-"""DVC stage `report`: results/runs.csv -> reports/report.md and reports/figures/."""
+"""DVC stage `report`: results/<profile>/ -> reports/<profile>/report.md and figures/."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from ablate.cli import exit_on_input_error
-from ablate.params import load_params
 from ablate.report.render import write_report
+from ablate.sweep.params import load_params
 
 
 @exit_on_input_error
 def main() -> None:
-    verdicts = write_report(Path("results"), load_params(), Path("reports"))
+    params = load_params()
+    profile = params["profile"]  # one folder per profile: none overwrites another
+    verdicts = write_report(Path("results") / profile, params, Path("reports") / profile)
     for qid, v in verdicts.items():
         print(f"{qid}: {v.verdict} {v.key_number}")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import sys
 
 from ablate.cli import exit_on_input_error
-from ablate.params import load_params
-from ablate.sweep import run_sweep
+from ablate.sweep.grid import run_sweep
+from ablate.sweep.params import load_params
 
 
 @exit_on_input_error

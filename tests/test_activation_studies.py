@@ -3,7 +3,7 @@ seeds are the units (>= 8 per rate for A4), the dying-unit rates without BN (A4)
 activations that separate ReLU's properties (A5)."""
 
 from ablate.config import compose
-from ablate.sweep import expand, study_grid
+from ablate.sweep.grid import expand, study_grid
 
 
 def _levels(study: str) -> dict[str, list[str]]:

@@ -1,6 +1,6 @@
 """The CPU benchmark's page: its layout table is computed from the measured step times."""
 
-from ablate.bench import LAYOUTS, render
+from ablate.bench.cpu import LAYOUTS, render
 
 
 def test_render_prints_layout_step_times_and_their_ratio():
@@ -28,7 +28,7 @@ def test_render_prints_layout_step_times_and_their_ratio():
 
 
 def test_the_plain_loop_trains_the_runs_step_budget(tmp_path):
-    from ablate.bench import _cfg, plain_loop
+    from ablate.bench.cpu import _cfg, plain_loop
 
     cfg = _cfg(tmp_path / "runs", "profile=smoke", "trainer.max_steps=7", "model.stages=2")
     assert plain_loop(cfg)["steps"] == 7  # the same work as a run, not max_epochs of it

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ablate import bench_gpu
-from ablate.bench_projection import (
+from ablate.bench import gpu as bench_gpu
+from ablate.bench.projection import (
     Level,
     StudyCost,
     flops_arithmetic,

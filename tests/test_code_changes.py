@@ -43,7 +43,7 @@ def repro(root: Path) -> str:
 
 
 def header_rows(root: Path) -> str:
-    report = (root / "reports" / "report.md").read_text()
+    report = (root / "reports" / "smoke" / "report.md").read_text()
     return report.split("## Contents")[0]
 
 
@@ -88,7 +88,7 @@ def test_code_changes_retrain_and_report_changes_do_not(project: Path):  # noqa:
     fresh = {k: r for k, r in results(project).items() if k not in first and k not in reused}
     assert len(fresh) == 2
     assert all(r["code"] != code and "reused_from" not in r for r in fresh.values())
-    runs = pd.read_csv(project / "results" / "runs.csv")
+    runs = pd.read_csv(project / "results" / "smoke" / "runs.csv")
     assert set(runs[runs["study"] == STUDY]["key"]) == set(fresh)
     assert "mixed" not in header_rows(project)
 
@@ -96,10 +96,10 @@ def test_code_changes_retrain_and_report_changes_do_not(project: Path):  # noqa:
 def test_same_runs_give_the_same_report_bytes(project: Path):  # noqa: F811
     set_params(project, studies=[STUDY], reuse_runs=False)
     repro(project)
-    report = project / "reports" / "report.md"
+    report = project / "reports" / "smoke" / "report.md"
     before = report.read_text()
     for name in ("runs.csv", "probes.csv", "history.csv"):
-        path = project / "results" / name
+        path = project / "results" / "smoke" / name
         table = pd.read_csv(path)
         table.sample(frac=1.0, random_state=7).to_csv(path, index=False)
     proc = subprocess.run(
@@ -143,7 +143,7 @@ def test_fingerprint_follows_scoped_source_only(tmp_path: Path):
 @pytest.mark.parametrize("bad", ["yes", 1])
 def test_reuse_runs_must_be_a_boolean(tmp_path: Path, bad: object):
     from ablate.errors import ConfigError
-    from ablate.params import load_params
+    from ablate.sweep.params import load_params
 
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump({"reuse_runs": bad}))

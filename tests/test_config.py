@@ -10,6 +10,7 @@ from hydra.errors import ConfigCompositionException
 
 from ablate.config import compose, validate
 from ablate.errors import ConfigError
+from ablate.sweep.params import PROFILES
 
 from .conftest import REPO
 
@@ -43,6 +44,7 @@ def test_default_config_is_valid():
         ("study.name=../x", "study.name='../x' must be a plain folder name"),
         ("study.name=/tmp/x", "study.name='/tmp/x' must be a plain folder name"),
         ("probes.shifts=[2,0]", "0] must be positive pixel counts"),
+        ("model.norm_noise=-0.1", "model.norm_noise=-0.1 must be >= 0"),
     ],
 )
 def test_bad_value_is_named(override, message):
@@ -75,3 +77,9 @@ def test_cli_exits_nonzero_with_one_line_before_training(tmp_path):
     assert "error: model.activation='swish' is not valid; choose one of:" in proc.stderr
     assert "relu" in proc.stderr
     assert not any(tmp_path.rglob("result.json"))
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_no_profile_stops_a_run_for_stalling(profile):
+    # A run still at ln(classes) early may leave it later: trainability is measured, not cut.
+    assert compose([f"profile={profile}"]).trainer.stall_steps == 0

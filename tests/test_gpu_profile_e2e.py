@@ -72,19 +72,19 @@ def test_runs_train_cifar_with_the_gpu_settings(project: Path, repro):
 
 
 def test_report_keeps_the_best_validated_rate_of_each_cell(project: Path, repro):
-    runs = pd.read_csv(project / "results" / "runs.csv")
+    runs = pd.read_csv(project / "results" / "gpu" / "runs.csv")
     assert set(runs["dataset"]) == {"cifar10"} and len(runs) == 4
     kept = select_best_lr(runs[runs["status"] == "ok"], CELL_AXES)
     assert len(kept) == 2 and kept["activation"].nunique() == 2  # one rate per cell
-    report = (project / "reports" / "report.md").read_text()
+    report = (project / "reports" / "gpu" / "report.md").read_text()
     assert "profile | gpu" in report.replace("`", "")
     assert "The learning rate is tuned per grid cell on validation accuracy." in report
 
 
 def test_report_names_the_kept_rate_of_each_cell(project: Path, repro):
-    runs = pd.read_csv(project / "results" / "runs.csv")
+    runs = pd.read_csv(project / "results" / "gpu" / "runs.csv")
     kept = select_best_lr(runs[runs["status"] == "ok"], CELL_AXES)
-    rows = [line for line in (project / "reports" / "report.md").read_text().splitlines()]
+    rows = [line for line in (project / "reports" / "gpu" / "report.md").read_text().splitlines()]
     for _, cell in kept.iterrows():
         cells = [f"| {cell['activation']} |", f"| {cell['lr']:g} |"]
         assert any(all(c in row for c in cells) for row in rows), cell[["activation", "lr"]]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from ablate.sweep import study_grid
+from ablate.sweep.grid import study_grid
 
 from .conftest import REPO
 

@@ -9,22 +9,118 @@ import pytest
 
 from ablate.config import compose, validate
 from ablate.errors import ConfigError
-from ablate.lr_search import build_table, choose, table_path
-from ablate.sweep import expand, search_grid, study_grid
+from ablate.sweep.grid import expand, search_grid, study_grid
+from ablate.sweep.lr_search import build_table, choose, mean_score, next_rate, pending, table_path
 from ablate.training.keys import run_key
 
 
-def result(lr: float, act: str, val: float | None, status: str = "ok") -> tuple:
+def result(
+    lr: float, act: str, val: float | None, status: str = "ok", seed: int = 0, **fields
+) -> tuple:
     from omegaconf import OmegaConf
 
-    cfg = OmegaConf.create({"optim": {"lr": lr}, "model": {"activation": act}})
-    return cfg, {"status": status, "val_acc": val}
+    cfg = OmegaConf.create({"optim": {"lr": lr}, "model": {"activation": act}, "seed": seed})
+    return cfg, {"status": status, "val_acc": val, "classes": 10, **fields}
+
+
+def two_seeds(act: str, scores: dict[float, tuple]) -> list[tuple]:
+    """Search jobs of one arm: rate -> (seed 0's, seed 1's val acc); None: diverged."""
+    return [
+        result(lr, act, val, "ok" if val is not None else "diverged", seed)
+        for lr, pair in scores.items()
+        for seed, val in enumerate(pair)
+    ]
+
+
+def arm(table: dict, act: str = "relu") -> dict:
+    return table["arms"][f"model.activation={act}"]
 
 
 def test_best_validated_rate_wins_and_failures_rank_last():
     assert choose({0.01: 0.9, 0.1: 0.95, 1.0: None}) == 0.1
     assert choose({0.01: 0.9, 0.1: 0.9}) == 0.01  # ties go to the lower rate
     assert choose({0.01: None, 0.1: None}) == 0.01
+
+
+def test_the_choice_is_the_mean_over_two_seeds_a_diverged_seed_scoring_zero():
+    assert mean_score([0.9, None]) == 0.45 and mean_score([None, None]) is None
+    # Seed 0 alone would pick 0.03 (0.958 > 0.953); the mean over both seeds picks 0.01.
+    jobs = two_seeds("relu", {0.003: (0.90, 0.90), 0.01: (0.953, 0.96), 0.03: (0.958, 0.94)})
+    entry = arm(build_table([0.003, 0.01, 0.03], ["model.activation"], jobs))
+    assert entry["lr"] == 0.01 and entry["edge"] is False and entry["trains"]
+    assert entry["scores"]["0.03"] == {
+        "mean": pytest.approx(0.949),
+        "seeds": {"0": 0.958, "1": 0.94},
+    }
+    # One diverged seed sinks a rate: 0.97 and a diverged run average 0.485.
+    jobs = two_seeds("relu", {0.01: (0.9, 0.9), 0.03: (0.97, None), 0.1: (0.5, 0.5)})
+    assert arm(build_table([0.01, 0.03, 0.1], ["model.activation"], jobs))["lr"] == 0.01
+
+
+@pytest.mark.parametrize(
+    ("lr", "up", "expected"),
+    [
+        (0.1, True, 0.316),
+        (0.01, False, 0.00316),
+        (0.316, True, 1.0),
+        (0.00316, False, 0.001),
+        (0.03, True, 0.0949),
+        (0.003, False, 0.000949),
+    ],
+)
+def test_an_extension_is_half_a_decade_at_three_significant_figures(lr, up, expected):
+    assert next_rate(lr, up) == expected
+
+
+def test_an_edge_choice_extends_until_it_is_interior():
+    levels, by = [0.01, 0.03, 0.1], ["model.activation"]
+    jobs = two_seeds("relu", {0.01: (0.90, 0.91), 0.03: (0.93, 0.94), 0.1: (0.95, 0.96)})
+    first = build_table(levels, by, jobs)
+    assert pending(first) == {"model.activation=relu": 0.316} and "edge" in arm(first)
+    jobs += two_seeds("relu", {0.316: (0.97, 0.97)})
+    second = build_table(levels, by, jobs)
+    assert pending(second) == {"model.activation=relu": 1.0}
+    jobs += two_seeds("relu", {1.0: (0.96, 0.95)})
+    done = build_table(levels, by, jobs)
+    entry = arm(done)
+    assert pending(done) == {} and entry["lr"] == 0.316 and entry["edge"] is False
+    assert entry["extended"] == [0.316, 1.0] and set(entry["scores"]) == {
+        "0.01",
+        "0.03",
+        "0.1",
+        "0.316",
+        "1",
+    }
+
+
+def test_an_extension_stops_at_a_diverging_rate_and_after_three():
+    levels, by = [0.01, 0.03, 0.1], ["model.activation"]
+    jobs = two_seeds("relu", {0.01: (0.9, 0.9), 0.03: (0.93, 0.93), 0.1: (0.95, 0.95)})
+    jobs += two_seeds("relu", {0.316: (None, None)})
+    entry = arm(build_table(levels, by, jobs))
+    assert entry["lr"] == 0.1 and entry["edge"] == "diverged-next" and "next" not in entry
+    # Still improving downwards after three half-decades: the limit, recorded.
+    jobs = two_seeds("tanh", {0.01: (0.9, 0.9), 0.03: (0.8, 0.8), 0.1: (0.7, 0.7)})
+    jobs += two_seeds("tanh", {0.00316: (0.91, 0.91), 0.001: (0.92, 0.92), 0.000316: (0.93, 0.93)})
+    table = build_table(levels, by, jobs)
+    assert arm(table, "tanh")["edge"] == "limit" and pending(table) == {}
+
+
+def test_an_arm_that_trains_at_no_rate_is_flagged_not_extended():
+    levels, by = [0.01, 0.03, 0.1], ["model.activation"]
+    # Majority share 0.12: 0.2 is within the 0.1 margin; the top rate diverged.
+    jobs = [
+        result(lr, "sigmoid", val, status, seed, majority_acc=0.12)
+        for lr, val, status in [(0.01, 0.2, "ok"), (0.03, 0.21, "ok"), (0.1, None, "diverged")]
+        for seed in (0, 1)
+    ]
+    table = build_table(levels, by, jobs)
+    entry = arm(table, "sigmoid")
+    assert entry["trains"] is False and entry["edge"] == "no-train" and pending(table) == {}
+    assert entry["lr"] == 0.01  # the lowest rate that did not diverge
+    # Without a recorded majority share, 1/classes is the floor: 0.25 > 0.1 + 0.1 trains.
+    jobs = two_seeds("relu", {0.01: (0.25, 0.25), 0.03: (0.1, 0.1), 0.1: (0.1, 0.1)})
+    assert arm(build_table(levels, by, jobs))["trains"] is True
 
 
 def test_table_per_arm_with_edges():
@@ -38,8 +134,8 @@ def test_table_per_arm_with_edges():
     ]
     table = build_table([0.01, 0.1, 1.0], ["model.activation"], runs)
     relu, tanh = table["arms"]["model.activation=relu"], table["arms"]["model.activation=tanh"]
-    assert relu["lr"] == 0.1 and not relu["edge"] and relu["scores"]["1"] is None
-    assert tanh["lr"] == 0.01 and tanh["edge"]
+    assert relu["lr"] == 0.1 and not relu["edge"] and relu["scores"]["1"]["mean"] is None
+    assert tanh["lr"] == 0.01 and tanh["next"] == 0.00316
     # Jobs sharing one run (a moot field) each get the arm of their own config.
     shared = {"status": "ok", "val_acc": 0.9}
     cfg_a, _ = result(0.1, "identity", None)
@@ -47,12 +143,12 @@ def test_table_per_arm_with_edges():
     both = build_table([0.1], ["model.activation"], [(cfg_a, shared), (cfg_b, shared)])
     assert set(both["arms"]) == {"model.activation=identity", "model.activation=relu"}
     missing = build_table([0.1], ["model.activation"], [(cfg_a, None)])
-    assert missing["arms"]["model.activation=identity"]["scores"]["0.1"] is None
+    assert missing["arms"]["model.activation=identity"]["scores"]["0.1"]["mean"] is None
 
 
 def test_search_grid_and_resolver(tmp_path: Path):
     search = search_grid("smoke", "main", None)
-    assert search is not None and search["seed"] == "0"
+    assert search is not None and search["seed"] == "0,1"
     # The search runs on the plain cell, at every downsampling: each is its own arm.
     assert search["model.arch"] == "plain"
     assert expand(search)["model.downsampling"] == ["maxpool", "strided_conv"]

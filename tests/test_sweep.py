@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 
 import pytest
 
 from ablate.errors import ConfigError
-from ablate.params import load_params
-from ablate.sweep import check_grid, expand, expected_keys, study_grid
+from ablate.sweep.grid import check_grid, expand, expected_keys, study_grid
+from ablate.sweep.params import load_params
 
 
 def test_cpu_grid_is_a_full_factorial_with_two_seeds():
@@ -115,3 +117,139 @@ def test_expected_keys_follow_the_overrides():
     job = ["model.norm=none", "model.activation=tanh", "optim.lr=0.3", "model.width=4"]
     grid = ["model.downsampling=strided_conv", "model.arch=resnet", "model.init=kaiming"]
     assert run_key(compose(["profile=smoke", "study=main", *job, *grid, "seed=0"])) in keys
+
+
+def _finish(jobs, score) -> None:
+    """Fake finished runs: result.json of each job, its val acc from score(cfg)."""
+    from ablate.training.run import run_dir
+
+    for _, cfg in jobs:
+        val = score(cfg)
+        folder = run_dir(cfg)
+        folder.mkdir(parents=True, exist_ok=True)
+        status = "ok" if val is not None else "diverged"
+        result = {"status": status, "val_acc": val, "classes": 10, "majority_acc": 0.11}
+        (folder / "result.json").write_text(json.dumps(result))
+
+
+def test_edge_arms_extend_and_their_runs_are_expected_keys(tmp_path: Path):
+    from ablate.sweep.grid import search_grid, search_jobs, write_search_table
+    from ablate.sweep.lr_search import table_path
+
+    fixed = [f"runs_dir={tmp_path}"]
+    search = search_grid("smoke", "main", None, fixed)
+    assert search is not None and search["seed"] == "0,1"
+
+    def score(cfg):  # maxpool peaks at 0.316 (past the top level); strided_conv at 0.03
+        lr, peak = float(cfg.optim.lr), 0.316 if cfg.model.downsampling == "maxpool" else 0.03
+        return None if lr > 0.5 else 0.9 - abs(math.log10(lr / peak)) / 10 + cfg.seed / 100
+
+    _finish(search_jobs("smoke", "main", search, fixed, None), score)
+    todo = write_search_table("smoke", "main", search, fixed)
+    assert [(g["model.downsampling"], g["optim.lr"], g["seed"]) for g in todo] == [
+        ("maxpool", "0.316", "0,1")
+    ]
+    # Stopped before the extension ran: it is asked for again, not taken as diverged.
+    assert write_search_table("smoke", "main", search, fixed) == todo
+    rounds = 1
+    while todo:  # as run_sweep does, with fake runs in place of training
+        table = json.loads(table_path(tmp_path, "main").read_text())
+        _finish(search_jobs("smoke", "main", search, fixed, table), score)
+        todo, rounds = write_search_table("smoke", "main", search, fixed), rounds + 1
+    table = json.loads(table_path(tmp_path, "main").read_text())
+    maxpool, strided = (
+        table["arms"][
+            f"model.activation=relu,model.downsampling={d},model.init=kaiming,model.norm=batch"
+        ]
+        for d in ("maxpool", "strided_conv")
+    )
+    assert rounds == 3  # 0.316 chosen, then 1.0 diverged: settled
+    assert maxpool["lr"] == 0.316 and maxpool["edge"] == "diverged-next"
+    assert maxpool["extended"] == [0.316, 1.0] and strided["edge"] is False
+    keys = expected_keys("smoke", "main", None, fixed)
+    searched = [k for k, role in keys.items() if role == "lr_search"]
+    # 2 arms x 3 rates x 2 seeds, and the maxpool arm's 2 added rates x 2 seeds, less the
+    # grid's own runs at the chosen rates (seeds 0: the smoke profile has one), keyed `grid`.
+    assert len(searched) + 2 == 2 * 3 * 2 + 2 * 2
+    assert len([k for k, role in keys.items() if role == "grid"]) == 2 * 2  # 2 archs
+
+
+def test_run_sweep_runs_each_extension_until_every_arm_settles(tmp_path: Path, monkeypatch):
+    from ablate import sweep
+
+    ran: list[dict[str, str]] = []
+
+    def fake_multirun(profile, study, wandb, grid, fixed, extra, reuse):  # trains nothing
+        ran.append(grid)
+        _finish(sweep._jobs(profile, study, grid, fixed), lambda cfg: 0.5 + cfg.optim.lr)
+
+    monkeypatch.setattr(sweep, "_multirun", fake_multirun)
+    monkeypatch.setattr("ablate.training.fingerprint.code_fingerprint", lambda device: "x")
+    sweep.run_sweep("smoke", "main", None, "disabled", [], [f"runs_dir={tmp_path}"])
+    # The search, then per arm (2) 3 extensions upwards (accuracy grows with the rate), then
+    # the grid at the last rate added: the limit.
+    added = [(g["model.downsampling"], g["optim.lr"]) for g in ran[1:-1]]
+    assert sorted(added) == sorted(
+        (d, r) for d in ("maxpool", "strided_conv") for r in ("0.316", "1", "3.16")
+    )
+    assert "model.arch" in ran[-1] and ran[-1]["seed"] == "range(0,1)"
+    table = json.loads((tmp_path / "main" / "tuned_lr.json").read_text())
+    assert {entry["edge"] for entry in table["arms"].values()} == {"limit"}
+    assert {entry["lr"] for entry in table["arms"].values()} == {3.16}
+
+
+def test_control_cells_get_the_profile_control_seeds_as_their_own_keys():
+    from ablate.sweep.grid import control_grids
+
+    grids = control_grids("cpu", "depth_init", None)  # grid: 3 seeds; controls: 4
+    assert [(g["model.depth"], g["model.init"], g["seed"]) for g in grids] == [
+        ("2", "kaiming", "range(3,4)"),
+        ("20", "kaiming", "range(3,4)"),
+    ]
+    assert control_grids("cpu", "stride_fit", None) == []  # 6 seeds already
+    assert control_grids("cpu", "depth_init", 4) == []  # params.yaml's seeds win
+    more = ["profile.control_seeds=3"]
+    grids = control_grids("smoke", "bn", None, [*more, "model.norm=batch"])
+    assert [g["seed"] for g in grids] == ["range(1,3)"]  # the no-BN arm is not in this grid
+    keys = expected_keys("smoke", "bn", None, more)
+    # Both arms (BN, none) at each of 2 rates, seeds 1 and 2, beside the 1-seed grid.
+    assert len(keys) == len(expected_keys("smoke", "bn", None)) + 2 * 2 * 2
+    assert list(keys.values()).count("control") == 8
+
+
+def test_run_sweep_runs_the_control_seeds_after_the_grid(tmp_path: Path, monkeypatch):
+    from ablate import sweep
+
+    ran: list[dict[str, str]] = []
+    monkeypatch.setattr(sweep, "_multirun", lambda *args: ran.append(args[3]))
+    monkeypatch.setattr("ablate.training.fingerprint.code_fingerprint", lambda device: "x")
+    more = [f"runs_dir={tmp_path}", "profile.control_seeds=2"]
+    sweep.run_sweep("smoke", "bn", None, "disabled", [], more)
+    assert [g["seed"] for g in ran] == ["range(0,1)", "range(1,2)", "range(1,2)"]
+    assert [g["model.norm"] for g in ran[1:]] == ["batch", "none"]
+
+
+def test_a_rate_sweeping_grid_with_extend_lr_extends_each_edge_cell(tmp_path: Path, monkeypatch):
+    from ablate import sweep
+
+    ran: list[dict[str, str]] = []
+
+    def fake_multirun(profile, study, wandb, grid, fixed, extra, reuse):
+        ran.append(grid)  # accuracy grows with the rate up to 1, then diverges
+        _finish(
+            sweep._jobs(profile, study, grid, fixed),
+            lambda c: 0.5 + c.optim.lr / 4 if c.optim.lr < 2 else None,
+        )
+
+    monkeypatch.setattr(sweep, "_multirun", fake_multirun)
+    monkeypatch.setattr("ablate.training.fingerprint.code_fingerprint", lambda device: "x")
+    more = [f"runs_dir={tmp_path}", "study.extend_lr=true"]
+    sweep.run_sweep("smoke", "bn", None, "disabled", [], more)
+    # The grid (rates 0.03, 1), then each norm's cell at 3.16, where both diverge.
+    added = sorted((g["model.norm"], g["optim.lr"]) for g in ran[1:])
+    assert added == [("batch", "3.16"), ("none", "3.16")]
+    table = json.loads((tmp_path / "bn" / "extended_lr.json").read_text())
+    assert {e["edge"] for e in table["arms"].values()} == {"diverged-next"}
+    keys = expected_keys("smoke", "bn", None, more)
+    assert len(keys) == len(expected_keys("smoke", "bn", None)) + 2  # one seed each
+    assert set(keys.values()) == {"grid"}

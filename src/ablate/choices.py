@@ -8,7 +8,7 @@ import sys
 from ablate.config import OPTIMIZERS, PREPROCESSING, WANDB_MODES, compose
 from ablate.data.sources import SOURCES
 from ablate.models import ACTIVATIONS, ARCHITECTURES, DOWNSAMPLING, INITS, NORM_POSITIONS, NORMS
-from ablate.params import PROFILES, STUDIES
+from ablate.sweep.params import PROFILES, STUDIES
 
 AXES: dict[str, list[str]] = {
     "model.activation": ACTIVATIONS.names(),

@@ -13,14 +13,16 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import InterpolationResolutionError
 
+from ablate.data.sources import SOURCES
 from ablate.errors import ConfigError
 from ablate.models import ACTIVATIONS, ARCHITECTURES, DOWNSAMPLING, INITS, NORM_POSITIONS, NORMS
 from ablate.models.architectures import HEADS, REDUCING_ARCHS, parse_stem
 from ablate.models.reductions import REDUCTIONS
 
-PREPROCESSING = ("raw", "center", "standardize")
+PREPROCESSING = ("raw", "center", "standardize", "shift")
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "warmup_cosine")
 WANDB_MODES = ("disabled", "offline", "online")
@@ -39,6 +41,9 @@ class DataConfig:
     path: str | None = None  # imagefolder: the folder of class subfolders
     folds: int = 0  # k > 0: cross-validation, the val split is fold `fold` of the train split
     fold: int = 0
+    # A deliberate bug for negative controls: training labels permuted within each batch
+    # at every step, so no image keeps its label (see data/datamodule.py IndexBatches).
+    scramble_labels: bool = False
     # The accuracy a study's control must reach on this dataset, per kind of net.
     marks: dict[str, float] = field(default_factory=dict)
     url: str | None = None  # cifar10: archive URL (default: the canonical one)
@@ -53,6 +58,7 @@ class ModelConfig:
     init_std: float = 0.01  # for small_normal
     norm: str = "batch"
     norm_position: str = "pre"
+    norm_noise: float = 0.0  # noisy_batch: amplitude of the per-step random scale and shift
     downsampling: str = "maxpool"
     width: int = 16
     depth: int = 1
@@ -81,7 +87,8 @@ class TrainerConfig:
     max_steps: int = -1  # > 0: the budget in optimizer steps (epochs then do not limit)
     # Early stops, recorded as results: `stalled` when the training loss is still within
     # `stall_margin` of ln(classes) after `stall_steps` steps; `converged` when it is under
-    # `converge_loss`. 0 turns each off.
+    # `converge_loss`. 0 turns each off. The stall stop is off in every profile: a run still
+    # at ln(classes) early may leave it later, so no stop rule decides trainability.
     stall_steps: int = 0
     stall_margin: float = 0.03
     converge_loss: float = 0.0
@@ -102,6 +109,9 @@ class ProbesConfig:
     every: int = 0  # also every this many steps (0: never)
     batch: int = 256  # validation images the probes look at
     smoothness: bool = False  # loss/gradient change along the gradient at each probe
+    # Per-step change of the distribution entering each nonlinearity, from one optimizer
+    # step and from a noisy norm's fresh draw, and its skewness/kurtosis (question B2).
+    drift: bool = False
     input_condition: bool = False  # eigenvalues of the training inputs' second moment
     capacity: bool = False  # at the end: training-split fit, and R^2 of logits ~ affine(input)
     # Question C2: share of the training ink in pixels the stem never reads, and test
@@ -112,9 +122,10 @@ class ProbesConfig:
 
 @dataclass
 class TuneConfig:
-    """A per-arm learning-rate search that the grid then reuses (see `ablate.lr_search`):
-    each arm (a combination of the `by` axes) is trained at every rate of `lr` on seed 0 at
-    the `at` settings, and keeps the rate with the best validation accuracy."""
+    """A per-arm learning-rate search that the grid then reuses (see `ablate.sweep.lr_search`):
+    each arm (a combination of the `by` axes) is trained at every rate of `lr` on seeds 0
+    and 1 at the `at` settings, keeps the rate with the best mean validation accuracy, and
+    is extended by half a decade while that rate sits at an edge of the rates tried."""
 
     lr: list[float] = field(default_factory=list)  # empty: no search
     by: list[str] = field(default_factory=list)  # e.g. [model.activation, model.norm]
@@ -129,8 +140,11 @@ class StudyConfig:
     # Their accuracy must reach the dataset's mark for the `mark` kind of net, or every
     # verdict of the study reads "inconclusive: under-trained".
     controls: list[dict[str, Any]] = field(default_factory=list)
-    mark: str = "conv"  # conv | mlp | deep_mlp: which of data.marks applies
+    mark: str = "conv"  # conv | mlp | deep_mlp | very_deep_mlp...: which of data.marks applies
     tune: TuneConfig = field(default_factory=TuneConfig)
+    # A grid sweeping optim.lr: a cell whose best mean-over-seeds rate sits at an edge of
+    # the rates it tried gets the next half-decade rate, as a searched arm does.
+    extend_lr: bool = False
 
 
 @dataclass
@@ -138,6 +152,9 @@ class ProfileConfig:
     name: str = "cpu"
     seeds: int = 2
     jobs: int = 1  # sweep jobs at once with the `local` launcher
+    # Seeds of each study's control cells (`study.controls`) when the grid has fewer: a
+    # control is judged on its mean, so it gets more seeds than a cell that is only compared.
+    control_seeds: int = 0
     sweeps: dict[str, dict[str, Any]] = field(default_factory=dict)  # study -> axis -> levels
 
 
@@ -157,11 +174,13 @@ class TrainConfig:
     # Reuse a finished run of the same config trained by other code (another fingerprint)
     # instead of training again: for edits known not to change numbers (comments, renames).
     reuse_runs: bool = False
+    # Train (and log to W&B) a finished key again, replacing its folder; not part of the key.
+    rerun: bool = False
     quiet: bool = False  # no progress line per run
 
 
 def register_schema() -> None:
-    from ablate.lr_search import register_resolver
+    from ablate.sweep.lr_search import register_resolver
 
     ConfigStore.instance().store(name="train_schema", node=TrainConfig)
     register_resolver()
@@ -184,13 +203,21 @@ def safe_name(kind: str, value: str) -> str:
     return value
 
 
+def resolved(cfg: DictConfig) -> dict[str, Any]:
+    """The config as plain data; an interpolation that cannot resolve (a tuned rate not
+    searched yet) is a ConfigError naming why."""
+    try:
+        plain = OmegaConf.to_container(cfg, resolve=True)
+    except InterpolationResolutionError as err:  # OmegaConf wraps the resolver's own message
+        message = str(err).splitlines()[0].split("resolving interpolation: ", 1)[-1]
+        raise ConfigError(message) from None
+    assert isinstance(plain, dict)
+    return plain
+
+
 def validate(cfg: DictConfig | TrainConfig) -> None:
     """Check every field against its registry or range; raise one error listing them all."""
-    from ablate.data.sources import SOURCES  # data imports config: avoid the cycle
-
     if isinstance(cfg, DictConfig):
-        from ablate.training.keys import resolved
-
         resolved(cfg)  # an unresolvable field fails first, by name
     errors: list[str] = []
     m, d, o, t = cfg.model, cfg.data, cfg.optim, cfg.trainer
@@ -222,6 +249,8 @@ def validate(cfg: DictConfig | TrainConfig) -> None:
         ("data.train_limit", d.train_limit),
     ]:
         _positive(errors, name, value)
+    if m.norm_noise < 0:
+        errors.append(f"model.norm_noise={m.norm_noise} must be >= 0")
     if m.arch == "inception" and m.width % 4:
         errors.append(f"model.width={m.width} must be a multiple of 4 for model.arch=inception")
     if m.reduction != "none" and m.arch not in REDUCING_ARCHS:

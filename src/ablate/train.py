@@ -5,7 +5,7 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
-from ablate.cli import exit_on_input_error
+from ablate.cli import exit_on_input_error, sigterm_as_ctrl_c
 from ablate.config import CONF_DIR, register_schema
 
 register_schema()
@@ -20,4 +20,5 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
-    main()
+    with sigterm_as_ctrl_c():  # an interrupted multirun stops its workers too
+        main()

@@ -116,3 +116,18 @@ def test_a_control_without_a_validation_curve_has_not_shown_a_plateau():
         "s", runs([0.98, 0.98], [0.5]), pd.DataFrame(), {"model.norm": "batch"}, "conv", MARKS
     )
     assert not c.trained and "no validation curve" in c.why
+
+
+def test_a_control_is_judged_on_its_extra_seeds_too(tmp_path):
+    from ablate.report.context import Context
+    from ablate.report.controls import study_checks
+
+    table = runs([0.98, 0.97, 0.96, 0.99], [0.5, 0.6])
+    table = table.assign(
+        study="lr_range", role=["grid", "grid", "control", "control"] + ["grid"] * 2
+    )
+    other = table.iloc[:1].assign(key="s0", seed=9, test_acc=0.1, role="lr_search")
+    ctx = Context(pd.concat([table, other]), {"studies": ["lr_range"]}, tmp_path)
+    (c,) = study_checks(ctx)["lr_range"]
+    assert c.seeds == 4 and c.acc.n == 4 and abs(c.acc.mean - 0.975) < 1e-9
+    assert "| 4 |" in section({"lr_range": [c]}).body

@@ -10,6 +10,8 @@ from ablate.analysis.importance import (
     factorial_axes,
     importance_table,
     prepare,
+    study_importance,
+    trained_block,
 )
 
 BIG = np.array([-0.1, 0.0, 0.1])  # main effect of `big`, per level
@@ -153,3 +155,62 @@ def test_importance_table_has_whole_grid_families_and_metrics():
     assert metrics["main"]["all"]["activation"] == pytest.approx(
         table.set_index(["scope", "term"]).loc[("all", "activation"), "share"], abs=1e-4
     )
+
+
+def floor_runs() -> pd.DataFrame:
+    """Without BN, small init sits at the floor (majority share 0.1); every other cell
+    trains, where activation moves accuracy by 0.1 and seeds by about 0.01."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for i, (act, norm, init, arch, seed) in enumerate(
+        itertools.product(
+            ["relu", "tanh"],
+            ["batch", "none"],
+            ["kaiming", "small"],
+            ["plain", "resnet"],
+            [0, 1, 2],
+        )
+    ):
+        floor = norm == "none" and init == "small"
+        acc = 0.1 if floor else 0.8 + 0.1 * (act == "relu") + rng.normal(0, 0.01)
+        rows.append(
+            {
+                "study": "main",
+                "key": f"k{i:03d}",
+                "status": "ok",
+                "activation": act,
+                "norm": norm,
+                "init": init,
+                "arch": arch,
+                "seed": seed,
+                "lr": 0.1,
+                "val_acc": acc,
+                "test_acc": acc,
+                "majority_acc": 0.1,
+                "classes": 10,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_main_study_decomposes_accuracy_among_trained_cells_only():
+    axes = ["activation", "init", "norm", "arch"]
+    rows = prepare(floor_runs(), axes)
+    assert trained_block(rows, axes) == {
+        "activation": ["relu", "tanh"],
+        "init": ["kaiming"],  # the first of two equal ways to drop the floor cells
+        "norm": ["batch", "none"],
+        "arch": ["plain", "resnet"],
+    }
+    table = importance_table(floor_runs(), resamples=20)
+    whole = table[table["scope"] == "all"].set_index("term")
+    assert "init" not in whole.index and set(whole["runs"]) == {24}
+    assert whole.loc["activation", "share"] > 0.9  # not swamped by the floor
+    assert set(whole["subset"]) == {
+        "cells where every seed trained: 8 of 16, within init = kaiming "
+        "(4 more trained cells outside that grid left out)"
+    }
+    everything = study_importance(floor_runs(), axes, resamples=20).query("scope == 'all'")
+    everything = everything.set_index("term")
+    assert everything.loc["init", "share"] > 0.1  # the floor, when every run enters
+    assert set(everything["subset"]) == {"every finished run"}

@@ -35,3 +35,42 @@ def test_no_regret_when_validation_and_test_agree():
     val = dict(test)
     regret, optimism = selection_regret(_runs(test, val))
     assert regret.mean == 0 and optimism.mean == 0
+
+
+def test_peeking_gain_matches_brute_force_over_all_draws():
+    import itertools
+
+    import numpy as np
+
+    from ablate.analysis.selection import _peeked_gaps
+
+    test = np.array([0.90, 0.95, 0.93, 0.97, 0.91])
+    val = np.array([0.91, 0.92, 0.94, 0.93, 0.90])
+    gap = test - val
+    for k in (1, 2, 3):
+        draws = [max(c, key=lambda i: test[i]) for c in itertools.combinations(range(5), k)]
+        brute = np.mean([gap[i] for i in draws]) - gap.mean()
+        assert _peeked_gaps(test, val, [k])[0] == pytest.approx(brute)
+
+
+def test_peeking_inflates_with_the_configurations_compared_only_when_test_is_noisy():
+    import numpy as np
+
+    from ablate.analysis.selection import optimism_by_count
+
+    rng = np.random.default_rng(0)
+    true = np.repeat([0.90, 0.95], 40)  # two kinds of net, each its own study
+    noisy = pd.DataFrame(
+        {
+            "study": np.repeat(["a", "b"], 40),
+            "val_acc": true + rng.normal(0, 0.005, 80),
+            "test_acc": true + rng.normal(0, 0.005, 80) + 0.01,  # the split's own offset
+        }
+    )
+    grown = optimism_by_count(noisy, [1, 2, 8, 32], min_groups=2, reps=200)
+    means = [grown[k].mean for k in (1, 2, 8, 32)]
+    assert means[0] == pytest.approx(0) and means == sorted(means)
+    assert grown[32].lo > 0.004  # ~ the expected max of 32 normals x 0.005, less noise
+    exact = noisy.assign(test_acc=noisy["val_acc"] + 0.01)  # test tells nothing new
+    assert optimism_by_count(exact, [8], reps=50)[8].mean == pytest.approx(0)
+    assert 64 not in optimism_by_count(noisy, [64], min_groups=1)  # no study has 64 runs

@@ -1,23 +1,32 @@
 from __future__ import annotations
 
+import itertools
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import TTestIndPower, TTestPower
 
 from ablate.analysis.stats import (
     Estimate,
     diff_of_means,
     holm,
     intervals_overlap,
+    least_units,
     level_means,
     mean_ci,
     paired_by_stratum,
     paired_diff,
+    paired_on_units,
+    paired_per_seed,
+    points_toward,
     power_n,
     sign_flip_p,
+    smallest_p,
 )
 
 DRAWS = 2000
@@ -160,10 +169,89 @@ def test_diff_of_means_is_welch():
 
 def test_power_n_grows_as_the_effect_shrinks_against_its_spread():
     est = Estimate(0.01, -0.02, 0.04, 4, p=0.4, sd=0.03)
-    # ((1.96 + 0.84) * 0.03 / 0.01)^2 = 70.6
+    # The older call, at the observed mean: ((1.96 + 0.84) * 0.03 / 0.01)^2 = 70.6
     assert power_n(est) == 71
     assert power_n(Estimate(0.02, -0.01, 0.05, 4, sd=0.03)) < power_n(est)
     assert power_n(Estimate(0.0, -0.1, 0.1, 4, sd=0.03)) is None
+    # With the claimed effect: statsmodels' paired t-test power (d = 1/3 needs 72.6 units;
+    # the t-test needs a little more than the normal approximation).
+    reference = TTestPower().solve_power(effect_size=1 / 3, alpha=0.05, power=0.8)
+    assert power_n(est, effect=0.01) == math.ceil(reference) == 73
+    assert power_n(est, effect=0.5) == 6  # a huge effect: the sign-flip test's floor
+
+
+def test_power_points_toward_the_claim_not_the_observed_mean():
+    # The claim predicts +0.01; the runs point the other way (mean -0.05, sd 0.03).
+    against = Estimate(-0.05, -0.08, -0.02, 4, p=0.125, sd=0.03)
+    assert power_n(against) == 6  # the observed mean alone: "a few seeds from decided"
+    toward_claim = power_n(against, effect=0.01)
+    assert toward_claim == power_n(Estimate(0.05, 0.02, 0.08, 4, sd=0.03), effect=0.01) == 73
+    assert not points_toward(against, 0.01) and points_toward(against, -0.01)
+    assert power_n(against, effect=0.0) is None
+    assert power_n(replace(against, sd=0.0), effect=0.01) is None  # no spread: no n to name
+
+
+def test_power_of_two_groups_counts_units_per_arm():
+    est = Estimate(0.01, -0.02, 0.04, 4, sd=0.03)  # sd of one replicate per arm, summed
+    reference = TTestIndPower().solve_power(
+        effect_size=0.01 / (0.03 / math.sqrt(2)), alpha=0.05, power=0.8
+    )
+    assert power_n(est, effect=0.01, design="two_sample") == math.ceil(reference)
+    with pytest.raises(ValueError, match="unknown design 'anova'; valid: paired, two_sample"):
+        power_n(est, design="anova")
+
+
+def test_smallest_p_says_which_n_cannot_decide():
+    assert smallest_p(3) == 0.25 and smallest_p(6) == pytest.approx(0.03125)
+    assert least_units() == 6 and least_units(0.01) == 8
+    assert sign_flip_p([1, 2, 3]) == smallest_p(3)
+    with pytest.raises(ValueError, match="unknown test 'wilcoxon'; valid: sign_flip"):
+        smallest_p(3, "wilcoxon")
+
+
+def test_holm_matches_statsmodels():
+    p = [0.01, 0.04, 0.03, 0.005, 0.2]
+    assert holm(p) == pytest.approx(multipletests(p, method="holm")[1].tolist())
+
+
+def _rates_table() -> pd.DataFrame:
+    """Two arms at the same three rates and two seeds, at two depths per (rate, seed)."""
+    rows = []
+    for lr, seed, depth in itertools.product([0.01, 0.1, 1.0], [0, 1], [4, 8]):
+        base = 0.6 + 0.1 * seed + 0.01 * depth
+        rows.append({"arm": "x", "lr": lr, "seed": seed, "depth": depth, "test_acc": base + 0.05})
+        rows.append({"arm": "y", "lr": lr, "seed": seed, "depth": depth, "test_acc": base})
+    return pd.DataFrame(rows)
+
+
+def test_paired_on_rate_seed_units():
+    df = _rates_table()
+    df.loc[(df["arm"] == "x") & (df["lr"] == 1.0) & (df["seed"] == 1), "test_acc"] += 0.1
+    est = paired_on_units(df, "arm", "x", "y", ["lr", "seed"], strata=["depth"])
+    assert est.unit == "(rate, seed) pairs" and est.n == 6  # depths averaged in each pair
+    assert est.mean == pytest.approx(0.05 + 0.1 / 6)
+    assert est.p == pytest.approx(2 / 2**6) and est.compare() == "higher"
+    shuffled = df.sample(frac=1, random_state=3)
+    assert paired_on_units(shuffled, "arm", "x", "y", strata=["depth"]) == est
+
+
+def test_paired_on_units_counts_runs_without_a_partner():
+    df = _rates_table()
+    df = df[~((df["arm"] == "y") & (df["lr"] == 1.0))]  # y never ran the top rate
+    est = paired_on_units(df, "arm", "x", "y", ["lr", "seed"], strata=["depth"])
+    assert est.n == 4 and est.dropped == {"no partner": 4}
+    assert est.dropped_note() == "4 pairs left out (no partner 4)"
+    with pytest.raises(ValueError, match=r"\['rate'\] are not in the table"):
+        paired_on_units(df, "arm", "x", "y", ["rate", "seed"])
+
+
+def test_paired_per_seed_averages_other_axes_within_seed():
+    df = _rates_table()[lambda d: d["lr"] == 0.1]
+    df.loc[(df["arm"] == "x") & (df["seed"] == 0), "test_acc"] -= 0.02
+    est = paired_per_seed(df, "arm", "x", "y", within=["depth"])
+    assert est.unit == "seeds" and est.n == 2  # two depths of one seed are one unit
+    assert est.mean == pytest.approx(np.mean([0.03, 0.05]))
+    assert est.p == 0.5
 
 
 def test_a_stratum_can_exclude_zero_while_the_pool_spans_it():

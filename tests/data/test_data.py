@@ -51,6 +51,12 @@ def test_preprocessing_uses_training_statistics_only():
     assert std[:2].std() == pytest.approx(1.0, rel=1e-3)
 
 
+def test_shift_moves_raw_inputs_to_one_to_two():
+    x = np.array([0, 51, 255], np.uint8).reshape(3, 1, 1, 1)
+    shifted = preprocess(x, np.array([0, 1]), "shift")
+    assert shifted.ravel() == pytest.approx([1.0, 1.2, 2.0])
+
+
 def test_prepared_cache_is_reused_and_hash_is_stable(data_root):
     cfg = DataConfig(name="digits", root=str(data_root))
     path = prepare(cfg)
@@ -103,3 +109,17 @@ def test_background_is_what_a_blank_pixel_becomes(data_root):
     assert raw.shape == x.shape and raw.min() >= 0 and raw.max() <= 1
     blank = raw == 0  # standardize is affine: every blank pixel maps to the background
     assert x[blank].sub(dm.background.flatten()[0]).abs().max() < 1e-5
+
+
+def test_scrambled_labels_keep_the_batch_labels_but_not_their_images():
+    import torch
+
+    x, y = torch.arange(64.0)[:, None], torch.arange(64)
+    loader = IndexBatches(x, y, 64, True, seed=0, scramble=True)
+    passes = [next(iter(loader)) for _ in range(2)]
+    for images, labels in passes:
+        assert sorted(labels.tolist()) == list(range(64))  # the same labels, reassigned
+        assert (labels == images[:, 0].long()).float().mean() < 0.2
+    assert not torch.equal(passes[0][1], passes[1][1])  # a new pairing at every step
+    with pytest.raises(ValueError, match="scrambled"):
+        IndexBatches(x, y, 64, False, scramble=True)

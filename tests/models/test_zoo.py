@@ -21,9 +21,10 @@ from ablate.models import (
     apply_init,
     build_model,
 )
-from ablate.models.architectures import REDUCING_ARCHS, Parts, flops_matched_width
+from ablate.models.architectures import REDUCING_ARCHS, flops_matched_width
 from ablate.models.flops import count_flops
 from ablate.models.inits import expected_std
+from ablate.models.parts import Parts
 from ablate.models.reductions import REDUCTIONS
 
 SIZES = {"mnist": (1, 28, 28), "cifar": (3, 32, 32), "digits": (1, 8, 8)}

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ablate.config import ModelConfig
 from ablate.models import ACTIVATIONS, build_model
 from ablate.probes.callback import summarise
 from ablate.probes.cost import activation_cost
-from ablate.probes.layers import first_layer_sign_agreement, layer_stats, smoothness
+from ablate.probes.layers import (
+    channel_moments,
+    distribution_shift,
+    first_layer_sign_agreement,
+    layer_stats,
+    smoothness,
+)
 
 X = torch.randn(64, 1, 8, 8)
 Y = torch.randint(0, 10, (64,))
@@ -121,3 +130,56 @@ def test_bn_outputs_are_standardised_at_init():
     norms = layer_stats(net, x, y)["norms"]
     assert len(norms) >= 2
     assert all(abs(n["bn_mean"]) < 0.1 and abs(n["bn_std"] - 1) < 0.1 for n in norms)
+
+
+def test_channel_moments_read_the_shape_of_known_distributions():
+    torch.manual_seed(0)
+    normal = channel_moments(torch.randn(20000, 2))
+    skewed = channel_moments(torch.empty(20000, 2).exponential_())  # skew 2, excess kurt 6
+    assert normal["skew"].abs().max() < 0.1 and normal["kurt"].abs().max() < 0.2
+    assert skewed["skew"].min() > 1.6 and skewed["kurt"].min() > 4
+    flat = channel_moments(torch.ones(100, 3))
+    assert flat["skew"].isnan().all()  # no spread, no shape
+
+
+def _drift(norm: str, noise: float = 0.0):
+    torch.manual_seed(0)
+    net = build_model(ModelConfig(arch="mlp", norm=norm, norm_noise=noise, depth=2), (1, 8, 8), 10)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    return net, opt, distribution_shift(net, X, Y, opt)
+
+
+def test_drift_separates_a_noisy_norms_draw_from_the_weight_update():
+    _, _, none = _drift("none")
+    _, _, noisy = _drift("noisy_batch", 1.0)
+    assert none["drift_noise_mean"] == 0 and none["drift_step_mean"] > 0
+    assert noisy["drift_noise_mean"] > 10 * noisy["drift_step_mean"]
+    assert noisy["drift_noise_std"] > 0
+
+
+def test_drift_probe_restores_weights_optimizer_state_and_random_state():
+    torch.manual_seed(0)
+    net = build_model(ModelConfig(arch="mlp", norm="noisy_batch", norm_noise=1.0), (1, 8, 8), 10)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    F.cross_entropy(net(X), Y).backward()
+    opt.step()  # a momentum buffer the probe's trial step must not move
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    buffers = [opt.state[p]["momentum_buffer"].clone() for p in net.parameters()]
+    rng = torch.get_rng_state()
+    distribution_shift(net, X, Y, opt)
+    assert all(torch.equal(state[k], v) for k, v in net.state_dict().items())
+    assert all(
+        torch.equal(b, opt.state[p]["momentum_buffer"])
+        for b, p in zip(buffers, net.parameters(), strict=True)
+    )
+    assert torch.equal(rng, torch.get_rng_state())
+
+
+def test_summaries_carry_bn_output_shape_and_drift():
+    net = build_model(ModelConfig(width=8), (1, 8, 8), 10)
+    point = {"step": 0, "when": "end", **layer_stats(net, X, Y)}
+    point["drift"] = distribution_shift(net, X, Y, None)
+    out = summarise([point])
+    assert math.isfinite(out["bn_out_skew_end"]) and math.isfinite(out["bn_out_kurt_end"])
+    assert out["drift_noise_mean"] == 0 and math.isnan(out["drift_step_mean"])
+    assert math.isfinite(out["act_in_kurt"])

@@ -3,6 +3,7 @@ Each test really does the fault and checks that nothing finished is lost or dupl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from ablate.io import atomic_write_text, clean_stale_temps
@@ -145,4 +147,43 @@ def test_unwritable_results_folder_is_a_clear_error(tmp_path: Path):
         timeout=120,
     )
     assert proc.returncode == 2
-    assert "error: cannot write results/runs.csv" in proc.stderr
+    assert "error: cannot write results/smoke/runs.csv" in proc.stderr
+
+
+def test_sigterm_to_a_multirun_stops_its_workers(tmp_path: Path, data_root: Path):
+    # `timeout` signals the main process only; its joblib workers must not train on.
+    proc = sweep(
+        tmp_path,
+        data_root,
+        "hydra/launcher=local",
+        "profile.jobs=2",
+        "trainer.max_steps=1000000",  # longer than the test: only the signal ends it
+        "model.activation=relu,tanh",
+    )
+    try:
+        deadline = time.monotonic() + 120
+        claims: list[Path] = []
+        while not claims and time.monotonic() < deadline and proc.poll() is None:
+            claims = list(tmp_path.glob("adhoc/.*.claim"))
+            time.sleep(0.05)
+        assert claims, "no run started"
+        time.sleep(0.5)  # the claim file gets its pid right after it is created
+        worker = int(claims[0].read_text())
+        assert worker != proc.pid  # trained in a worker process
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        deadline = time.monotonic() + 30
+        while pid_running(worker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not pid_running(worker)
+        assert results(tmp_path) == {}  # nothing half-trained was recorded as a result
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of the process group
+
+
+def pid_running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

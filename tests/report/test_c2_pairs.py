@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from ablate.analysis.coverage import summary
+from ablate.analysis.coverage import padding_pairs, summary
 from ablate.models.architectures import parse_stem
-from ablate.report.convolution import padding_pairs
 
 
 def test_padding_pairs_isolate_unread_pixels_and_the_remainder():

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ablate.analysis.importance import importance_table
 from ablate.analysis.rules.common import Verdict
 from ablate.report import importance
 from ablate.report.context import Context
@@ -126,3 +127,68 @@ def test_a_term_clears_seed_noise_only_after_holm():
     held = importance._with_holm(terms, ["a", "b", "c"])
     assert [importance._clears(held.loc[t]) for t in "abc"] == [True, False, False]
     assert importance._clears(terms.loc["b"])  # uncorrected, 0.03 would pass
+
+
+def test_section_opens_with_what_decides_training(tmp_path: Path):
+    at_floor = runs().assign(test_acc=lambda d: d["test_acc"].where(d["test_acc"] > 0.5, 0.15))
+    ctx = Context(at_floor, {"studies": ["main"]}, tmp_path, importance=decomposition())
+    body = importance.section(ctx, VERDICTS).body
+    first, second = body.index("What decides whether a net trains"), body.index("What moves")
+    assert first < second < body.index("**Key findings**")
+    # Small init collapses without BN: 12 of 16 runs train, and two levels decide alone.
+    assert "12/16 (75.0% [47.6, 92.7]) of the main grid's runs do" in body
+    reading = body[body.index("*Reading:*") :].split("\n")[0]
+    assert "**init=kaiming**: every run trains (8/8, exact 95% CI 100.0% [63.1, 100.0])" in reading
+    assert (
+        "**norm=batch**: every run trains" in reading and "the 4 runs left none trains" in reading
+    )
+    assert "| init | small_normal | 4/8 | 50.0% [15.7, 84.3] |  |" in body
+    assert "| norm | batch | 8/8 | 100.0% [63.1, 100.0] | all train |" in body
+    assert "in none of the 8 cells do the seeds disagree" in body
+    assert "not fitted: all 4 remaining runs failed to train" in body
+    assert "8 runs, of the cells where every seed trained: 4 of 8, within init = kaiming" in body
+
+
+def test_rates_are_described_from_the_study_config():
+    text = importance.rate_text("main")
+    assert "searched per (activation, init, norm, downsampling) arm" in text
+    assert "cells with another arch reuse their arch=plain twin's rate" in text
+    assert "each cell's best" not in text
+
+
+def test_a_degenerate_share_is_never_printed_as_measured():
+    row = pd.Series({"share": 0.0001, "lo": 0.0, "hi": 0.0})
+    assert importance.ci(row).startswith("not measured")
+    nan = pd.Series({"share": float("nan"), "lo": 0.0, "hi": 0.1})
+    assert importance.ci(nan).startswith("not measured")
+    tiny = importance.ci(pd.Series({"share": 0.0001, "lo": 0.0, "hi": 0.0002}))
+    assert tiny == "<0.05% (its whole CI too)" and "[0.0, 0.0]" not in tiny
+    terms = pd.DataFrame(
+        {"kind": ["main", "main"], "share": [0.5, float("nan")], "lo": 0.4, "hi": 0.6},
+        index=["a", "b"],
+    )
+    assert list(importance.ranked(terms).index) == ["a"]
+
+
+def test_other_studies_say_how_many_runs_train():
+    other = runs().assign(study="zero_init")
+    text = importance.others_table(decomposition(), other)
+    # 0.2 + 0.001 * seed: seed 1 of a collapsed cell clears 1/10 + 0.1, so 14 of 16 train.
+    # One measured term: the second column stays empty, the seed share in its own column.
+    row = (
+        "| `zero_init` ([A3](#a3)) | 8 | 14/16 | init 90.0% [0.0, 100.0] |  | 10.0% [0.0, 100.0] |"
+    )
+    assert row in text
+
+
+def test_without_trained_cells_the_section_still_says_what_decides_training(tmp_path: Path):
+    one_seed = runs().query("seed == 0")
+    table = importance_table(one_seed, resamples=5)
+    assert "main" not in set(table["study"])  # one seed: no cell can show seed noise
+    ctx = Context(one_seed, {"studies": ["main"]}, tmp_path, importance=table)
+    body = importance.section(ctx, VERDICTS).body
+    assert "What decides whether a net trains at all" in body
+    assert body.endswith(
+        "Nothing to decompose among nets that train: no cell trained on every seed, "
+        "with at least 2 seeds."
+    )

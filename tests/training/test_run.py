@@ -1,5 +1,5 @@
 """Integration tests that really train on the 8x8 digits: one run, its folder and record,
-skip on rerun, determinism, divergence and failure as results."""
+skip on rerun (unless `rerun=true`), determinism, divergence and failure as results."""
 
 from __future__ import annotations
 
@@ -58,6 +58,11 @@ def test_one_run_writes_its_folder_and_is_skipped_on_rerun(make_cfg):
     again = run(cfg)
     assert again.get("skipped") and (folder / "result.json").read_bytes() == before
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]
+    redo = make_cfg("model.activation=tanh", "model.init=xavier", "rerun=true")
+    assert run_key(redo) == result["key"]  # `rerun` is not part of the key
+    again = run(redo)  # trains and writes the finished key again (and logs it, if W&B is on)
+    assert not again.get("skipped") and (folder / "result.json").read_bytes() != before
+    assert json.loads((folder / "result.json").read_text())["key"] == result["key"]
 
 
 def test_same_config_and_seed_give_identical_metrics(make_cfg, tmp_path: Path):
@@ -208,3 +213,21 @@ def test_stem_probes_land_in_the_result_beside_the_layer_probes(make_cfg):
     assert {"shift_acc_br_1", "shift_acc_tl_1", "act_layers"} <= probe.keys()
     plain = run(make_cfg("model.stem=k3s2p0", "model.stages=2", "probes.enabled=false"))
     assert "probe" not in plain
+
+
+def test_noise_amplitude_is_moot_without_a_noisy_norm_and_off_switches_leave_keys_alone(make_cfg):
+    from ablate.training.keys import canonical, key_fields
+
+    assert run_key(make_cfg("model.norm=batch", "model.norm_noise=0.3")) == run_key(
+        make_cfg("model.norm=batch")
+    )
+    noisy = ("model.norm=noisy_batch",)
+    assert run_key(make_cfg(*noisy, "model.norm_noise=0.3")) != run_key(
+        make_cfg(*noisy, "model.norm_noise=1.0")
+    )
+    # At their defaults the new fields are absent: keys made before they existed still match.
+    fields = canonical(key_fields(make_cfg()))
+    assert "norm_noise" not in fields["model"] and "scramble_labels" not in fields["data"]
+    assert "drift" not in fields["probes"]
+    on = canonical(key_fields(make_cfg("data.scramble_labels=true", "probes.drift=true")))
+    assert on["data"]["scramble_labels"] and on["probes"]["drift"]

@@ -10,9 +10,9 @@ import math
 import pytest
 
 from ablate.errors import ConfigError
-from ablate.stacked import group_by_shape, train_stacked
-from ablate.train_stacked import bench, main
 from ablate.training.run import run, run_dir
+from ablate.training.stacked import group_by_shape, train_stacked
+from ablate.training.stacked_cli import bench, main
 
 # 30 steps of 21 per epoch: an epoch boundary, its validation, and a budget cut mid-epoch.
 BASE = ("probes.enabled=false", "optim=sgd", "quiet=true", "trainer.max_steps=30")

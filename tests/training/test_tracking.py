@@ -9,7 +9,9 @@ from ablate.training.run import run
 from ablate.training.tracking import cell_key
 
 
-def test_two_offline_runs_in_one_process_write_two_run_folders(make_cfg, tmp_path, monkeypatch):
+def test_two_offline_runs_in_one_process_write_two_run_folders(
+    make_cfg, tmp_path, monkeypatch, capfd
+):
     monkeypatch.chdir(tmp_path)
     seen: list[dict] = []
     original = tracking.close
@@ -38,6 +40,8 @@ def test_two_offline_runs_in_one_process_write_two_run_folders(make_cfg, tmp_pat
         assert record["job_type"] == "adhoc" and record["group"].startswith("adhoc/")
         assert f"activation={record['config']['model']['activation']}" in record["tags"]
     assert seen[0]["group"] != seen[1]["group"]  # different cells, different groups
+    printed = capfd.readouterr()
+    assert "anonymous" not in printed.out + printed.err  # no deprecated W&B setting is passed
 
 
 def test_seeds_share_a_cell_but_axes_do_not(make_cfg):

@@ -1,7 +1,8 @@
 """Collect `runs/<study>/<key>/result.json` into one table, one row per run.
 
 A folder whose result cannot be read is reported by path and skipped: one corrupt file
-must never cost the whole report.
+must never cost the whole report. Each row also carries what the run's logged training loss
+says (`outcomes`): whether it trained, and after how many steps.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from typing import Any
 
 import pandas as pd
 
+from ablate.analysis import outcomes
+
 AXES = [
     "activation",
     "init",
     "norm",
     "norm_position",
+    "norm_noise",
     "downsampling",
     "arch",
     "width",
@@ -29,7 +33,16 @@ AXES = [
     "head",
 ]
 # What a run trained on and how, besides its axes and rate; and its budget.
-SETUP = ["dataset", "preprocessing", "folds", "fold", "train_limit", "batch_size", "optimizer"]
+SETUP = [
+    "dataset",
+    "preprocessing",
+    "folds",
+    "fold",
+    "train_limit",
+    "batch_size",
+    "scramble_labels",
+    "optimizer",
+]
 BUDGET = ["max_epochs", "max_steps", "schedule"]
 COLUMNS = [
     "study",
@@ -59,6 +72,8 @@ COLUMNS = [
     "epochs",
     "steps",
     "diverged_step",
+    "trained",
+    *outcomes.COLUMNS,
     "wall_time_s",
     "fit_time_s",
     "train_images_per_s",
@@ -91,6 +106,7 @@ def flatten(result: dict[str, Any]) -> dict[str, Any]:
         fold=data.get("fold"),
         train_limit=data.get("train_limit"),
         batch_size=data.get("batch_size"),
+        scramble_labels=data.get("scramble_labels", False),
         optimizer=optim.get("name"),
         lr=optim.get("lr"),
         max_epochs=trainer.get("max_epochs"),
@@ -120,10 +136,22 @@ def collect(runs_dir: str | Path, studies: list[str]) -> tuple[pd.DataFrame, lis
         except (OSError, ValueError) as err:
             problems.append(f"{path}: unreadable ({type(err).__name__}: {err})")
             continue
-        rows.append({**flatten(result), "study": study})
+        row = flatten(result)
+        row.update(outcomes.loss_outcomes(_history(run), row.get("classes")))
+        rows.append({**row, "study": study})
     probe_columns = sorted({k for r in rows for k in r if k.startswith("probe_")})
     table = pd.DataFrame(rows, columns=COLUMNS + probe_columns)
+    table["trained"] = outcomes.trained(table)
     return table.sort_values(["study", "key"], ignore_index=True), problems
+
+
+def _history(run: Path) -> pd.DataFrame:
+    """A run's logged training losses; none where history.csv is missing or unreadable."""
+    try:
+        frame = pd.read_csv(run / "history.csv", usecols=["step", "train_loss"])
+    except (OSError, ValueError, pd.errors.EmptyDataError):
+        return pd.DataFrame({"step": [], "train_loss": []})
+    return frame
 
 
 def _run_folders(runs_dir: str | Path, studies: list[str]):
@@ -161,6 +189,7 @@ def collect_probes(runs_dir: str | Path, studies: list[str]) -> pd.DataFrame:
                     "loss": point.get("loss"),
                     "sign_agreement": point.get("sign_agreement"),
                     **{f"smooth_{k}": v for k, v in point.get("smooth", {}).items()},
+                    **point.get("drift", {}),
                 }
             )
             for j, act in enumerate(point["activations"]):

@@ -2,8 +2,10 @@
 
 Each study names its control arm(s) (`study.controls`: the settings the literature expects
 to train) and the kind of net they are (`study.mark`); each dataset sets the accuracy each
-kind must reach (`data.marks`). A control counts as trained when its mean test accuracy
-over seeds, at its best-validated rate, reaches the mark and its validation loss had
+kind must reach (`data.marks`, set beforehand by `ablate.sweep.calibrate` on seeds no
+study uses). A control cell runs `profile.control_seeds` seeds (4 on the cpu and gpu
+profiles) even where its grid has fewer. A control counts as trained when its mean test
+accuracy over seeds, at its best-validated rate, reaches the mark and its validation loss had
 plateaued: over the last fifth of training it fell by at most `PLATEAU_DROP` of its value
 or by at most `PLATEAU_NATS` (a small loss moves a lot in relative terms while accuracy
 stands still). A run that stopped as `converged` (training loss ~0) has plateaued.
@@ -31,6 +33,7 @@ class ControlCheck:
     kind: str  # conv | mlp | deep_mlp
     mark: float | None
     acc: Estimate
+    seeds: int  # distinct seeds behind `acc`
     steps: float  # median steps the control runs took
     lr: float | None  # the rate the control was judged at
     val_drop: float  # relative fall of the val loss over the last fifth (NaN: unknown)
@@ -81,7 +84,8 @@ def check(
     kind: str,
     marks: dict[str, float],
 ) -> ControlCheck:
-    """Did this control arm learn? `runs` are the study's grid runs (any status)."""
+    """Did this control arm learn? `runs` are the study's grid runs with its extra control
+    seeds (any status)."""
     rows = control_rows(runs, arm)
     label = ", ".join(f"{column(a)}={v}" for a, v in arm.items())
     mark = marks.get(kind)
@@ -106,7 +110,8 @@ def check(
         why = "no validation curve to tell whether it plateaued"
     else:
         why = ""
-    return ControlCheck(study, label, kind, mark, acc, steps, lr, drop, not why, why)
+    seeds = int(rows["seed"].nunique()) if "seed" in rows else 0
+    return ControlCheck(study, label, kind, mark, acc, seeds, steps, lr, drop, not why, why)
 
 
 def check_study(

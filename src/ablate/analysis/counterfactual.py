@@ -10,6 +10,7 @@ import pandas as pd
 from ablate.analysis.collect import AXES, BUDGET, SETUP
 from ablate.analysis.curves import classify
 from ablate.analysis.floor import flag_collapsed
+from ablate.analysis.outcomes import LEARNED_MARGIN
 
 # Everything that fixes a run except its rate; result and bookkeeping columns are left out.
 CONFIG = ["study", "seed", *AXES, *SETUP, *BUDGET]
@@ -17,9 +18,6 @@ CURES = ("raising", "lowering", "either", "none", "untested")
 # The direction each claim blames: a stalled curve on too small a rate, a diverged one on
 # too large a rate.
 CLAIMED = {"stalled": "raising", "diverged": "lowering"}
-
-
-LEARNED_MARGIN = 0.1  # above the majority class by this much: the net has learned
 
 
 def guessing(runs: pd.DataFrame) -> pd.Series:

@@ -1,6 +1,15 @@
 """Which choice matters most: the share of the variation in test accuracy that each axis of
 a factorial study, and each pair of axes, explains, with 95% bootstrap CIs over seeds.
 
+Where some nets never train, test accuracy is nearly two-valued (floor or learned) and its
+variance mostly says which runs sit at the floor; whether a net trains is measured apart
+(`trainability.py`). For the studies in TRAINED_ONLY the decomposition is therefore taken
+among nets that train: over the cells where every seed trained (at least two seeds, so
+seed noise is measured), restricted to the largest full grid of such cells that a greedy
+search finds (`trained_block`: it drops, one at a time, the level whose removal leaves the
+most trained share), so the design stays factorial and each share is measured. The column
+`subset` says which cells entered.
+
 The share is eta-squared, SS_term / SS_total (not partial eta-squared), so shares of one
 decomposition add up and compare across terms. SS_term comes from statsmodels' ANOVA
 (`anova_lm`: type II, or type I where the grid is balanced, which then gives the same sums)
@@ -33,6 +42,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from itertools import product
 from math import prod
 
 import numpy as np
@@ -43,6 +53,7 @@ from statsmodels.stats.anova import anova_lm
 
 from ablate.analysis.collect import AXES
 from ablate.analysis.stats import LEVEL
+from ablate.analysis.trainability import TABLE_COLUMNS, as_table, trainability, trained
 from ablate.analysis.tuning import select_best_lr
 
 RESAMPLES = 200  # each refits two OLS models; 200 keep the aggregate stage within seconds
@@ -51,7 +62,12 @@ FAMILY = "arch"  # a study that varies it gets one decomposition per architectur
 HIGHER = "higher-order"
 SEED = "seed-to-seed"
 KINDS = ("main", "interaction", "higher_order", "residual")
-COLUMNS = ["study", "scope", "term", "kind", "share", "lo", "hi", "p", "runs", "label"]
+COLUMNS = [
+    *["study", "scope", "term", "kind", "share", "lo", "hi", "p", "runs", "cells", "subset"],
+    "label",
+]
+TRAINED_ONLY = ("main",)  # studies whose decomposition is taken among nets that train
+MIN_SEEDS = 2  # a cell needs two seeds to show seed noise
 
 
 def prepare(runs: pd.DataFrame, axes: list[str], metric: str = "test_acc") -> pd.DataFrame:
@@ -189,21 +205,90 @@ def _kind(term: str) -> str:
     return "interaction" if ":" in term else "main"
 
 
+def trained_block(rows: pd.DataFrame, axes: list[str]) -> dict[str, list[str]]:
+    """axis -> levels of the largest full grid (found greedily) whose every cell trained on
+    every seed (at least MIN_SEEDS); {} when no cell did. `rows`: `prepare`d runs."""
+    good = _good_cells(rows, axes)
+    if not good:
+        return {}
+    levels = {a: sorted(rows[a].unique(), key=str) for a in axes}
+
+    def score(block: dict[str, list]) -> tuple[float, int]:
+        cells = list(product(*block.values())) if len(axes) > 1 else [(v,) for v in block[axes[0]]]
+        hits = sum(((c if len(c) > 1 else c[0]) in good) for c in cells)
+        return hits / len(cells), hits
+
+    while score(levels)[0] < 1:
+        options = [
+            {**levels, a: [v for v in levels[a] if v != level]}
+            for a in axes
+            if len(levels[a]) > 1
+            for level in levels[a]
+        ]
+        levels = max(options, key=score)  # first of equals: axis, then level order
+    return {a: [str(v) for v in vs] for a, vs in levels.items()}
+
+
+def _in_block(rows: pd.DataFrame, block: dict[str, list[str]]) -> pd.Series:
+    keep = pd.Series(True, index=rows.index)
+    for axis, levels in block.items():
+        keep &= rows[axis].astype(str).isin(levels)
+    return keep
+
+
+def _describe(rows: pd.DataFrame, block: dict[str, list[str]], axes: list[str], good: int) -> str:
+    """'cells where every seed trained: 36 of 72, within norm = batch (12 more trained cells
+    outside that grid left out)'."""
+    total = len(rows.drop_duplicates(axes))
+    inside = len(rows[_in_block(rows, block)].drop_duplicates(axes))
+    fixed = [f"{a} = {', '.join(v)}" for a, v in block.items() if len(v) < rows[a].nunique()]
+    text = f"cells where every seed trained: {inside} of {total}"
+    text += f", within {'; '.join(fixed)}" if fixed else ""
+    left = good - inside
+    return text + (f" ({left} more trained cells outside that grid left out)" if left else "")
+
+
+def _good_cells(rows: pd.DataFrame, axes: list[str]) -> set:
+    """The cells (tuples of levels) where every seed, at least MIN_SEEDS, trained."""
+    by_cell = rows.assign(_t=trained(rows)).groupby(axes, sort=True)["_t"].agg(["all", "size"])
+    return set(by_cell.index[by_cell["all"] & (by_cell["size"] >= MIN_SEEDS)])
+
+
+def accuracy_rows(
+    runs: pd.DataFrame, axes: list[str], trained_only: bool = False
+) -> tuple[pd.DataFrame, str]:
+    """The rows a study's decomposition uses and, in words, which cells they are: every
+    finished run (`prepare`), or with `trained_only` the trained block of cells."""
+    rows = prepare(runs, axes)
+    if not trained_only:
+        return rows, "every finished run"
+    cells = varied(rows, axes)
+    block = trained_block(rows, cells) if cells else {}
+    if not block:
+        return rows.iloc[0:0], f"no cell trained on every seed, with at least {MIN_SEEDS} seeds"
+    subset = _describe(rows, block, cells, len(_good_cells(rows, cells)))
+    return rows[_in_block(rows, block)], subset
+
+
 def study_importance(
-    runs: pd.DataFrame, axes: list[str], resamples: int = RESAMPLES
+    runs: pd.DataFrame, axes: list[str], resamples: int = RESAMPLES, trained_only: bool = False
 ) -> pd.DataFrame:
     """The decomposition of one study over the whole grid (scope `all`), and per family
-    (scope `arch=<level>`) when the architecture is an axis beside at least two others."""
-    rows = prepare(runs, axes)
-    out = [decompose(rows, axes, resamples=resamples).assign(scope="all", runs=len(rows))]
-    others = [a for a in varied(rows, axes) if a != FAMILY]
-    if FAMILY in varied(rows, axes) and len(others) >= 2:
+    (scope `arch=<level>`) when the architecture is an axis beside at least two others.
+    With `trained_only`, over the trained block of cells (`trained_block`) instead."""
+    rows, subset = accuracy_rows(runs, axes, trained_only)
+    axes = varied(rows, axes)
+
+    def one(part: pd.DataFrame, terms: list[str], where: str) -> pd.DataFrame:
+        cells = len(part.drop_duplicates(terms)) if terms else 0
+        result = decompose(part, terms, resamples=resamples)
+        return result.assign(scope=where, runs=len(part), cells=cells, subset=subset)
+
+    out = [one(rows, axes, "all")]
+    others = [a for a in axes if a != FAMILY]
+    if FAMILY in axes and len(others) >= 2:
         for family, part in rows.groupby(FAMILY, sort=True):
-            out.append(
-                decompose(part, others, resamples=resamples).assign(
-                    scope=f"{FAMILY}={family}", runs=len(part)
-                )
-            )
+            out.append(one(part, others, f"{FAMILY}={family}"))
     return pd.concat(out, ignore_index=True)
 
 
@@ -214,7 +299,9 @@ def importance_table(runs: pd.DataFrame, resamples: int = RESAMPLES) -> pd.DataF
     for study, group in runs.groupby("study", sort=True):
         axes = factorial_axes(prepare(group, CANDIDATE_AXES))
         if axes:
-            frames.append(study_importance(group, axes, resamples).assign(study=study))
+            result = study_importance(group, axes, resamples, study in TRAINED_ONLY)
+            if len(result):  # none where no cell trained on every seed
+                frames.append(result.assign(study=study))
     if not frames:
         return pd.DataFrame(columns=COLUMNS)
     table = pd.concat(frames, ignore_index=True)
@@ -222,10 +309,38 @@ def importance_table(runs: pd.DataFrame, resamples: int = RESAMPLES) -> pd.DataF
     return table.assign(label=scope + ": " + table["term"])[COLUMNS]
 
 
-def as_metrics(table: pd.DataFrame) -> dict[str, dict[str, dict[str, float]]]:
-    """study -> scope -> term -> share, for `dvc metrics diff`."""
-    metrics: dict[str, dict[str, dict[str, float]]] = {}
+def trainability_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Every factorial study's trainability part (`trainability.as_table`), for
+    `results/trainability.csv`."""
+    frames = []
+    for study, group in runs.groupby("study", sort=True):
+        axes = factorial_axes(prepare(group, CANDIDATE_AXES))
+        if axes:
+            frames.append(as_table(str(study), trainability(group, axes)))
+    if not frames:
+        return pd.DataFrame(columns=TABLE_COLUMNS)
+    return pd.concat(frames, ignore_index=True)
+
+
+def as_metrics(
+    table: pd.DataFrame, trainable: pd.DataFrame | None = None
+) -> dict[str, dict[str, dict[str, float | None]]]:
+    """study -> scope -> term -> share, for `dvc metrics diff`; with `trainable` (the
+    trainability table), also study -> `trainability` -> the share of runs that train
+    (`all`) and of each level that decides training alone (`norm=batch`)."""
+    metrics: dict[str, dict[str, dict[str, float | None]]] = {}
     for row in table.itertuples():
         share = None if pd.isna(row.share) else round(float(row.share), 4)
         metrics.setdefault(row.study, {}).setdefault(row.scope, {})[row.term] = share
+    if trainable is None:
+        return metrics
+    for study, rows in trainable.groupby("study", sort=True):
+        levels = rows[rows["part"] == "level"]
+        headline: dict[str, float | None] = {}
+        if len(levels):
+            one_axis = levels[levels["axis"] == levels["axis"].iloc[0]]  # holds every run
+            headline["all"] = round(float(one_axis["trained"].sum() / one_axis["runs"].sum()), 4)
+        for r in rows[rows["part"] == "decides"].itertuples():
+            headline[f"{r.axis}={r.level}"] = round(float(r.value), 4)
+        metrics.setdefault(study, {})["trainability"] = headline
     return metrics

@@ -4,7 +4,11 @@ replicates a study can afford.
 Means get Student-t intervals (a percentile bootstrap over 2-4 values returns little more
 than [min, max] and covers the true mean far less than 95% of the time). Paired
 differences are taken at the level of the design: seeds are averaged within each cell, and
-the cells are the independent units, each with a t-interval and an exact sign-flip p-value.
+the cells are the independent units, each with a t-interval and an exact sign-flip p-value;
+where both arms ran the same rates and seeds, each (rate, seed) is a unit instead
+(`paired_on_units`). The tests come from the libraries that own them: the sign-flip test is
+scipy's `permutation_test`, Holm is statsmodels' `multipletests`, power is statsmodels'
+t-test power; the helpers here add the project's rules (units, labels, NaNs, bounds).
 Everything is deterministic: a rerun on the same runs, in any row order, prints the same
 numbers. A t-interval on a few values can reach past what a metric can take, so intervals
 of accuracies (columns named `*_acc`) are cut to [0, 1], and those of accuracy differences
@@ -15,15 +19,18 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import TTestIndPower, TTestPower
 
 from ablate.analysis.floor import flag_collapsed
+from ablate.registry import Registry
 
 LEVEL = 0.95
 ALPHA = 1 - LEVEL
@@ -127,19 +134,52 @@ def mean_ci(
 
 
 def sign_flip_p(values: Sequence[float] | np.ndarray) -> float:
-    """Two-sided p-value of "the units' differences are symmetric about 0": the share of
-    sign patterns whose |sum| reaches the observed one. Exact (all 2^n patterns) for
-    n <= 16, else a fixed-seed Monte Carlo of 20,000 patterns (counting the observed one)."""
+    """Two-sided p-value of "the units' differences are symmetric about 0": scipy's paired
+    permutation test (`permutation_type="samples"` on one sample flips signs) of their mean.
+    Exact (all 2^n patterns) for n <= 16, else a Monte Carlo of 20,000 patterns from a fixed
+    seed, so a rerun gives the same p. Ties count (scipy's relative tolerance)."""
     x = _finite(values)
     if len(x) == 0:
         return NAN
-    observed = abs(x.sum()) * (1 - 1e-12)  # ties count: float sums of equal sets differ
-    if len(x) <= EXACT_MAX:
-        bits = (np.arange(2 ** len(x))[:, None] >> np.arange(len(x))) & 1
-        signs = 1.0 - 2.0 * bits
-        return float(np.mean(np.abs(signs @ x) >= observed))
-    signs = np.random.default_rng(0).choice((1.0, -1.0), size=(MC_DRAWS, len(x)))
-    return float((np.sum(np.abs(signs @ x) >= observed) + 1) / (MC_DRAWS + 1))
+    exact = len(x) <= EXACT_MAX
+    result = sps.permutation_test(
+        (x,),
+        _mean,
+        permutation_type="samples",
+        vectorized=True,
+        n_resamples=np.inf if exact else MC_DRAWS,
+        alternative="two-sided",
+        rng=np.random.default_rng(0),
+    )
+    return float(result.pvalue)
+
+
+def _mean(x: np.ndarray, axis: int) -> np.ndarray:
+    return np.mean(x, axis=axis)
+
+
+SMALLEST_P: Registry[Callable[[int], float]] = Registry("test")  # smallest p on n units
+
+
+@SMALLEST_P.register("sign_flip")
+def _sign_flip_floor(n: int) -> float:
+    return min(1.0, 2.0 / 2.0**n)  # all signs alike: 2 of the 2^n patterns
+
+
+def smallest_p(n: int, test: str = "sign_flip") -> float:
+    """The smallest p-value `test` can reach on `n` units, whatever the data: the exact
+    sign-flip test on 3 units never goes below 2/2^3 = 0.25, so n = 3 cannot reach
+    p < 0.05 (say so rather than call the comparison a null result)."""
+    return SMALLEST_P[test](n)
+
+
+def least_units(alpha: float = ALPHA, test: str = "sign_flip") -> int:
+    """The fewest units on which `test` can reach p < `alpha` (6 for the sign-flip test at
+    0.05: 2/2^6 = 0.031)."""
+    n = 1
+    while smallest_p(n, test) >= alpha:
+        n += 1
+    return n
 
 
 def _units_estimate(
@@ -176,6 +216,34 @@ def _label(why_a: str, why_b: str, a: str, b: str) -> str:
     return " + ".join(f"{why}: {arm}" for why, arm in ((why_a, a), (why_b, b)) if why)
 
 
+def _paired_frame(
+    df: pd.DataFrame,
+    axis: str,
+    a: str,
+    b: str,
+    keys: list[str],
+    metric: str,
+    drop_failed: bool,
+) -> tuple[pd.DataFrame, Counter]:
+    """One row per matched pair (`keys` and `d` = metric(a) - metric(b)), sorted by `keys`,
+    and the pairs left out, by reason."""
+    rows = df[df[axis].isin([a, b])]
+    if drop_failed and "collapsed" not in rows.columns:
+        rows = flag_collapsed(rows)
+    cols = [c for c in (metric, "status", "collapsed") if c in rows.columns]
+    rows = rows.sort_values([*keys, axis, metric], kind="mergesort")
+    left = rows[rows[axis] == a].set_index(keys)[cols]
+    right = rows[rows[axis] == b].set_index(keys)[cols]
+    joined = left.merge(right, left_index=True, right_index=True, suffixes=("_a", "_b"))
+    joined = joined.sort_index()
+    left, right = (joined[[f"{c}_{s}" for c in cols]].set_axis(cols, axis=1) for s in ("a", "b"))
+    why_a, why_b = _failures(left, metric, drop_failed), _failures(right, metric, drop_failed)
+    dropped = Counter(_label(x, y, a, b) for x, y in zip(why_a, why_b, strict=True) if x or y)
+    keep = (why_a == "") & (why_b == "")
+    diffs = (left[metric][keep] - right[metric][keep]).rename("d").reset_index()
+    return diffs, dropped
+
+
 def paired_diff(
     df: pd.DataFrame,
     axis: str,
@@ -196,21 +264,7 @@ def paired_diff(
     not finish ok: they are shown as counts, never as effects."""
     keys = list(pair_on)
     bounds = ACCURACY_DIFF if is_accuracy(metric) else None
-    rows = df[df[axis].isin([a, b])]
-    if drop_failed and "collapsed" not in rows.columns:
-        rows = flag_collapsed(rows)
-    cols = [c for c in (metric, "status", "collapsed") if c in rows.columns]
-    rows = rows.sort_values([*keys, axis, metric], kind="mergesort")
-    left = rows[rows[axis] == a].set_index(keys)[cols]
-    right = rows[rows[axis] == b].set_index(keys)[cols]
-    joined = left.merge(right, left_index=True, right_index=True, suffixes=("_a", "_b"))
-    joined = joined.sort_index()
-    left, right = (joined[[f"{c}_{s}" for c in cols]].set_axis(cols, axis=1) for s in ("a", "b"))
-    why_a, why_b = _failures(left, metric, drop_failed), _failures(right, metric, drop_failed)
-    dropped = Counter(_label(x, y, a, b) for x, y in zip(why_a, why_b, strict=True) if x or y)
-    keep = (why_a == "") & (why_b == "")
-    metric_a, metric_b = left[metric][keep], right[metric][keep]
-    diffs = (metric_a - metric_b).rename("d").reset_index()
+    diffs, dropped = _paired_frame(df, axis, a, b, keys, metric, drop_failed)
     if diffs.empty:
         return Estimate(NAN, NAN, NAN, 0, dropped=dict(dropped))
     cells = [k for k in keys if k != seed_col]
@@ -225,6 +279,67 @@ def paired_diff(
     else:
         units = diffs["d"].to_numpy()
     return _units_estimate(units, "cells", dropped, bounds)
+
+
+UNIT_NAMES = {("lr", "seed"): "(rate, seed) pairs", ("seed",): "seeds", ("lr",): "rates"}
+UNMATCHED = "no partner"
+
+
+def unit_name(units: Sequence[str]) -> str:
+    """What one unit is, in words: `["lr", "seed"]` -> '(rate, seed) pairs'."""
+    key = tuple(units)
+    return UNIT_NAMES.get(key, f"({', '.join(key)}) units" if len(key) > 1 else f"{key[0]}s")
+
+
+def paired_on_units(
+    df: pd.DataFrame,
+    axis: str,
+    a: str,
+    b: str,
+    units: Sequence[str] = ("lr", "seed"),
+    strata: Sequence[str] = (),
+    metric: str = "test_acc",
+    drop_failed: bool = False,
+) -> Estimate:
+    """metric(a) - metric(b) with one independent unit per value of `units`: where both
+    arms ran the same rates and seeds, each (rate, seed) is a pair. Runs are matched on
+    `units` and `strata` (the other axes held equal); the differences of one unit are
+    averaged over its strata, since they share the unit's seed and are not independent.
+    Runs whose unit the other arm lacks are counted in `dropped` as 'no partner', with
+    pairs left out by `paired_diff`'s rules. The unit label names the units."""
+    units, strata = list(units), list(strata)
+    if not units:
+        raise ValueError("units must name at least one column, e.g. ['lr', 'seed']")
+    missing = [c for c in [axis, *units, *strata] if c not in df.columns]
+    if missing:
+        raise ValueError(f"columns {missing} are not in the table; it has {list(df.columns)}")
+    keys = [*units, *strata]
+    bounds = ACCURACY_DIFF if is_accuracy(metric) else None
+    diffs, dropped = _paired_frame(df, axis, a, b, keys, metric, drop_failed)
+    arms = df[df[axis].isin([a, b])].groupby(axis)
+    sides = {arm: set(map(tuple, g[keys].itertuples(index=False))) for arm, g in arms}
+    lone = len(sides.get(a, set()) ^ sides.get(b, set()))
+    if lone:
+        dropped[UNMATCHED] += lone
+    label = unit_name(units)
+    if diffs.empty:
+        return Estimate(NAN, NAN, NAN, 0, unit=label, dropped=dict(dropped))
+    per_unit = diffs.groupby(units, sort=True, dropna=False)["d"].mean().to_numpy()
+    return _units_estimate(per_unit, label, dropped, bounds)
+
+
+def paired_per_seed(
+    df: pd.DataFrame,
+    axis: str,
+    a: str,
+    b: str,
+    within: Sequence[str],
+    metric: str = "test_acc",
+    drop_failed: bool = False,
+) -> Estimate:
+    """metric(a) - metric(b) with the seeds as units, the `within` axes (e.g. the depths of
+    one seed, which share it and are not independent) averaged inside each seed."""
+    return paired_on_units(df, axis, a, b, ["seed"], within, metric, drop_failed)
 
 
 def paired_by_stratum(
@@ -248,16 +363,14 @@ def paired_by_stratum(
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
-    """Holm-Bonferroni adjusted p-values (same order as given; NaN stays NaN and does not
-    count as a test): reject sub-claim i at 5% familywise error when adjusted p_i < 0.05."""
+    """Holm-Bonferroni adjusted p-values (statsmodels' `multipletests`), in the order given;
+    NaN stays NaN and does not count as a test: reject sub-claim i at 5% familywise error
+    when adjusted p_i < 0.05."""
     p = np.asarray(pvalues, dtype=float)
     out = np.full(len(p), NAN)
-    idx = np.flatnonzero(np.isfinite(p))
-    m = len(idx)
-    running = 0.0
-    for rank, i in enumerate(idx[np.argsort(p[idx], kind="mergesort")]):
-        running = max(running, min(1.0, (m - rank) * p[i]))
-        out[i] = running
+    finite = np.isfinite(p)
+    if finite.any():
+        out[finite] = multipletests(p[finite], alpha=ALPHA, method="holm")[1]
     return out.tolist()
 
 
@@ -267,19 +380,54 @@ def holm_family(estimates: Mapping[K, Estimate]) -> dict[K, Estimate]:
     return {k: replace(e, p=p) for (k, e), p in zip(estimates.items(), adjusted, strict=True)}
 
 
-def power_n(estimate: Estimate, power: float = 0.8) -> int | None:
-    """Independent replicates a paired comparison would need for its 95% interval to exclude
-    0 with probability `power`, if the true mean and spread were the observed ones.
+POWER: Registry[type[TTestPower] | type[TTestIndPower]] = Registry("design")
+POWER.register("paired")(TTestPower)  # one difference per unit: d = effect / sd
+POWER.register("two_sample")(TTestIndPower)  # two groups, n per arm; sd: both arms' spread
 
-    A normal approximation, n = ((z_0.975 + z_power) * sd / |mean|)^2, which a t-interval at
-    small n needs a little more than; and never fewer than 6, the least n at which the exact
-    sign-flip test can reach p < 0.05 (2 / 2^n). None when no n can be named (mean 0 or
-    spread unknown)."""
-    if not (math.isfinite(estimate.mean) and math.isfinite(estimate.sd)) or estimate.mean == 0:
+
+def power_n(
+    estimate: Estimate,
+    power: float = 0.8,
+    effect: float | None = None,
+    design: str = "paired",
+) -> int | None:
+    """Independent units a comparison would need for its two-sided 5% test to find
+    `effect` with probability `power`, at the spread `estimate.sd` (statsmodels'
+    TTestPower for paired units, TTestIndPower for two groups, n per arm).
+
+    `effect` is the difference the claim predicts: its direction times the smallest
+    effect of interest (e.g. +0.01 accuracy for "strided conv is at least as good"). The
+    statement then points toward the claim: an observed mean on the other side never
+    makes the claim look a few seeds from decided. A paired design never needs fewer than
+    `least_units()` (6), the least n at which the exact sign-flip test can reach p < 0.05.
+    None when no n can be named (effect 0, spread unknown or 0).
+
+    Without `effect` (the older call, `power_n(est)`, kept unchanged for rules that name no
+    claimed effect yet and print "normal approximation"): the observed mean stands in, and
+    n = ((z_0.975 + z_power) * sd / |mean|)^2, at least 6. It does not point toward the
+    claim; rules should pass `effect`."""
+    solver = POWER[design]()
+    target = estimate.mean if effect is None else effect
+    if not (math.isfinite(target) and math.isfinite(estimate.sd)) or target == 0:
         return None
-    z = sps.norm.ppf(1 - ALPHA / 2) + sps.norm.ppf(power)
-    least_exact = math.ceil(math.log2(2 / ALPHA))
-    return max(least_exact, math.ceil((z * estimate.sd / abs(estimate.mean)) ** 2))
+    if effect is None:
+        z = sps.norm.ppf(1 - ALPHA / 2) + sps.norm.ppf(power)
+        return max(least_units(), math.ceil((z * estimate.sd / abs(target)) ** 2))
+    if estimate.sd <= 0:
+        return None
+    pooled = estimate.sd / math.sqrt(2) if design == "two_sample" else estimate.sd
+    size = abs(target) / pooled
+    least = least_units() if design == "paired" else 2
+    # Positional: the n argument is `nobs` in one class and `nobs1` (per arm) in the other.
+    if solver.power(size, least, ALPHA) >= power:
+        return least  # already there: the solver cannot search below it
+    n = solver.solve_power(size, None, ALPHA, power)
+    return max(least, math.ceil(float(n))) if math.isfinite(n) else None
+
+
+def points_toward(estimate: Estimate, effect: float) -> bool:
+    """Does the observed mean lie on the side of 0 that the claim (`effect`) predicts?"""
+    return math.isfinite(estimate.mean) and estimate.mean * effect > 0
 
 
 def level_means(df: pd.DataFrame, axis: str, metric: str = "test_acc") -> pd.DataFrame:

@@ -1,5 +1,6 @@
-"""Where a pipeline's training time went, per study: runs, compute, the share of the total,
-and how many runs stopped early (stalled or converged) and so cost little."""
+"""Where a pipeline's training time went, per study: runs, training time summed over runs
+(as `metrics.training_minutes` sums it), the share of the total, and how many runs stopped
+early (stalled or converged) and so cost little."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ def time_per_study(runs: pd.DataFrame) -> pd.DataFrame:
         .groupby("study")
         .agg(
             runs=("key", "size"),
-            minutes=("wall_time_s", lambda s: s.sum() / 60),
+            minutes=("wall_time_s", lambda s: s.sum() / 60),  # = metrics.training_minutes
             median_s=("wall_time_s", "median"),
             stopped_early=("stopped_early", "sum"),
         )
@@ -25,7 +26,7 @@ def time_per_study(runs: pd.DataFrame) -> pd.DataFrame:
 
 def render_time(table: pd.DataFrame) -> str:
     lines = [
-        "| study | runs | compute min | median s/run | share | stopped early |",
+        "| study | runs | training min | median s/run | share | stopped early |",
         "|---|---|---|---|---|---|",
     ]
     for _, r in table.iterrows():

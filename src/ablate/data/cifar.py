@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ablate.data.sources import Images
+from ablate.data.images import Images
 from ablate.errors import DataError
 
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"

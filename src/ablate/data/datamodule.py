@@ -18,12 +18,24 @@ from ablate.data.prepare import Prepared, load
 
 
 class IndexBatches:
-    """Batches of (x, y) cut from whole-split tensors; reshuffled each pass when `shuffle`."""
+    """Batches of (x, y) cut from whole-split tensors; reshuffled each pass when `shuffle`.
+    `scramble` (with `shuffle`) permutes each batch's labels among its examples anew at
+    every step: the bug of shuffling images and labels apart, which no net can fit (the
+    negative control of question T1)."""
 
     def __init__(
-        self, x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool, seed: int = 0
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        batch_size: int,
+        shuffle: bool,
+        seed: int = 0,
+        scramble: bool = False,
     ) -> None:
+        if scramble and not shuffle:
+            raise ValueError("scrambled labels are for training batches, which shuffle")
         self.x, self.y, self.batch_size, self.shuffle = x, y, batch_size, shuffle
+        self.scramble = scramble
         self.generator = torch.Generator().manual_seed(seed)
 
     def __len__(self) -> int:
@@ -35,7 +47,11 @@ class IndexBatches:
             order = torch.randperm(n, generator=self.generator).to(self.x.device)
             for start in range(0, n, self.batch_size):
                 idx = order[start : start + self.batch_size]
-                yield self.x[idx], self.y[idx]
+                if self.scramble:
+                    labels = torch.randperm(len(idx), generator=self.generator).to(idx.device)
+                    yield self.x[idx], self.y[idx[labels]]
+                else:
+                    yield self.x[idx], self.y[idx]
         else:
             for start in range(0, n, self.batch_size):
                 yield (
@@ -46,10 +62,13 @@ class IndexBatches:
 
 def preprocess(x: np.ndarray, train: np.ndarray, mode: str) -> np.ndarray:
     """uint8 NHWC -> float32 NCHW in [0, 1], then centred/standardised per channel with
-    statistics of the training split alone (so no test information leaks in)."""
+    statistics of the training split alone (so no test information leaks in). `shift` moves
+    raw inputs to [1, 2]: the input mean amplified, to test what a non-zero mean costs."""
     images = x.astype(np.float32).transpose(0, 3, 1, 2) / 255.0
     if mode == "raw":
         return images
+    if mode == "shift":
+        return images + 1.0
     mean = images[train].mean(axis=(0, 2, 3), keepdims=True)
     images -= mean
     if mode == "standardize":
@@ -125,12 +144,12 @@ class TensorDataModule(pl.LightningDataModule):
         assert self.prepared is not None
         return self.prepared.data_hash
 
-    def _batches(self, split: str, shuffle: bool) -> IndexBatches:
+    def _batches(self, split: str, shuffle: bool, scramble: bool = False) -> IndexBatches:
         x, y = self.tensors[split]
-        return IndexBatches(x, y, self.cfg.batch_size, shuffle, self.seed)
+        return IndexBatches(x, y, self.cfg.batch_size, shuffle, self.seed, scramble)
 
     def train_dataloader(self) -> IndexBatches:
-        return self._batches("train", shuffle=True)
+        return self._batches("train", shuffle=True, scramble=self.cfg.scramble_labels)
 
     def val_dataloader(self) -> IndexBatches:
         return self._batches("val", shuffle=False)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ablate.data.sources import Images
+from ablate.data.images import Images
 from ablate.errors import DataError
 
 SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}

@@ -7,23 +7,14 @@ scikit-learn's 8x8 digits), so the default pipeline needs no network.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ablate.data.cifar import load_cifar10
+from ablate.data.imagefolder import load_image_folder
+from ablate.data.images import Images
 from ablate.registry import Registry
-
-
-@dataclass
-class Images:
-    """A dataset as arrays; `test` holds an official test split when the source has one."""
-
-    x: np.ndarray  # uint8 (N, H, W, C)
-    y: np.ndarray  # int64 (N,)
-    classes: list[str]
-    test: tuple[np.ndarray, np.ndarray] | None = None
-
 
 SourceFn = Callable[..., Images]
 SOURCES: Registry[SourceFn] = Registry("dataset")
@@ -51,13 +42,9 @@ def digits(**_: object) -> Images:
 
 @SOURCES.register("cifar10")
 def cifar10(root: str = "data", url: str | None = None, sha256: str | None = None, **_: object):
-    from ablate.data.cifar import load_cifar10
-
     return load_cifar10(Path(root) / "raw", url=url, sha256=sha256)
 
 
 @SOURCES.register("imagefolder")
 def imagefolder(path: str | None = None, **_: object) -> Images:
-    from ablate.data.imagefolder import load_image_folder
-
     return load_image_folder(path)

@@ -12,40 +12,16 @@ import functools
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
 
 import torch
 from torch import nn
 
-from ablate.models.activations import ACTIVATIONS
 from ablate.models.downsampling import DOWNSAMPLING
 from ablate.models.flops import count_flops
 from ablate.models.inits import apply_init
-from ablate.models.norms import NORMS, norm_act
+from ablate.models.parts import ModelSpec, Parts
 from ablate.models.reductions import REDUCTIONS
-from ablate.probes.layers import ACT_TAG
 from ablate.registry import Registry
-
-
-class ModelSpec(Protocol):
-    """The fields of the model config that the builders read."""
-
-    arch: str
-    activation: str
-    init: str
-    init_std: float
-    norm: str
-    norm_position: str
-    downsampling: str
-    width: int
-    depth: int
-    stages: int
-    reduction: str
-    match_flops: bool
-    stem: str
-    head: str
-
 
 STEM = re.compile(r"^k(\d+)s(\d+)p(\d+)$")
 
@@ -59,34 +35,6 @@ def parse_stem(stem: str) -> tuple[int, int, int]:
         )
     k, s, p = (int(v) for v in match.groups())
     return k, s, p
-
-
-@dataclass
-class Parts:
-    """Layer factories for one model, so blocks need not know the registries."""
-
-    spec: ModelSpec
-
-    def act(self) -> nn.Module:
-        module = ACTIVATIONS[self.spec.activation]()
-        setattr(module, ACT_TAG, self.spec.activation)  # lets the probes find it
-        return module
-
-    def after(self, channels: int, dims: int = 2) -> list[nn.Module]:
-        """Norm and activation after a conv/linear layer, in the configured order."""
-        return norm_act(channels, dims, self.spec.norm, self.act(), self.spec.norm_position)
-
-    def unit(
-        self, cin: int, cout: int, k: int = 3, stride: int = 1, padding: int | None = None
-    ) -> nn.Sequential:
-        pad = k // 2 if padding is None else padding
-        return nn.Sequential(nn.Conv2d(cin, cout, k, stride, pad), *self.after(cout))
-
-    def pre_norm(self, channels: int) -> nn.Module:
-        """The norm that closes a residual branch before the sum (pre-activation position)."""
-        if self.spec.norm_position == "pre":
-            return NORMS[self.spec.norm](channels, 2)
-        return nn.Identity()
 
 
 class ResidualBlock(nn.Module):

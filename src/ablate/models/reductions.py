@@ -12,18 +12,15 @@ that mixes nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
+from ablate.models.parts import Parts
 from ablate.registry import Registry
 
-if TYPE_CHECKING:
-    from ablate.models.architectures import Parts
-
 # (parts, input channels, reduced channels) -> the reduction; `none` reads every channel.
-ReductionFactory = Callable[["Parts", int, int], nn.Module]
+ReductionFactory = Callable[[Parts, int, int], nn.Module]
 REDUCTIONS: Registry[ReductionFactory | None] = Registry("reduction")
 REDUCTIONS.register("none")(None)
 

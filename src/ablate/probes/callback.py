@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytorch_lightning as pl
 
-from ablate.probes.layers import layer_stats, smoothness
+from ablate.probes.layers import distribution_shift, layer_stats, smoothness
 
 # Smoothness step sizes, absolute: the same for every run, so arms trained at different
 # learning rates are probed along the same distances.
@@ -34,6 +34,10 @@ class Probes(pl.Callback):
         point = {"step": trainer.global_step, "when": when, **layer_stats(net, x, y)}
         if self.cfg.smoothness:
             point["smooth"] = smoothness(net, x, y, list(STEP_SIZES))
+        if self.cfg.drift:
+            # mid-run only: the warm-up and the decay to 0 make the first and last steps tiny
+            optimizers = trainer.optimizers if when == "step" else []
+            point["drift"] = distribution_shift(net, x, y, optimizers[0] if optimizers else None)
         self.points.append(point)
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -74,6 +78,8 @@ def summarise(points: list[dict[str, Any]]) -> dict[str, float]:
         if norms:
             out[f"bn_out_mean_{tag}"] = _mean([abs(n["bn_mean"]) for n in norms])
             out[f"bn_out_std_{tag}"] = _mean([n["bn_std"] for n in norms])
+            out[f"bn_out_skew_{tag}"] = _mean([n.get("bn_skew", math.nan) for n in norms])
+            out[f"bn_out_kurt_{tag}"] = _mean([n.get("bn_kurt", math.nan) for n in norms])
         if acts:
             out[f"slope_mean_{tag}"] = _mean([a.get("mean_slope", float("nan")) for a in acts])
             out[f"act_grad_first_{tag}"] = acts[0].get("act_grad_norm", float("nan"))
@@ -86,4 +92,7 @@ def summarise(points: list[dict[str, Any]]) -> dict[str, float]:
         out["smooth_beta_scaled"] = _mean([s.get("beta_scaled", float("nan")) for s in smooth])
         out["smooth_loss_range"] = _mean([s["loss_range"] for s in smooth])
         out["smooth_grad_norm"] = _mean([s["grad_norm"] for s in smooth])
+    drifts = [p["drift"] for p in points if "drift" in p]
+    for name in drifts[0] if drifts else ():
+        out[name] = _mean([d[name] for d in drifts])  # the step drift: mid-run points only
     return out

@@ -1,12 +1,14 @@
 """Per-layer statistics of a network on one fixed batch: activations and weight gradients.
 
-Activation modules are tagged when built (`ablate.models.architectures.Parts.act`), so the
+Activation modules are tagged when built (`ablate.models.parts.Parts.act`), so the
 probes find exactly the nonlinearities, in forward order, whatever the family.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -64,6 +66,33 @@ def preserved_state(net: nn.Module) -> Iterator[None]:
 def _unit_view(out: torch.Tensor) -> torch.Tensor:
     """(batch, units, ...) -> (units, values): a conv unit is a channel over all positions."""
     return out.transpose(0, 1).reshape(out.shape[1], -1)
+
+
+def channel_moments(out: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per unit (a conv channel over all positions): mean, std, skewness and excess
+    kurtosis (0 and 0 for a normal distribution). Units with zero spread have no shape:
+    their skewness and kurtosis are NaN."""
+    u = _unit_view(out.detach().float())
+    mean = u.mean(dim=1)
+    centred = u - mean[:, None]
+    std = centred.pow(2).mean(dim=1).sqrt()
+    z = centred / std[:, None]
+    spread = std > 1e-8
+    nan = torch.full_like(std, float("nan"))
+    return {
+        "mean": mean,
+        "std": std,
+        "skew": torch.where(spread, z.pow(3).mean(dim=1), nan),
+        "kurt": torch.where(spread, z.pow(4).mean(dim=1) - 3, nan),
+    }
+
+
+def _shape(moments: dict[str, torch.Tensor]) -> dict[str, float]:
+    """A layer's distance from normal: mean |skewness| and mean excess kurtosis over units."""
+    return {
+        "skew": moments["skew"].abs().nanmean().item(),
+        "kurt": moments["kurt"].nanmean().item(),
+    }
 
 
 def activation_stats(name: str, kind: str, out: torch.Tensor) -> dict[str, Any]:
@@ -172,6 +201,7 @@ def layer_stats(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, A
             "layer": n,
             "bn_mean": norm_out[n].float().mean().item(),
             "bn_std": norm_out[n].float().std().item(),
+            **{f"bn_{k}": v for k, v in _shape(channel_moments(norm_out[n])).items()},
         }
         for n, _ in norms
         if n in norm_out
@@ -182,6 +212,83 @@ def layer_stats(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, A
         "gradients": grads,
         "norms": bn,
         "sign_agreement": sign,
+    }
+
+
+def _activation_inputs(net: nn.Module, x: torch.Tensor) -> list[dict[str, torch.Tensor]]:
+    """Per nonlinearity, in forward order, the moments of what enters it: the norm's output
+    when the norm sits before the activation, the layer's own output without a norm."""
+    captured: dict[str, torch.Tensor] = {}
+    acts = activation_modules(net)
+    handles = [
+        m.register_forward_pre_hook(lambda mod, inp, n=n: captured.__setitem__(n, inp[0]))
+        for n, m in acts
+    ]
+    try:
+        with torch.no_grad():
+            net(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return [channel_moments(captured[n]) for n, _ in acts if n in captured]
+
+
+def _relative_change(
+    before: list[dict[str, torch.Tensor]], after: list[dict[str, torch.Tensor]]
+) -> tuple[float, float]:
+    """Mean over layers and units of |Δ mean| / std and |Δ std| / std (std before): how far
+    a unit's input distribution moved, in units of its own spread."""
+    means, stds = [], []
+    for b, a in zip(before, after, strict=True):
+        ok = b["std"] > 1e-8
+        if ok.any():
+            means.append(((a["mean"] - b["mean"]).abs()[ok] / b["std"][ok]).mean().item())
+            stds.append(((a["std"] - b["std"]).abs()[ok] / b["std"][ok]).mean().item())
+    nan = float("nan")
+    return (sum(means) / len(means), sum(stds) / len(stds)) if means else (nan, nan)
+
+
+def distribution_shift(
+    net: nn.Module, x: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer | None
+) -> dict[str, float]:
+    """How much the distribution entering each nonlinearity moves in one training step,
+    on a fixed batch, from two sources measured apart: the weight update (one step of the
+    run's own optimizer, at its current rate and momentum, on this batch's gradient; the
+    "internal covariate shift" of Ioffe & Szegedy) and a noisy norm's fresh random draw
+    (two forward passes, same weights). Each as the relative change of per-unit mean and
+    std; everything (weights, optimizer state, BN statistics, random state) is restored.
+    Also the shape (|skewness|, excess kurtosis) of those inputs, averaged over layers."""
+    devices = [x.device] if x.device.type == "cuda" else []
+    with preserved_state(net), torch.random.fork_rng(devices=devices):
+        torch.manual_seed(0)
+        base = _activation_inputs(net, x)
+        torch.manual_seed(1)
+        noise = _relative_change(base, _activation_inputs(net, x))
+        step = (math.nan, math.nan)
+        if optimizer is not None:
+            params = [p for g in optimizer.param_groups for p in g["params"]]
+            originals = [p.detach().clone() for p in params]
+            state = copy.deepcopy(optimizer.state_dict())
+            try:
+                net.zero_grad(set_to_none=True)
+                F.cross_entropy(net(x), y).backward()
+                optimizer.step()
+                torch.manual_seed(0)  # the same noise draw as `base`: the weights alone moved
+                step = _relative_change(base, _activation_inputs(net, x))
+            finally:
+                with torch.no_grad():
+                    for p, o in zip(params, originals, strict=True):
+                        p.copy_(o)
+                optimizer.load_state_dict(state)
+                net.zero_grad(set_to_none=True)
+    shapes = [_shape(m) for m in base]
+    return {
+        "act_in_skew": sum(v["skew"] for v in shapes) / len(shapes) if shapes else math.nan,
+        "act_in_kurt": sum(v["kurt"] for v in shapes) / len(shapes) if shapes else math.nan,
+        "drift_noise_mean": noise[0],
+        "drift_noise_std": noise[1],
+        "drift_step_mean": step[0],
+        "drift_step_std": step[1],
     }
 
 

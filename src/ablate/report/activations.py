@@ -15,6 +15,7 @@ from ablate.analysis.rules import activations as rules
 from ablate.analysis.rules.common import MissingEvidence, pow10_fmt
 from ablate.analysis.stats import Estimate, mean_ci, paired_diff, paired_units
 from ablate.probes.capacity import MAX_IMAGES
+from ablate.report import activation_measures as measures
 from ablate.report import figures
 from ablate.report.context import Context, Section
 from ablate.report.markdown import table
@@ -22,10 +23,6 @@ from ablate.report.markdown import table
 
 def _deepest(df: pd.DataFrame) -> pd.DataFrame:
     return df[df["depth"] == df["depth"].max()]
-
-
-def _ratio(df: pd.DataFrame, top: str, bottom: str) -> float:
-    return float((df[top] / df[bottom]).median()) if len(df) else float("nan")
 
 
 def a1(ctx: Context) -> Section:
@@ -117,101 +114,6 @@ def a1(ctx: Context) -> Section:
         ]
     )
     return Section("a1", "A1", body, [verdict])
-
-
-def _cost_ratio(ctx: Context, name: str, base: str = "relu") -> Estimate:
-    """log10 of name's time over base's, per repeat (timed side by side), averaged: a
-    geometric mean, which one repeat slowed by a busy machine moves less than a mean."""
-    if ctx.cost.empty:
-        return Estimate(float("nan"), float("nan"), float("nan"), 0)
-    wide = ctx.cost.pivot_table(index="repeat", columns="activation", values="seconds")
-    return mean_ci(np.log10(wide[name] / wide[base]).to_numpy())
-
-
-def _cost_ms(ctx: Context) -> dict[str, float]:
-    if ctx.cost.empty:
-        return {}
-    return (ctx.cost.groupby("activation")["seconds"].median() * 1e3).to_dict()
-
-
-def slope_table(acts: pd.DataFrame) -> str:
-    """Per activation: mean |f'(z)| per layer at init, and the backward gain it implies over
-    the net (the product of the layers' mean slopes) next to the 0.25^L bound of sigmoid.
-    The slope, not the saturation fraction, is what shrinks a sigmoid net's gradients."""
-    if acts.empty or "mean_slope" not in acts or acts["mean_slope"].isna().all():
-        return ""
-    rows = []
-    for act, g in acts.groupby("activation"):
-        per_layer = g.groupby("layer_idx")["mean_slope"].mean()
-        if per_layer.isna().all():
-            continue
-        layers = len(per_layer)
-        rows.append(
-            [
-                act,
-                f"{per_layer.mean():.3f}",
-                f"{per_layer.min():.3f} – {per_layer.max():.3f}",
-                f"{float(per_layer.prod()):.2g}",
-                f"{0.25**layers:.2g}",
-                f"{g['sat_frac'].mean():.2%}" if "sat_frac" in g else "—",
-            ]
-        )
-    return (
-        "Mean slope |f′(z)| of each activation at init, per layer of the deepest net: a "
-        "backward pass multiplies the gradient by it at every layer. Sigmoid's slope is at "
-        "most 1/4 (σ′ = σ(1 − σ)), tanh's at most 1 (tanh = 2σ(2x) − 1: the same curve, "
-        "zero-centred, with 4× the slope), so their product over L layers is the part of "
-        "the vanishing gradient that comes from the slope alone:\n\n"
-        + table(
-            [
-                "activation",
-                "mean slope",
-                "range over layers",
-                "product over layers",
-                "0.25^L",
-                "saturated values",
-            ],
-            rows,
-        )
-    )
-
-
-HOLDS, DIES = 0.9, 0.5  # per-layer factors: a weight gradient that holds, a signal that dies
-
-
-def _masked(by_act: dict[str, pd.Series], signal: pd.Series, acts: pd.DataFrame) -> str:
-    """Name the activations whose weight gradients hold their size (factor ≥ 0.9 per layer)
-    while the backward signal dies (< 0.5 per layer): inputs that shrink forward as fast as
-    the signal shrinks backward hide the vanishing gradient from a weight-gradient plot."""
-    hidden = []
-    for act, weight in by_act.items():
-        sig = signal.reindex(acts[acts["activation"] == act]["key"].unique()).dropna()
-        if (
-            len(weight.dropna())
-            and len(sig)
-            and 10 ** weight.mean() >= HOLDS
-            and 10 ** sig.mean() < DIES
-        ):
-            hidden.append(act)
-    if not hidden:
-        return "here no activation's weight gradients hide a dying signal."
-    return (
-        f"{', '.join(hidden)} keep{'s' if len(hidden) == 1 else ''} weight gradients of one "
-        "size through depth while the signal dies: their inputs shrink forward as fast as "
-        "the signal shrinks backward."
-    )
-
-
-def _step_ratio(ctx: Context, act: str, base: str = "relu") -> Estimate:
-    """log10 of act's time per training step over base's, paired over the main grid's
-    cells and seeds (runs that trained their whole budget): exp's cost as a share of a real
-    network's step, not of one op."""
-    main = ctx.study("main")  # whole budgets only: a stopped run spreads its fixed costs
-    main = main[main["stopped"].isna() & (main["steps"].fillna(0) >= 20)].assign(
-        log_step=lambda d: np.log10(d["fit_time_s"] / d["steps"])
-    )
-    pair_on = [c for c in ("init", "norm", "downsampling", "arch", "seed") if c in main]
-    return paired_diff(main, "activation", act, base, pair_on, metric="log_step")
 
 
 def _failed_at_floor(df: pd.DataFrame) -> pd.DataFrame:
@@ -317,8 +219,8 @@ def a2(ctx: Context) -> Section:
         )
         for d, g in offset.groupby("depth")
     }
-    op_ratio = _cost_ratio(ctx, "sigmoid")
-    step = _step_ratio(ctx, "sigmoid")  # context: timed in separate runs, never deciding
+    op_ratio = measures.cost_ratio(ctx, "sigmoid")
+    step = measures.step_ratio(ctx, "sigmoid")  # context: timed in separate runs, never deciding
     shrink_runs, shrink_from = _shrink_runs(ctx, offset)
     sigmoid_shrink = shrink_runs[shrink_runs["activation"] == "sigmoid"]
     verdict_shrink = paired_units(sigmoid_shrink.groupby("seed")["shrink"].mean(), "seeds")
@@ -371,13 +273,13 @@ def a2(ctx: Context) -> Section:
         if not ctx.cost.empty
         else pd.DataFrame()
     )
-    ms = _cost_ms(ctx)
+    ms = measures.cost_ms(ctx)
     rows = [
         [
             a,
             f"[{r['out_min']:.3g}, {r['out_max']:.3g}]",
             f"{ms.get(a, float('nan')):.2f}",
-            pow10_fmt(_cost_ratio(ctx, a)),
+            pow10_fmt(measures.cost_ratio(ctx, a)),
         ]
         for a, r in ranges.iterrows()
     ]
@@ -401,7 +303,7 @@ def a2(ctx: Context) -> Section:
             f"layer, {depth} hidden layers, xavier and kaiming runs; below 1 it shrinks) of the "
             "weight-gradient norm, what it compounds to over the net, and of the backward signal "
             "‖∂L/∂h‖ at each activation. A weight gradient is that signal times the layer's "
-            "input, so the two can part: " + _masked(by_act, signal, acts_all),
+            "input, so the two can part: " + measures.masked(by_act, signal, acts_all),
             table(
                 [
                     "activation",
@@ -417,7 +319,7 @@ def a2(ctx: Context) -> Section:
             f"({verdict_shrink.n} {verdict_shrink.unit}), and its log10 difference from relu's "
             f"{verdict_vs_relu.fmt(signed=True)} ({verdict_vs_relu.n} {verdict_vs_relu.unit}, "
             "paired by seed).",
-            slope_table(acts),
+            measures.slope_table(acts),
             f"Saturation (outputs within 2% of 0 or 1; the claim needs at least "
             f"{rules.SATURATED:.0%}): {sat:.1%} at the end of training in the "
             f"{len(learned)} sigmoid runs that learned (depth "

@@ -13,7 +13,7 @@ import yaml
 from ablate.analysis.collect import AXES
 from ablate.analysis.rules.common import Verdict
 from ablate.analysis.tuning import select_best_lr
-from ablate.params import STUDIES
+from ablate.sweep.params import STUDIES
 
 
 def load_questions() -> list[dict[str, str]]:
@@ -144,7 +144,9 @@ class Context:
             by = ", ".join(a.rsplit(".", 1)[-1] for a in found["by"])
             return (
                 f"the rate searched per arm ({by}) over "
-                f"{{{', '.join(f'{lr:g}' for lr in found['levels'])}}} on seed 0, then reused: "
+                f"{{{', '.join(f'{lr:g}' for lr in found['levels'])}}} on seeds "
+                f"{', '.join(str(s) for s in found['seeds'])} (extended past an edge "
+                "choice), then reused: "
                 f"{_lrs(df)}"
             )
         return f"lr {_lrs(df)}"

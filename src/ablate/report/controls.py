@@ -27,7 +27,9 @@ def study_checks(ctx: Context) -> dict[str, list[ControlCheck]]:
         arms = [dict(arm) for arm in cfg.study.controls]
         if not arms:
             continue
-        runs = ctx.study(study, status=None)
+        runs = ctx.runs[ctx.runs["study"] == study]
+        if "role" in runs:  # the grid and its control cells' extra seeds
+            runs = runs[runs["role"].fillna("grid").isin(["grid", "control"])]
         out[study] = check_study(
             study, runs, ctx.history, arms, cfg.study.mark, dict(cfg.data.marks)
         )
@@ -63,6 +65,7 @@ def section(checks: dict[str, list[ControlCheck]]) -> Section:
                     c.kind,
                     "—" if c.mark is None else f"{c.mark:.2f}",
                     c.acc.fmt() if c.acc.n else "—",
+                    str(c.seeds),
                     "—" if c.lr is None else f"{c.lr:g}",
                     "—" if c.steps != c.steps else f"{c.steps:.0f}",
                     "—" if c.val_drop != c.val_drop else f"{c.val_drop:+.0%}",
@@ -71,8 +74,10 @@ def section(checks: dict[str, list[ControlCheck]]) -> Section:
             )
     body = (
         "Each study names its control arm: the settings the literature expects to train. "
-        "Its mean test accuracy over seeds (at its best-validated rate) must reach the "
-        "dataset's mark for its kind of net, and its validation loss must have plateaued "
+        "It runs more seeds than a compared cell (`profile.control_seeds`), and its mean test "
+        "accuracy over them (at its best-validated rate) must reach the dataset's mark for "
+        "its kind of net, a mark set beforehand from a calibration on seeds no study uses "
+        "(`python -m ablate.sweep.calibrate`), and its validation loss must have plateaued "
         f"(fallen by at most {PLATEAU_DROP:.0%}, or at most {PLATEAU_NATS} nats, over the last "
         "fifth of training; a run stopped as converged has plateaued). Where a control missed, "
         "every verdict of its study reads *inconclusive: under-trained*.\n\n"
@@ -83,6 +88,7 @@ def section(checks: dict[str, list[ControlCheck]]) -> Section:
                 "net",
                 "mark",
                 "test acc (95% CI)",
+                "seeds",
                 "lr",
                 "steps",
                 "val-loss fall, last fifth (negative: rose)",

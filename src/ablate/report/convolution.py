@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ablate.analysis.coverage import padding_pairs, pair_frame
 from ablate.analysis.rules import convolution as rules
 from ablate.analysis.rules.common import MissingEvidence
 from ablate.analysis.stats import (
-    Estimate,
     holm_family,
     mean_ci,
     paired_by_stratum,
@@ -15,6 +15,7 @@ from ablate.analysis.stats import (
 )
 from ablate.report import figures
 from ablate.report.context import Context, Section
+from ablate.report.costs import cost_cells, cost_table, per_pool
 from ablate.report.main_grid import MAIN_AXES
 from ablate.report.markdown import si, table
 
@@ -30,60 +31,10 @@ def _pair_on(axis: str) -> list[str]:
     return [a for a in MAIN_AXES if a != axis] + ["seed"]
 
 
-def _cost_table(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Per cell of `by`: accuracy with CI, and median params, FLOPs and throughput."""
-    rows = []
-    for keys, group in df.groupby(by, sort=True):
-        est = mean_ci(group["test_acc"])
-        rows.append(
-            {
-                **dict(zip(by, keys if isinstance(keys, tuple) else (keys,), strict=True)),
-                "n": est.n,
-                "mean": est.mean,
-                "lo": est.lo,
-                "hi": est.hi,
-                "params": group["params"].median(),
-                "flops": group["flops_per_image"].median(),
-                "mflops": group["flops_per_image"].median() / 1e6,
-                "img_s": group["train_images_per_s"].median(),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def _cost_cells(r: pd.Series) -> list[str]:
-    """Accuracy with its CI, parameters, FLOPs and throughput of one `_cost_table` row."""
-    return [
-        Estimate(r["mean"], r["lo"], r["hi"], int(r["n"])).fmt(),
-        si(r["params"]),
-        si(r["flops"]),
-        f"{r['img_s']:.0f}",
-    ]
-
-
 VARIANTS = {
     "conv_layer": "an extra stride-2 conv layer (All-CNN)",
     "strided_conv": "the stride folded into the conv before the pool",
 }
-
-
-def _per_pool(costs: pd.DataFrame, df: pd.DataFrame, pool: str) -> list[list[str]]:
-    """Parameters and FLOPs each replaced pool adds (or saves), per family and variant."""
-    pools = max(int(df["stages"].median()) - 1, 1)  # every stage but the last closes with one
-    rows = []
-    for arch, group in costs.groupby("arch", sort=True):
-        base = group[group["downsampling"] == pool].iloc[0]
-        for _, r in group[group["downsampling"] != pool].iterrows():
-            rows.append(
-                [
-                    arch,
-                    r["downsampling"],
-                    f"{(r['params'] - base['params']) / pools:+,.0f}",
-                    f"{(r['flops'] - base['flops']) / pools / 1e6:+.3f}",
-                    f"×{r['flops'] / base['flops']:.2f}",
-                ]
-            )
-    return rows
 
 
 def c3(ctx: Context) -> Section:
@@ -97,7 +48,7 @@ def c3(ctx: Context) -> Section:
     on = _pair_on("downsampling")
     diffs = {v: paired_diff(df, "downsampling", v, pool, on, drop_failed=True) for v in variants}
     per_arch = paired_by_stratum(df, "arch", "downsampling", claim, pool, on)
-    costs = _cost_table(df, ["arch", "downsampling"])
+    costs = cost_table(df, ["arch", "downsampling"])
     by_ds = costs.groupby("downsampling")[["params", "flops"]].mean()
     flops_ratio = by_ds.loc[claim, "flops"] / by_ds.loc[pool, "flops"]
     params_ratio = by_ds.loc[claim, "params"] / by_ds.loc[pool, "params"]
@@ -114,7 +65,7 @@ def c3(ctx: Context) -> Section:
         path,
         "Pooling vs strided conv",
     )
-    rows = [[r["arch"], r["downsampling"], *_cost_cells(r)] for _, r in costs.iterrows()]
+    rows = [[r["arch"], r["downsampling"], *cost_cells(r)] for _, r in costs.iterrows()]
     paired = [
         [
             f"{v} − {pool}",
@@ -150,7 +101,7 @@ def c3(ctx: Context) -> Section:
             "pool, and it costs the opposite):",
             table(
                 ["arch", "replaced by", "params per pool", "MFLOPs per pool", "FLOPs vs pool"],
-                _per_pool(costs, df, pool),
+                per_pool(costs, df, pool),
             ),
             "Paired differences from max-pool, matched on every other axis and seed; seeds "
             "are averaged within each cell and the cells are the units of the t-interval and "
@@ -178,12 +129,12 @@ def c4(ctx: Context) -> Section:
     )
     depth_text, limits = depth_table(ctx)
     verdict = rules.c4_depth(diffs, limits, base)
-    costs = _cost_table(df, ["arch"])
+    costs = cost_table(df, ["arch"])
     path, link = ctx.figure("c4_architectures.png")
     figures.bars(
         df, "arch", "test_acc", figures.ACC, path, "Families at the same step budget", hue="norm"
     )
-    rows = [[r["arch"], *_cost_cells(r)] for _, r in costs.iterrows()]
+    rows = [[r["arch"], *cost_cells(r)] for _, r in costs.iterrows()]
     body = "\n\n".join(
         [
             ctx.describe("main", tuned=True),
@@ -239,7 +190,7 @@ def c1(ctx: Context) -> Section:
             if b in set(df["arm"])
         }
     )
-    costs = _cost_table(df, ["arm"]).set_index("arm")
+    costs = cost_table(df, ["arm"]).set_index("arm")
     ratio = costs[["flops", "params"]] / costs.loc[C1_CONTROL, ["flops", "params"]]
     verdict = rules.c1_bottleneck(
         tests["mixing"],
@@ -267,7 +218,7 @@ def c1(ctx: Context) -> Section:
     rows = [
         [
             arm,
-            *_cost_cells(r),
+            *cost_cells(r),
             f"×{ratio.loc[arm, 'flops']:.2f}",
             f"×{ratio.loc[arm, 'params']:.2f}",
             f"{infer[arm]:.0f}",
@@ -323,41 +274,6 @@ def c1(ctx: Context) -> Section:
     return Section("c1", "C1", body, [verdict])
 
 
-def padding_pairs(geometry: dict[str, dict]) -> list[tuple[str, str, str]]:
-    """(kind, arm, partner) for stems of one kernel and stride whose paddings are adjacent
-    in the grid, where one factor alone differs: `unread` (the arm leaves pixels unread, the
-    partner reads all) or `remainder` (both read all; the arm leaves a remainder, the
-    partner tiles the map)."""
-    from ablate.models.architectures import parse_stem
-
-    groups: dict[tuple[int, int], list[tuple[int, str]]] = {}
-    for stem in geometry:
-        k, s, p = parse_stem(stem)
-        groups.setdefault((k, s), []).append((p, stem))
-    pairs = []
-    for members in groups.values():
-        ordered = [stem for _, stem in sorted(members)]
-        for a, b in zip(ordered, ordered[1:], strict=False):
-            ga, gb = geometry[a], geometry[b]
-            if ga["reads_all"] != gb["reads_all"]:
-                arm, partner = (b, a) if ga["reads_all"] else (a, b)
-                pairs.append(("unread", arm, partner))
-            elif ga["reads_all"] and ga["tiles"] != gb["tiles"]:
-                arm, partner = (b, a) if ga["tiles"] else (a, b)
-                pairs.append(("remainder", arm, partner))
-    return pairs
-
-
-def _pair_frame(df: pd.DataFrame, pairs: list[tuple[str, str, str]]) -> pd.DataFrame:
-    """The runs of `pairs` with `pair` (arm/partner) and `side` (arm | partner) columns."""
-    parts = [
-        df[df["stem"] == stem].assign(pair=f"{arm}/{partner}", kind=kind, side=side)
-        for kind, arm, partner in pairs
-        for stem, side in ((arm, "arm"), (partner, "partner"))
-    ]
-    return pd.concat(parts, ignore_index=True) if parts else df.iloc[:0]
-
-
 def c2(ctx: Context) -> Section:
     import re
 
@@ -389,7 +305,7 @@ def c2(ctx: Context) -> Section:
             for n in shifts
         }
     )
-    paired = _pair_frame(df, pairs)
+    paired = pair_frame(df, pairs)
     pooled = holm_family(
         {
             (kind, n): paired_diff(

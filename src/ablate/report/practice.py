@@ -8,7 +8,7 @@ import pandas as pd
 from ablate.analysis import counterfactual
 from ablate.analysis.rules import practice as rules
 from ablate.analysis.rules.common import MissingEvidence
-from ablate.analysis.selection import selection_regret
+from ablate.analysis.selection import optimism_by_count, selection_regret
 from ablate.analysis.stats import mean_ci
 from ablate.report import figures
 from ablate.report.context import Context, Section
@@ -17,36 +17,58 @@ from ablate.report.markdown import table
 OVERFIT_LOSS = 0.05
 
 
+def _lowest_losses(curves: pd.DataFrame) -> dict[str, list[float]]:
+    """Per family, each run's lowest logged training loss."""
+    return {
+        str(arch): g.groupby("key")["train_loss"].min().tolist()
+        for arch, g in curves.groupby("arch", sort=True)
+    }
+
+
+def _steps_below(curves: pd.DataFrame) -> dict[str, int | None]:
+    """Per family, the step by which every run is below OVERFIT_LOSS (None: some never)."""
+    out: dict[str, int | None] = {}
+    for arch, g in curves.groupby("arch", sort=True):
+        firsts = [
+            run.loc[run["train_loss"] < OVERFIT_LOSS, "step"].min() for _, run in g.groupby("key")
+        ]
+        out[str(arch)] = None if any(pd.isna(f) for f in firsts) else int(max(firsts))
+    return out
+
+
 def t1(ctx: Context) -> Section:
     curves = ctx.curves("overfit_tiny")
     if curves.empty:
         raise MissingEvidence("overfit_tiny has no loss curves")
-    curves = curves[curves["train_loss"].notna()]
-    steps: dict[str, int | None] = {}
+    curves = curves[curves["train_loss"].notna()].assign(labels="true")
+    bugged = ctx.curves("overfit_scrambled")
+    if not bugged.empty:
+        bugged = bugged[bugged["train_loss"].notna()].assign(labels="scrambled every step")
+    reached, control = _lowest_losses(curves), _lowest_losses(bugged) if len(bugged) else {}
+    verdict = rules.t1_overfit(reached, control, OVERFIT_LOSS)
     rows = []
-    for arch, g in curves.groupby("arch"):
-        firsts = []
-        for _, run in g.groupby("key"):
-            below = run[run["train_loss"] < OVERFIT_LOSS]["step"]
-            firsts.append(int(below.min()) if len(below) else None)
-        steps[arch] = None if None in firsts else max(firsts)
-        rows.append(
+    for labels, frame, lows in (("true", curves, reached), ("scrambled", bugged, control)):
+        steps = _steps_below(frame) if len(frame) else {}
+        rows += [
             [
                 arch,
-                f"{g.groupby('key')['train_loss'].min().max():.4f}",
-                steps[arch] if steps[arch] is not None else "never",
-                len(firsts),
+                labels,
+                f"{sum(v < OVERFIT_LOSS for v in runs)}/{len(runs)}",
+                f"{max(runs):.4f}",
+                steps[arch] if steps.get(arch) is not None else "never",
             ]
-        )
-    verdict = rules.t1_overfit(steps, OVERFIT_LOSS)
+            for arch, runs in lows.items()
+        ]
+    shown = pd.concat([curves, bugged], ignore_index=True) if len(bugged) else curves
     path, link = ctx.figure("t1_overfit.png")
     figures.lines(
-        curves.assign(train_loss=curves["train_loss"].clip(lower=1e-4)),
+        shown.assign(train_loss=shown["train_loss"].clip(lower=1e-4)),
         "step",
         "train_loss",
         "arch",
         path,
-        "Overfitting a tiny subset",
+        "Overfitting a tiny subset, with true and scrambled labels",
+        style="labels",
         logy=True,
         xlabel="step",
         ylabel="training loss",
@@ -54,9 +76,22 @@ def t1(ctx: Context) -> Section:
     body = "\n\n".join(
         [
             ctx.describe("overfit_tiny"),
+            *([ctx.describe("overfit_scrambled")] if len(bugged) else []),
+            "The check passes when the training loss on the subset falls below "
+            f"{OVERFIT_LOSS}. It is only worth running if it can fail: the negative control "
+            "trains the same nets on the same images with the labels permuted anew at every "
+            "step (the bug of shuffling images and labels apart), which no net can fit. "
+            "Per family and labels, the runs that pass, the lowest loss of the worst run, "
+            "and the step by which every run passes:",
             f"![Loss curves on a tiny subset]({link})",
             table(
-                ["arch", "lowest loss (worst seed)", f"steps to loss < {OVERFIT_LOSS}", "seeds"],
+                [
+                    "arch",
+                    "labels",
+                    f"runs reaching loss < {OVERFIT_LOSS}",
+                    "lowest loss (worst run)",
+                    f"steps to loss < {OVERFIT_LOSS} (all runs)",
+                ],
                 rows,
             ),
         ]
@@ -169,7 +204,7 @@ def _lr_section(ctx: Context, qid: str, kind: str) -> Section:
         + ".",
         f"**Does changing only the rate cure a `{kind}` curve?** Runs that differ only in "
         "the rate (same study, config and seed: the lr_range and bn sweeps, and each tuned "
-        "arm's rate search on seed 0) form a group. Per study, the "
+        "arm's rate search on seeds 0 and 1 with its extensions) form a group. Per study, the "
         f"`{kind}` runs by which change of rate gave a `healthy` curve in their group: only "
         "a higher rate (raising), only a lower one (lowering), both (either), none of the "
         "rates tried, or no other rate tried (untested; most grid runs of tuned studies, "
@@ -196,6 +231,24 @@ def t3(ctx: Context) -> Section:
     return _lr_section(ctx, "T3", "diverged")
 
 
+# Numbers of configurations compared, and how many studies must have that many runs for
+# the average over studies to mean something.
+COUNTS = [2, 4, 8, 16, 32, 64, 128]
+MIN_GROUPS = 3
+
+
+def selection_pool(ctx: Context) -> pd.DataFrame:
+    """The runs one could choose among: every finished run that trains, of every study
+    that trains on the standard split (not cross-validation folds, a tiny subset or
+    scrambled labels), grid and rate-search runs alike."""
+    runs = ctx.runs[ctx.runs["status"] == "ok"]
+    standard = runs["folds"].fillna(0).eq(0) & runs["train_limit"].isna()
+    if "scramble_labels" in runs:
+        standard &= ~runs["scramble_labels"].fillna(False).astype(bool)
+    majority = runs["majority_acc"].fillna(0.1) if "majority_acc" in runs else 0.1
+    return runs[standard & (runs["test_acc"] > majority + 0.1)]
+
+
 def t4(ctx: Context) -> Section:
     df = ctx.study("cv_select")
     if df.empty or df["fold"].nunique() < 2 or df["lr"].nunique() < 2:
@@ -204,6 +257,8 @@ def t4(ctx: Context) -> Section:
     cv_choice, test_choice = float(by["val_acc"].idxmax()), float(by["test_acc"].idxmax())
     regret, optimism = selection_regret(df)
     rates = sorted(by.index)
+    pool = selection_pool(ctx)
+    growth = optimism_by_count(pool, COUNTS, min_groups=MIN_GROUPS)
     verdict = rules.t4_cv(
         cv_choice,
         test_choice,
@@ -211,6 +266,7 @@ def t4(ctx: Context) -> Section:
         regret,
         optimism,
         float(by.loc[cv_choice, "val_acc"] - by.loc[cv_choice, "test_acc"]),
+        growth,
     )
     long = df.melt(
         id_vars=["lr", "fold"],
@@ -255,6 +311,22 @@ def t4(ctx: Context) -> Section:
             f"regret), and {optimism.fmt(signed=True)} above the lr that the other folds' test "
             "scores pick (the optimism of reporting a number one selected on); means over "
             f"{regret.n} folds with t-intervals, rough ones since folds share training data.",
+            "**How much peeking inflates, by how many configurations are compared.** The "
+            "rates above barely differ, so picking among them on the test set can gain "
+            "little; the inflation grows with the number of configurations one picks from. "
+            f"From the {len(pool)} finished runs that train on the standard split (every "
+            "study's grid and rate-search runs; "
+            f"{pool['study'].nunique()} studies), per number k of configurations drawn at "
+            "random from one study: how far the test accuracy of the test-best of the k "
+            "lies above its validation accuracy (its held-out counterpart, untouched by the "
+            "choice), minus the same gap for one random run (the splits' own offset for "
+            "that study); exact over all draws, averaged over the studies with at least k "
+            f"runs (shown where at least {MIN_GROUPS} have), 95% intervals from 1,000 "
+            "bootstrap resamples of runs within studies:",
+            table(
+                ["configurations compared", "inflation of the reported accuracy [95% CI]", "runs"],
+                [[k, est.fmt(signed=True), est.n] for k, est in growth.items()],
+            ),
         ]
     )
     return Section("t4", "T4", body, [verdict])

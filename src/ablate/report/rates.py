@@ -1,6 +1,7 @@
-"""The report's table of learning rates: each arm's rate from its study's search, its
-validation accuracy at every searched rate, and a flag where the choice sits at an edge
-of the searched range (the best rate may lie beyond it)."""
+"""The report's table of learning rates: each arm's rate from its study's search, its mean
+validation accuracy at every rate tried (the half-decade extensions past the searched range
+included), and why a choice was left where it is: the next rate diverged, the extensions
+ran out, or the arm trains at no rate tried."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from ablate.analysis.tuning import select_best_lr
 from ablate.report.context import Context, Section
 from ablate.report.markdown import table
 
-NOT_CELLS = {"fold"}  # cross-validation folds are replicates, not cells
+NOT_CELLS = {"fold"}
+# Why a searched arm's rate stays where it is (`lr_search.EDGES`); an interior choice: ''.
+FLAGS = {
+    False: "",
+    "diverged-next": "the next half-decade diverged",
+    "limit": "**still at the edge after 3 extensions**",
+    "no-train": "**trains at no rate tried**",
+}  # cross-validation folds are replicates, not cells
 
 
 def kept_rates(ctx: Context, study: str) -> str:
@@ -74,14 +82,18 @@ def section(ctx: Context) -> Section | None:
             continue
         levels = found["levels"]
         for arm, entry in found["arms"].items():
+            added = {f"{lr:g}" for lr in entry["extended"]}
             scores = ", ".join(
-                f"{lr}: {'—' if score is None else f'{score:.3f}'}"
+                f"{f'*{lr}*' if lr in added else lr}: "
+                + ("—" if score["mean"] is None else f"{score['mean']:.3f}")
                 for lr, score in entry["scores"].items()
             )
-            edge = "**at the edge**" if entry["edge"] else ""
             arm_text = arm.replace("model.", "").replace("data.", "").replace(",", ", ")
-            rows.append([f"`{study}`", arm_text, f"{entry['lr']:g}", scores, edge])
-        rows.append(["", f"*searched: {', '.join(f'{lr:g}' for lr in levels)}*", "", "", ""])
+            flag = FLAGS[entry["edge"]]
+            rows.append([f"`{study}`", arm_text, f"{entry['lr']:g}", scores, flag])
+        seeds = ", ".join(str(s) for s in found["seeds"])
+        searched = f"*searched: {', '.join(f'{lr:g}' for lr in levels)}; seeds {seeds}*"
+        rows.append(["", searched, "", "", ""])
     if not rows and not swept:
         return None
     sweeping = [
@@ -93,16 +105,20 @@ def section(ctx: Context) -> Section | None:
     ]
     body = (
         "A study with a rate search trains each arm (a combination of the axes named in "
-        "`study.tune.by`) at every searched rate on seed 0 and keeps the one with the best "
-        "validation accuracy (a diverged run scores lowest); its grid then reuses that rate "
+        "`study.tune.by`) at every searched rate on two seeds and keeps the one with the best "
+        "mean validation accuracy (a diverged run scores 0); a choice at an edge of the rates "
+        "tried adds the next half-decade rate (*in italics*) until the choice is interior, "
+        "the next rate diverges, or three were added. An arm no better than the majority "
+        "class + 0.1 at every rate trains at no rate tried: it is flagged, and its grid runs "
+        "at its lowest rate that did not diverge. Its grid then reuses the chosen rate "
         "for every seed and for every level of the axes outside the arm. Those axes are "
         "judged at a rate chosen on one of their levels (`study.tune.at`): a confound in "
         "favour of that level, which the verdicts on those axes inherit"
         + (f" ({'; '.join(searched_at)})" if (searched_at := _searched_at(ctx)) else "")
         + ". Studies whose grid sweeps the rate "
         f"itself ({', '.join(f'`{s}`' for s in sweeping) or 'none here'}) keep each "
-        "cell's best-validated rate in their comparisons. A rate chosen at the edge of the "
-        "searched range is flagged: the best may lie beyond it.\n\n"
+        "cell's best-validated rate in their comparisons; a kept rate at the edge of its "
+        "sweep is flagged: the best may lie beyond it.\n\n"
         + (
             table(["study", "arm", "rate", "validation accuracy per rate", "flag"], rows)
             if rows

@@ -1,4 +1,4 @@
-"""Assemble reports/report.md: header, summary of every question ID, one section per ID in
+"""Assemble reports/<profile>/report.md: header, summary of every question ID, one section per ID in
 the order of the notes, the main-grid overview, non-ok runs and the run inventory."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from ablate.analysis.controls import ControlCheck
+from ablate.analysis.metrics import training_minutes
 from ablate.analysis.rules.common import NOT_RUN, MissingEvidence, Verdict, not_run
 from ablate.io import atomic_write_text, clean_stale_temps
 from ablate.report import (
@@ -72,7 +73,10 @@ def header(ctx: Context) -> str:
         ["profile", ctx.params.get("profile")],
         ["dataset", _unique(runs, "dataset")],
         ["runs", f"{len(runs)} ({status})"],
-        ["compute", f"{runs['wall_time_s'].sum() / 60:.1f} min of training, summed over runs"],
+        [
+            "training time, summed over runs",
+            f"{training_minutes(runs):.1f} min (each run's wall time, rate searches included)",
+        ],
         *code_rows(runs),
         ["report written at", checkout_state()],
         [
@@ -162,12 +166,13 @@ def inventory(ctx: Context) -> str:
                 study,
                 len(group),
                 *(int(counts.get(s, 0)) for s in ("ok", "diverged", "timeout", "failed")),
-                f"{group['wall_time_s'].sum() / 60:.1f}",
+                f"{training_minutes(group):.1f}",
                 _unique(group, "data_hash"),
             ]
         )
     return table(
-        ["study", "runs", "ok", "diverged", "timeout", "failed", "minutes", "data hash"], rows
+        ["study", "runs", "ok", "diverged", "timeout", "failed", "training min", "data hash"],
+        rows,
     )
 
 
@@ -198,7 +203,8 @@ def build(ctx: Context) -> tuple[str, dict[str, Verdict]]:
     parts = [
         "# Which CNN design choice matters, and why?",
         "Every number, figure and verdict below is computed from the runs in `runs/` "
-        "(aggregated in `results/runs.csv`) by `dvc repro`; nothing is written by hand. "
+        f"(aggregated in `results/{ctx.params.get('profile')}/runs.csv`) by `dvc repro`; "
+        "nothing is written by hand. "
         "A verdict whose deciding 95% confidence interval spans zero, or whose test gives "
         "p ≥ 0.05 after Holm's correction, reads *inconclusive*. A paired comparison (the "
         "same cells or seeds in both arms) is tested by an exact sign-flip test over its "
@@ -246,11 +252,26 @@ def _json(path: Path) -> dict[str, Any]:
         return {}
 
 
+def _figure_files(folder: Path) -> dict[Path, tuple[int, int]]:
+    return {p: (s.st_ino, s.st_mtime_ns) for p in folder.glob("*.png") for s in [p.stat()]}
+
+
+def prune_figures(before: dict[Path, tuple[int, int]]) -> list[Path]:
+    """Remove the figures of an earlier report that this one did not draw again: each
+    figure is written to a new file renamed into place, so one left unchanged is stale."""
+    stale = [p for p, stat in before.items() if _figure_files(p.parent).get(p) == stat]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
 def write_report(results: Path, params: dict[str, Any], out_dir: Path) -> dict[str, Verdict]:
-    """Read the aggregated tables under `results` and write `out_dir`/report.md."""
+    """Read the aggregated tables under `results` and write `out_dir`/report.md and the
+    figures it links (figures/, where no figure of an earlier report is left)."""
     for folder in (out_dir, out_dir / "figures"):
         folder.mkdir(parents=True, exist_ok=True)  # a DVC output even when no figure is drawn
         clean_stale_temps(folder)
+    drawn_before = _figure_files(out_dir / "figures")
     runs = _read(results / "runs.csv", ["study", "key"])
     if runs.empty:
         raise FileNotFoundError(f"{results / 'runs.csv'} is missing or empty: run the aggregate")
@@ -265,5 +286,6 @@ def write_report(results: Path, params: dict[str, Any], out_dir: Path) -> dict[s
         importance=_read(results / "importance.csv", []),
     )
     text, results = build(ctx)
+    prune_figures(drawn_before)
     atomic_write_text(out_dir / "report.md", text)
     return results

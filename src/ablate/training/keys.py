@@ -7,10 +7,9 @@ import hashlib
 import json
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import InterpolationResolutionError
+from omegaconf import DictConfig
 
-from ablate.errors import ConfigError
+from ablate.config import DataConfig, ModelConfig, resolved
 from ablate.training.fingerprint import code_fingerprint, device_type
 
 # Fields that do not change the numbers a run produces: where it writes, how it logs,
@@ -20,18 +19,6 @@ IGNORED = {
     "trainer": {"max_time_s", "progress_bar"},
 }
 KEYED_SECTIONS = ("data", "model", "optim", "trainer", "probes", "seed")
-
-
-def resolved(cfg: DictConfig) -> dict[str, Any]:
-    """The config as plain data; an interpolation that cannot resolve (a tuned rate not
-    searched yet) is a ConfigError naming why."""
-    try:
-        plain = OmegaConf.to_container(cfg, resolve=True)
-    except InterpolationResolutionError as err:  # OmegaConf wraps the resolver's own message
-        message = str(err).splitlines()[0].split("resolving interpolation: ", 1)[-1]
-        raise ConfigError(message) from None
-    assert isinstance(plain, dict)
-    return plain
 
 
 def key_fields(cfg: DictConfig) -> dict[str, Any]:
@@ -68,8 +55,6 @@ MOOT = {
 
 
 def canonical(fields: dict[str, Any]) -> dict[str, Any]:
-    from ablate.config import DataConfig, ModelConfig
-
     model, data, defaults = fields["model"], fields["data"], ModelConfig()
     for name in MOOT.get(model["arch"], ()):
         model[name] = getattr(defaults, name)
@@ -77,6 +62,13 @@ def canonical(fields: dict[str, Any]) -> dict[str, Any]:
         model["match_flops"] = defaults.match_flops
     if model["norm"] == "none":
         model["norm_position"] = defaults.norm_position
+    # Moot, or off: absent, as in the keys made before these fields existed.
+    if model["norm"] != "noisy_batch":
+        model.pop("norm_noise", None)
+    if not fields["probes"].get("drift", True):
+        fields["probes"].pop("drift")
+    if not data.get("scramble_labels", True):
+        data.pop("scramble_labels")
     if model["init"] != "small_normal":
         model["init_std"] = defaults.init_std
     if not data["folds"]:

@@ -217,12 +217,12 @@ def claimed(final: Path) -> Iterator[bool]:
 
 
 def run(cfg: DictConfig) -> dict[str, Any]:
-    """Train `cfg` unless its key already finished or another process holds it; return its
-    result record."""
+    """Train `cfg` unless its key already finished (and `rerun` is off) or another process
+    holds it; return its result record."""
     validate(cfg)
     final = run_dir(cfg)
-    done = read_result(final)
-    if done is None and cfg.reuse_runs:
+    done = None if cfg.rerun else read_result(final)
+    if done is None and cfg.reuse_runs and not cfg.rerun:
         done = reuse(cfg, final)
     if done is not None and done.get("status") in FINISHED:
         done["skipped"] = True
@@ -230,7 +230,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         return done
     clean_stale_temps(final.parent)
     with claimed(final) as mine:
-        done = read_result(final)  # finished while we waited for the claim
+        done = None if cfg.rerun else read_result(final)  # finished while we waited
         if not mine or (done is not None and done.get("status") in FINISHED):
             result = {**(done or {"key": final.name, "status": "busy"}), "skipped": True}
         else:
@@ -292,6 +292,8 @@ def train_and_record(cfg: DictConfig, final: Path) -> dict[str, Any]:
     try:
         train(cfg, result, modules, probes, logger)
     except AblateInputError:
+        if logger is not None:
+            tracking.close(logger.experiment)  # its W&B run, started before training
         raise  # the user's input is wrong: say so, record nothing
     except Diverged as err:
         result.update(status="diverged", diverged_step=err.step, error=str(err))

@@ -48,7 +48,9 @@ def make_logger(cfg: DictConfig, key: str) -> Any | None:
     from pytorch_lightning.loggers import WandbLogger
 
     os.environ.setdefault("WANDB_SILENT", "true")
-    return WandbLogger(
+    # The run is started here, not by WandbLogger: it would pass `anonymous=None` to
+    # wandb.init, a deprecated setting W&B warns about on every run.
+    run = wandb.init(
         project=cfg.wandb_project,
         name=f"{cfg.study.name}/{key}",
         group=f"{cfg.study.name}/{cell_key(cfg)}",
@@ -56,7 +58,7 @@ def make_logger(cfg: DictConfig, key: str) -> Any | None:
         tags=[f"{axis}={cfg.model[axis]}" for axis in TAG_AXES],
         config=OmegaConf.to_container(cfg, resolve=True),
         mode=cfg.wandb,
-        save_dir=".",
+        dir=".",
         reinit="finish_previous",
         # No system-metrics sampler, console capture or code/git scan: on a small machine
         # they compete with training for the cores, and the run records carry the facts.
@@ -64,6 +66,10 @@ def make_logger(cfg: DictConfig, key: str) -> Any | None:
             x_disable_stats=True, x_disable_meta=True, console="off", save_code=False
         ),
     )
+    # The step axis WandbLogger sets on the runs it starts itself.
+    run.define_metric("trainer/global_step")
+    run.define_metric("*", step_metric="trainer/global_step", step_sync=True)
+    return WandbLogger(experiment=run)
 
 
 def finish(logger: Any | None, result: dict[str, Any]) -> None:

@@ -5,31 +5,35 @@ from __future__ import annotations
 import pytest
 
 from ablate.analysis.rules import batchnorm
+from ablate.analysis.rules.batchnorm import NoiseLevel, PositionStratum
+from ablate.analysis.stats import Estimate
 
 from .estimates import DOWN, FLAT, UP
+
+ZERO = Estimate(0.0, 0.0, 0.0, 10, p=1.0)  # every pair trains alike
+TINY = Estimate(0.001, -0.002, 0.004, 10, p=0.5)  # within any margin
+
+
+def s(trains: Estimate, acc: Estimate) -> PositionStratum:
+    return PositionStratum(trains, acc, margin=0.01)
 
 
 @pytest.mark.parametrize(
     ("strata", "expected"),
     [
-        ({("conv", "kaiming"): (FLAT, UP), ("mlp", "kaiming"): (UP, FLAT)}, "supported"),
-        ({("conv", "kaiming"): (DOWN, FLAT), ("mlp", "small"): (FLAT, DOWN)}, "refuted"),
-        # one position wins in one family, the other in the other: directions differ
-        ({("conv", "kaiming"): (FLAT, DOWN), ("mlp", "kaiming"): (UP, FLAT)}, "nuanced"),
-        # the two measures disagree within one stratum
-        ({("conv", "kaiming"): (UP, DOWN), ("mlp", "kaiming"): (UP, FLAT)}, "nuanced"),
-        # after wins in one init, the intervals overlap in the other: not across init
-        (
-            {
-                ("conv", "kaiming"): (FLAT, DOWN),
-                ("conv", "small"): (FLAT, FLAT),
-                ("mlp", "kaiming"): (DOWN, FLAT),
-            },
-            "inconclusive",
-        ),
-        # the same direction in one family only
-        ({("conv", "kaiming"): (DOWN, DOWN), ("conv", "small"): (FLAT, DOWN)}, "inconclusive"),
-        ({("conv", "kaiming"): (FLAT, FLAT), ("mlp", "kaiming"): (FLAT, FLAT)}, "inconclusive"),
+        ({("conv", "k"): s(ZERO, UP), ("mlp", "k"): s(UP, TINY)}, "supported"),
+        ({("conv", "k"): s(DOWN, TINY), ("mlp", "s"): s(ZERO, DOWN)}, "refuted"),
+        # equivalent everywhere: "no difference larger than the margin"
+        ({("conv", "k"): s(ZERO, TINY), ("mlp", "k"): s(ZERO, TINY)}, "refuted"),
+        # no difference for ReLU, the measures part ways for sigmoid: what B1 found
+        ({("conv", "k"): s(ZERO, TINY), ("mlp/sigmoid", "x"): s(UP, DOWN)}, "nuanced"),
+        # before wins in one family, no difference in the other
+        ({("conv", "k"): s(ZERO, TINY), ("mlp", "k"): s(UP, TINY)}, "nuanced"),
+        ({("conv", "k"): s(ZERO, DOWN), ("mlp", "k"): s(UP, FLAT)}, "nuanced"),
+        # after wins in one stratum, the rest undecided: not across every stratum
+        ({("conv", "k"): s(ZERO, DOWN), ("mlp", "k"): s(FLAT, FLAT)}, "inconclusive"),
+        # one family only
+        ({("conv", "k"): s(DOWN, DOWN), ("conv", "s"): s(ZERO, DOWN)}, "inconclusive"),
         ({}, "inconclusive"),
     ],
 )
@@ -37,27 +41,59 @@ def test_b1(strata, expected):
     assert batchnorm.b1_position(strata).verdict == expected
 
 
-def test_b1_names_where_each_position_wins():
-    strata = {("conv", "kaiming"): (FLAT, DOWN), ("mlp", "kaiming"): (UP, FLAT)}
-    text = batchnorm.b1_position(strata).explanation
-    assert "before wins in mlp/kaiming" in text and "after wins in conv/kaiming" in text
+def test_b1_names_the_strata_and_what_decides_in_each():
+    strata = {("conv", "k"): s(ZERO, TINY), ("mlp/sigmoid", "x"): s(UP, DOWN)}
+    verdict = batchnorm.b1_position(strata)
+    assert "in mlp/sigmoid/x, before trains at more rates, after is more accurate" in (
+        verdict.explanation
+    )
+    assert "no difference in conv/k" in verdict.explanation
+    assert "[" in verdict.key_number and "pairs" in verdict.key_number  # numbers with CIs
+
+
+def test_margin_follows_the_error_rate():
+    assert batchnorm.margin(0.97) == pytest.approx(0.0075)
+    assert batchnorm.margin(0.999) == batchnorm.MIN_MARGIN
+    assert batchnorm.margin(float("nan")) == batchnorm.MIN_MARGIN
+
+
+SHIFTS = UP  # the noise moves the distribution more than training does without BN
+STILL = DOWN  # ... less
 
 
 @pytest.mark.parametrize(
-    ("bn", "none", "beta", "expected"),
+    ("bn_adv", "levels", "expected"),
     [
-        (1.0, 0.1, DOWN, "supported"),
-        (0.1, 1.0, UP, "refuted"),
-        (1.0, 0.1, UP, "nuanced"),
-        (1.0, 0.1, FLAT, "inconclusive"),
-        (1.0, None, DOWN, "supported"),  # no rate trains without BN
+        # noisy BN keeps the advantage though its distribution moves more: Santurkar's result
+        (UP, {0.1: NoiseLevel(UP, TINY, SHIFTS), 1.0: NoiseLevel(DOWN, DOWN, SHIFTS)}, "refuted"),
+        # every destabilising level loses it (worse than, or no better than, no BN)
+        (
+            UP,
+            {0.3: NoiseLevel(TINY, DOWN, SHIFTS), 1.0: NoiseLevel(DOWN, DOWN, SHIFTS)},
+            "supported",
+        ),
+        # only a level whose noise moves the distribution less than training keeps it
+        (
+            UP,
+            {0.1: NoiseLevel(UP, TINY, STILL), 1.0: NoiseLevel(FLAT, DOWN, SHIFTS)},
+            "inconclusive",
+        ),
+        (UP, {0.1: NoiseLevel(UP, TINY, STILL)}, "inconclusive"),  # no level destabilises
+        (FLAT, {0.1: NoiseLevel(UP, TINY, SHIFTS)}, "inconclusive"),  # nothing to explain
+        (UP, {}, "inconclusive"),  # not run
     ],
 )
-def test_b2(bn, none, beta, expected):
-    verdict = batchnorm.b2_why_bn(bn, none, beta)
+def test_b2_answers_the_normality_hypothesis_with_noisy_bn(bn_adv, levels, expected):
+    verdict = batchnorm.b2_why_bn(1.0, 0.1, DOWN, {"main": UP}, bn_adv, levels, 0.01)
     assert verdict.verdict == expected
-    if bn and none:
-        assert (
-            verdict.numbers["top_lr_ratio"] == bn / none
-            and f"(×{bn / none:g})" in verdict.key_number
-        )
+    assert "Measured apart: BN makes training easier: holds" in verdict.explanation
+
+
+def test_b2_keeps_rates_and_smoothness_apart_from_the_verdict():
+    levels = {0.1: NoiseLevel(UP, TINY, SHIFTS)}
+    verdict = batchnorm.b2_why_bn(1.0, 0.1, UP, {"main": FLAT}, UP, levels, 0.01)
+    assert verdict.verdict == "refuted"
+    assert "landscape smoother (β): fails" in verdict.explanation
+    assert "BN makes training easier: unclear" in verdict.explanation
+    assert verdict.numbers["top_lr_ratio"] == 10 and "(×10)" in verdict.key_number
+    assert "noise 0.1 (deciding)" in verdict.key_number

@@ -27,5 +27,6 @@ def test_a_single_value_never_decides():
     assert one.compare() == "overlap"
     assert convolution.c4_depth({"resnet": one}, {}).verdict == "inconclusive"
     no_ci = Estimate(0.9, float("nan"), float("nan"), 1)
-    assert init.w1_small_init({"relu": no_ci}, no_ci, no_ci, 0.015, 0.1).verdict == "inconclusive"
+    w3 = init.w3_kaiming(init.Count(8, 8), init.Count(0, 8), no_ci, no_ci, 30, 0.5)
+    assert w3.verdict == "inconclusive"
     assert activations.a3_zero_init(0.0, no_ci, 0.1).verdict == "inconclusive"

@@ -2,67 +2,96 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
+from ablate.analysis.depth_trend import MODELS, SignalFit
 from ablate.analysis.rules import init
+from ablate.analysis.rules.init import Count
 from ablate.analysis.stats import Estimate
 
-from .estimates import CHANCE_ACC, DOWN, FLAT, GOOD, UP, WIDE
+from .estimates import DOWN, FLAT, UP
 
-BAND = 0.015  # log10(2) / 20 layers
-STABLE = Estimate(0.001, -0.005, 0.007, 6)
-SHRINKING = Estimate(-0.15, -0.17, -0.13, 6)  # ReLU under Xavier: 1/sqrt(2) per layer
-SLOW_LOSS = Estimate(-0.03, -0.035, -0.025, 6)  # tanh losing 7% per layer
+ALL, NONE, HALF, FEW = Count(8, 8), Count(0, 8), Count(4, 8), Count(3, 3)
 
 
-@pytest.mark.parametrize(
-    ("shallow", "deep", "slope", "expected"),
-    [
-        (GOOD, CHANCE_ACC, SHRINKING, "supported"),
-        (CHANCE_ACC, GOOD, STABLE, "refuted"),
-        (GOOD, GOOD, SHRINKING, "nuanced"),
-        (GOOD, WIDE, SHRINKING, "inconclusive"),
-    ],
-)
-def test_w1(shallow, deep, slope, expected):
-    assert init.w1_small_init({"relu": shallow}, deep, slope, BAND, 0.1).verdict == expected
+def fit(change: float, n: int = 8, model: str = MODELS[0]) -> SignalFit:
+    """A fitted signal of 30 layers whose first -> last change is 10**change, tight CIs."""
+    per = change / (29 if model == MODELS[0] else math.log10(30))
+    return SignalFit(model, n, n, Estimate(per, per, per, n), _tight(change, n))
 
 
-def test_w1_judges_every_activation_in_small_nets():
-    verdict = init.w1_small_init(
-        {"relu": GOOD, "sigmoid": CHANCE_ACC}, CHANCE_ACC, SHRINKING, BAND, 0.1
-    )
-    assert (
-        verdict.verdict == "nuanced" and "fails: works in small sigmoid nets" in verdict.explanation
-    )
+def _tight(mean: float, n: int) -> Estimate:
+    return Estimate(mean, mean - 0.05, mean + 0.05, n)
+
+
+STABLE = fit(0.0)  # within 2x over the net
+SHRINKS = fit(-4.5)  # ReLU under Xavier: 1/sqrt(2) per layer over 30 layers
+POWER = fit(math.log10(30**-0.5), model=MODELS[1])  # tanh under Xavier: std ∝ layer^-0.5
+GROWS = fit(4.5)
 
 
 @pytest.mark.parametrize(
-    ("tanh", "relu", "deep", "expected"),
+    ("shallow", "deep", "acts", "grads", "expected"),
     [
-        (STABLE, SHRINKING, GOOD, "supported"),
-        (SHRINKING, STABLE, CHANCE_ACC, "refuted"),
-        (STABLE, STABLE, GOOD, "nuanced"),
-        (STABLE, SHRINKING, WIDE, "inconclusive"),
+        (ALL, NONE, SHRINKS, GROWS, "supported"),
+        (NONE, ALL, STABLE, STABLE, "refuted"),
+        (ALL, ALL, SHRINKS, GROWS, "nuanced"),
+        (ALL, HALF, SHRINKS, GROWS, "inconclusive"),
     ],
 )
-def test_w2(tanh, relu, deep, expected):
-    assert init.w2_xavier(tanh, relu, BAND, deep, 0.1).verdict == expected
+def test_w1(shallow, deep, acts, grads, expected):
+    verdict = init.w1_small_init({"relu": shallow}, {"relu": deep}, acts, grads)
+    assert verdict.verdict == expected
 
 
-def test_w2_a_steady_seven_percent_loss_per_layer_is_not_stable():
-    verdict = init.w2_xavier(SLOW_LOSS, SHRINKING, BAND, GOOD, 0.1)
-    assert verdict.verdict == "nuanced" and "fails: stable for tanh" in verdict.explanation
+def test_w1_names_an_activation_that_fails_in_small_nets():
+    verdict = init.w1_small_init({"relu": ALL, "sigmoid": NONE}, {"relu": NONE}, SHRINKS, GROWS)
+    assert verdict.verdict == "nuanced"
+    assert "fails: trains in small sigmoid nets" in verdict.explanation
+
+
+def test_w1_three_seeds_are_counted_but_never_decide():
+    verdict = init.w1_small_init({"relu": FEW}, {"relu": Count(0, 3)}, SHRINKS, GROWS)
+    assert verdict.verdict == "inconclusive"
+    assert "3/3" in verdict.key_number and "rest on 3 seeds per cell" in verdict.explanation
+
+
+def test_count_most_needs_six_runs_and_a_clear_majority():
+    assert ALL.most() is True and NONE.most() is False and HALF.most() is None
+    assert Count(7, 8).most() is None  # its exact CI reaches below 1/2
+    assert FEW.most() is None
 
 
 @pytest.mark.parametrize(
-    ("xavier", "small", "expected"),
+    ("tanh", "grad", "relu", "expected"),
     [
-        (UP, UP, "supported"),
-        (DOWN, DOWN, "refuted"),
-        (UP, DOWN, "nuanced"),
-        (FLAT, UP, "inconclusive"),
+        (STABLE, STABLE, SHRINKS, "supported"),
+        (SHRINKS, GROWS, STABLE, "refuted"),
+        (POWER, STABLE, SHRINKS, "nuanced"),
+        (STABLE, STABLE, fit(-4.5, n=3), "inconclusive"),
     ],
 )
-def test_w3(xavier, small, expected):
-    assert init.w3_kaiming(xavier, small, STABLE).verdict == expected
+def test_w2(tanh, grad, relu, expected):
+    assert init.w2_xavier(tanh, grad, relu).verdict == expected
+
+
+def test_w2_a_power_law_decay_over_the_net_is_not_stable_and_says_which_model_fits():
+    verdict = init.w2_xavier(POWER, STABLE, SHRINKS)
+    assert "fails: tanh activations keep their scale" in verdict.explanation
+    assert "power law fits better in 8/8 runs" in verdict.key_number
+    assert "tanh std ∝ layer^-0.50" in verdict.key_number  # the exponent, not a factor
+
+
+@pytest.mark.parametrize(
+    ("kaiming", "xavier", "steps", "acc", "expected"),
+    [
+        (ALL, NONE, UP, UP, "supported"),
+        (NONE, ALL, DOWN, DOWN, "refuted"),
+        (ALL, HALF, UP, FLAT, "inconclusive"),
+        (ALL, ALL, UP, UP, "nuanced"),
+    ],
+)
+def test_w3(kaiming, xavier, steps, acc, expected):
+    assert init.w3_kaiming(kaiming, xavier, steps, acc, 30, 0.5).verdict == expected

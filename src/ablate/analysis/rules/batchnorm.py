@@ -1,11 +1,32 @@
-"""Rules of the batchnorm section: B1 BN position, B2 what BN changes."""
+"""Rules of the batchnorm section: B1 BN position, B2 what BN changes and why."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
-from ablate.analysis.rules.common import Verdict, _dir, from_parts, with_needs
+from ablate.analysis.rules.common import Verdict, _dir, with_needs
 from ablate.analysis.stats import Estimate
+
+# Accuracy near the ceiling leaves few errors to win: "no difference" means a CI within
+# ±ERROR_SHARE of the better arm's error rate (at 0.97 accuracy: ±0.0075), never less than
+# MIN_MARGIN.
+ERROR_SHARE = 0.25
+MIN_MARGIN = 0.005
+# "Trains at as many rates": the paired difference in the share of (rate, seed) pairs that
+# train lies within ±TRAIN_MARGIN (a tenth of the sweep).
+TRAIN_MARGIN = 0.1
+
+
+def margin(accuracy: float) -> float:
+    """The equivalence margin for an accuracy difference between arms near `accuracy`."""
+    if not math.isfinite(accuracy):
+        return MIN_MARGIN
+    return max(MIN_MARGIN, ERROR_SHARE * (1 - accuracy))
+
+
+def _within(est: Estimate, bound: float) -> bool:
+    return est.n > 1 and est.lo >= -bound and est.hi <= bound
 
 
 def _sig(est: Estimate) -> str:
@@ -14,32 +35,77 @@ def _sig(est: Estimate) -> str:
     return text + (f", p={est.p:.3g}" if math.isfinite(est.p) else "")
 
 
-def _position_side(success: Estimate, acc: Estimate) -> str | None:
-    """Which BN position one stratum favours: `pre` or `post` when every decided measure
-    points that way, `mixed` when they disagree, None when neither decides."""
-    sides = {success.compare(), acc.compare()} - {"overlap"}
-    if not sides:
-        return None
-    return {"higher": "pre", "lower": "post"}[sides.pop()] if len(sides) == 1 else "mixed"
+@dataclass
+class PositionStratum:
+    """BN before minus BN after the activation in one (family, init) stratum, each unit a
+    (rate, seed) pair of runs that differ only in the position: `trains`, the difference
+    in whether the run trains (1/0); `acc`, the test-accuracy difference over the pairs
+    where both train; `margin`, the equivalence margin for `acc`."""
+
+    trains: Estimate
+    acc: Estimate
+    margin: float
+
+    def side(self) -> str | None:
+        """`pre` or `post` when a measure decides for it and none for the other; `mixed`
+        when they decide for different positions; `equal` when both lie within their
+        margins; None when a measure is undecided and none decides."""
+        sides = set()
+        settled = 0
+        for est, bound in ((self.trains, TRAIN_MARGIN), (self.acc, self.margin)):
+            direction = est.compare()
+            if direction != "overlap":
+                sides.add("pre" if direction == "higher" else "post")
+            elif _within(est, bound) or (est.n > 1 and est.lo == est.hi == 0):
+                settled += 1
+        if len(sides) == 2:
+            return "mixed"
+        if sides:
+            return sides.pop()
+        return "equal" if settled == 2 else None
+
+    def describe(self) -> str:
+        """What decides in this stratum, in words."""
+        said = []
+        for est, what in ((self.trains, "trains at more rates"), (self.acc, "is more accurate")):
+            direction = est.compare()
+            if direction != "overlap":
+                where = "before" if direction == "higher" else "after"
+                said.append(f"{where} {what}" + (" where both train" if est is self.acc else ""))
+        return ", ".join(said) or SIDE_WORDS[self.side()]
 
 
-def b1_position(strata: dict[tuple[str, str], tuple[Estimate, Estimate]]) -> Verdict:
-    """Claim: BN belongs before the activation (FC -> BN -> act). Per (family, init)
-    stratum, two measures, BN-before minus BN-after: the share of the rate sweep at which
-    the net trains (paired by rate and seed), and test accuracy given it trains, each
-    position at its own best-validated rate. A stratum favours a position when a measure
-    decides (Holm-adjusted by the caller) and none points the other way. Supported or
-    refuted only when every stratum favours the same position and the strata span at
-    least two families; nuanced when strata favour different positions; else
-    inconclusive."""
-    sides = {key: _position_side(*pair) for key, pair in strata.items()}
+SIDE_WORDS = {
+    "pre": "before wins",
+    "post": "after wins",
+    "mixed": "the measures part ways",
+    "equal": "no difference",
+    None: "undecided",
+}
+
+
+def b1_position(strata: dict[tuple[str, str], PositionStratum]) -> Verdict:
+    """Claim: BN belongs before the activation (FC -> BN -> act). Strata first: per
+    (family, init), whether the net trains and how accurate it is where both train, paired
+    by (rate, seed) (Holm-adjusted by the caller). Supported (refuted) only when every
+    stratum favours before (after) and they span two families; refuted as "no difference
+    larger than the margin" when every stratum is equivalent; nuanced, naming them, when
+    the decided strata disagree; else inconclusive."""
+    sides = {key: s.side() for key, s in strata.items()}
     numbers: dict[str, float] = {}
-    for (family, init), (success, acc) in strata.items():
-        numbers[f"{family}/{init}_success_pre_minus_post"] = success.mean
-        numbers[f"{family}/{init}_acc_pre_minus_post"] = acc.mean
+    for (family, init), s in strata.items():
+        numbers[f"{family}/{init}_trains_pre_minus_post"] = s.trains.mean
+        numbers[f"{family}/{init}_acc_pre_minus_post"] = s.acc.mean
+
+    def trains(est: Estimate) -> str:
+        if est.n and est.lo == est.hi == 0:
+            return f"trains alike in all {est.n} pairs"
+        return f"trains {est.fmt(signed=True, digits=2)} ({est.n} pairs)"
+
     key = "; ".join(
-        f"{family}/{init}: trains {success.mean:+.0%}, acc {acc.mean:+.3f}"
-        for (family, init), (success, acc) in strata.items()
+        f"{family}/{init} ({SIDE_WORDS[sides[(family, init)]]}): {trains(s.trains)}, "
+        f"accuracy where both train {s.acc.fmt(signed=True)} ({s.acc.n} pairs)"
+        for (family, init), s in strata.items()
     )
     key = f"before − after: {key}" if key else "no stratum with both positions"
 
@@ -48,35 +114,114 @@ def b1_position(strata: dict[tuple[str, str], tuple[Estimate, Estimate]]) -> Ver
 
     families = {family for family, _ in strata}
     decided = {s for s in sides.values() if s is not None}
-    if "mixed" in decided or decided == {"pre", "post"}:
-        parts = [f"before wins in {named('pre')}" if named("pre") else ""]
-        parts += [f"after wins in {named('post')}" if named("post") else ""]
-        parts += [f"the measures disagree in {named('mixed')}" if named("mixed") else ""]
-        text = "The better position depends on the setting: " + "; ".join(p for p in parts if p)
-        return Verdict("B1", "nuanced", key, text + ".", numbers)
+    if len(decided) > 1 or "mixed" in decided:
+        parts = [
+            f"{SIDE_WORDS[side]} in {named(side)}"
+            for side in SIDE_WORDS
+            if named(side) and side not in ("mixed", "pre", "post")
+        ]
+        parts = [
+            f"in {f}/{i}, {s.describe()}"
+            for (f, i), s in strata.items()
+            if sides[(f, i)] in ("mixed", "pre", "post")
+        ] + parts
+        text = "The strata disagree: " + "; ".join(parts) + "."
+        return Verdict("B1", "nuanced", key, text, numbers)
     if len(decided) == 1 and None not in sides.values() and len(families) >= 2:
         side = decided.pop()
-        verdict, where = ("supported", "before") if side == "pre" else ("refuted", "after")
+        where = ", ".join(sorted(families))
+        if side == "equal":
+            bounds = ", ".join(f"{f}/{i} ±{s.margin:.3f}" for (f, i), s in strata.items())
+            text = (
+                "No difference larger than the margins in any family and init "
+                f"({bounds} in accuracy, ±{TRAIN_MARGIN:.0%} of the sweep in training): the "
+                "position does not matter here, so nothing favours before."
+            )
+            return Verdict("B1", "refuted", key, text, numbers)
+        verdict, word = ("supported", "before") if side == "pre" else ("refuted", "after")
         text = (
-            f"BN {where} the activation trains at more rates or to higher accuracy in every "
-            f"family and init ({', '.join(sorted(families))}), and never the other way."
+            f"BN {word} the activation trains at more rates or to higher accuracy in every "
+            f"family and init ({where}), and never the other way."
         )
         return Verdict("B1", verdict, key, text, numbers)
     text = "No position wins across every family and init"
     if decided:
         side = next(iter(decided))
-        text += f": {'before' if side == 'pre' else 'after'} wins in {named(side)}"
-        text += f", while the intervals overlap in {named(None)}" if named(None) else ""
+        text += f": {SIDE_WORDS[side]} in {named(side)}"
+    if named(None):
+        text += f"; the intervals span both the margin and zero in {named(None)}"
     if len(families) < 2:
         text += f" (one family measured: {', '.join(sorted(families)) or 'none'})"
     return Verdict("B1", "inconclusive", key, text + ".", numbers)
 
 
-def b2_why_bn(top_bn: float | None, top_none: float | None, beta_diff: Estimate) -> Verdict:
-    """Open question: BN makes training easier; why? Measured: the highest swept learning
-    rate that still trains, with and without BN (their ratio is how much BN widens the
-    range), and the change of the gradient along the gradient direction between runs that
-    both train (`beta_diff`: BN minus none, lower is smoother; Santurkar et al. 2018)."""
+@dataclass
+class NoiseLevel:
+    """One noisy-BN amplitude, each estimate over (rate, seed) pairs: `vs_none` and
+    `vs_bn`, its test accuracy over the sweep (a run that failed counts at chance) minus
+    that of no BN and of plain BN; `drift`, log10 of the per-step shift its noise gives
+    the distribution entering each nonlinearity over the shift one training step gives it
+    in the net without BN (> 0: the noise moves it more than training moves no BN's)."""
+
+    vs_none: Estimate
+    vs_bn: Estimate
+    drift: Estimate
+
+
+def _normality(
+    bn_adv: Estimate, levels: dict[float, NoiseLevel], bound: float
+) -> tuple[bool | None, str]:
+    """Does the "BN helps because it keeps the distribution normal and fixed" account
+    survive the noisy-BN test? False (it fails) when some noise level that moves the
+    distribution more per step than training moves it without BN still trains better
+    than no BN; True when every such level has lost BN's advantage; None otherwise."""
+    if not levels or bn_adv.n == 0:
+        return None, "the noisy-BN runs (study `bn_noise`) that would test it are missing"
+    if bn_adv.compare() != "higher":
+        return None, "BN shows no advantage over no BN in the noisy-BN study's net to explain"
+    unstable = {a: lv for a, lv in levels.items() if lv.drift.compare() == "higher"}
+    if not unstable:
+        return None, "no noise level moved the distribution more than training does without BN"
+    keep = [a for a, lv in unstable.items() if lv.vs_none.compare() == "higher"]
+    lost = [
+        a
+        for a, lv in unstable.items()
+        if lv.vs_none.compare() == "lower" or _within(lv.vs_none, bound)
+    ]
+    names = ", ".join(f"{a:g}" for a in sorted(unstable))
+    if keep:
+        return False, (
+            f"with noise of amplitude {', '.join(f'{a:g}' for a in sorted(keep))} after "
+            "BN, whose fresh draw each step moves the distribution entering the next layer "
+            "more than a training step moves it without BN, the net still trains better "
+            "than without BN: a stable, normal distribution is not what BN's advantage rests on"
+        )
+    if len(lost) == len(unstable):
+        return True, (
+            f"at every noise amplitude that destabilises the distribution more than training "
+            f"does without BN ({names}), BN's advantage over no BN is gone"
+        )
+    return None, f"at amplitudes {names} the advantage over no BN is neither kept nor lost"
+
+
+def b2_why_bn(
+    top_bn: float | None,
+    top_none: float | None,
+    beta_diff: Estimate,
+    easier: dict[str, Estimate],
+    bn_adv: Estimate,
+    levels: dict[float, NoiseLevel],
+    bound: float,
+) -> Verdict:
+    """Open question: BN makes training easier; why? Because the data stays normally
+    distributed? The verdict answers that hypothesis with Santurkar et al.'s (2018)
+    noisy-BN test (`_normality`): refuted when a noisy BN whose distribution is neither
+    stable nor standard keeps BN's advantage over no BN, supported when it loses it.
+    Measured apart and reported beside it: whether BN makes training easier (`easier`:
+    BN minus no BN, per setting, over paired units), whether it widens the trainable
+    rates (highest swept rate that trains with and without), and whether it smooths the
+    landscape (`beta_diff`: BN minus none, lower is smoother). `bn_adv`: BN minus no BN in
+    the noisy-BN study's own net; `bound`: the equivalence margin for "lost"."""
 
     def rate(value: float | None) -> str:
         return "none" if value is None else f"{value:g}"
@@ -87,16 +232,46 @@ def b2_why_bn(top_bn: float | None, top_none: float | None, beta_diff: Estimate)
         "top_lr_none": float("nan") if top_none is None else top_none,
         "top_lr_ratio": ratio,
         "beta_diff": beta_diff.mean,
+        "bn_minus_none_noise_study": bn_adv.mean,
+        **{f"easier_{name}": est.mean for name, est in easier.items()},
     }
-    times = f" (×{ratio:g})" if ratio == ratio else ""
-    key = (
-        f"highest rate that trains: BN {rate(top_bn)}, none {rate(top_none)}{times}; "
-        f"β-smoothness BN − none {_sig(beta_diff)}"
+    for amp, lv in levels.items():
+        numbers[f"noisy_{amp:g}_minus_none"] = lv.vs_none.mean
+        numbers[f"noisy_{amp:g}_minus_bn"] = lv.vs_bn.mean
+        numbers[f"noisy_{amp:g}_log10_drift_ratio"] = lv.drift.mean
+    held, why = _normality(bn_adv, levels, bound)
+    deciding = [a for a, lv in sorted(levels.items()) if lv.drift.compare() == "higher"]
+    noisy = "; ".join(
+        f"noise {a:g}{' (deciding)' if a in deciding else ''}: "
+        f"{lv.vs_none.fmt(signed=True)}, its shift ×{10**lv.drift.mean:.3g} no BN's"
+        for a, lv in sorted(levels.items())
     )
+    key = (
+        f"noisy BN − no BN over (rate, seed) pairs, {noisy or 'not run'}; BN − no BN "
+        f"{bn_adv.fmt(signed=True)}"
+    )
+    times = f" (×{ratio:g})" if ratio == ratio else ""
+    key += f"; highest rate that trains: BN {rate(top_bn)}, none {rate(top_none)}{times}"
+
+    easy = {n: _dir(e) for n, e in easier.items()}
     smoother = _dir(beta_diff)
     wider = None if top_bn is None and top_none is None else (top_bn or 0) > (top_none or 0)
-    parts = {
+    aside = {
+        "BN makes training easier": (
+            None
+            if not easy or all(v is None for v in easy.values())
+            else (False not in easy.values() and True in easy.values())
+        ),
         "BN trains at higher learning rates": wider,
-        "BN makes the landscape smoother": None if smoother is None else not smoother,
+        "BN makes the landscape smoother (β)": None if smoother is None else not smoother,
     }
-    return with_needs(from_parts("B2", parts, key, numbers, "What BN changes"), beta_diff)
+    tags = {True: "holds", False: "fails", None: "unclear"}
+    besides = "; ".join(f"{name}: {tags[v]}" for name, v in aside.items())
+    verdict = {False: "refuted", True: "supported", None: "inconclusive"}[held]
+    text = (
+        f"Does BN help because the data stays normal and fixed? {why[0].upper()}{why[1:]}. "
+        f"Measured apart: {besides}."
+    )
+    result = Verdict("B2", verdict, key, text, numbers)
+    undecided = [levels[a].vs_none for a in deciding] or [bn_adv]
+    return with_needs(result, *undecided)

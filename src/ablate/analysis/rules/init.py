@@ -1,19 +1,54 @@
-"""Rules of the init section: W1 small Gaussian init, W2 Xavier, W3 Kaiming."""
+"""Rules of the init section: W1 small Gaussian init, W2 Xavier, W3 Kaiming.
+
+Trainability is an outcome counted per cell (`Count`); the scale of a signal through depth
+is judged on the better-fitting of two per-layer models (`depth_trend.SignalFit`), over the
+whole net, against a factor of 2 either way."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from ablate.analysis.rules.common import (
-    Verdict,
-    _above,
-    _dir,
-    _not,
-    from_parts,
-    pow10_fmt,
-    with_needs,
-)
+from scipy.stats import binomtest
+
+from ablate.analysis.depth_trend import SignalFit
+from ablate.analysis.rules.common import Verdict, _above, _dir, _not, from_parts, with_needs
 from ablate.analysis.stats import Estimate
+
+MIN_UNITS = 6  # the least n at which an exact sign-flip test can reach p < 0.05 (2 / 2^n)
+STABLE = math.log10(2)  # a signal is stable while first -> last layer stays within 2x
+
+
+@dataclass(frozen=True)
+class Count:
+    """How many of a cell's runs trained (finished, and beat the majority class by 0.1)."""
+
+    trained: int
+    runs: int
+
+    def fmt(self) -> str:
+        return f"{self.trained}/{self.runs}"
+
+    def label(self, claim: str) -> str:
+        """The sub-claim's name, with its run count where that is too few to decide."""
+        return claim if self.runs >= MIN_UNITS else f"{claim} ({self.runs} runs)"
+
+    def most(self) -> bool | None:
+        """True when most runs train (the exact 95% CI of the share lies above 1/2), False
+        when most do not (it lies below), None when it spans 1/2 or the cell has fewer than
+        MIN_UNITS runs: 3 of 3 is a count, not a finding."""
+        if self.runs < MIN_UNITS:
+            return None
+        ci = binomtest(self.trained, self.runs).proportion_ci(method="exact")
+        return True if ci.low > 0.5 else False if ci.high < 0.5 else None
+
+
+def _change(fit: SignalFit | None, test: Callable[[Estimate], bool | None]) -> bool | None:
+    """A sub-claim on a fitted signal's first -> last change; None with too few runs."""
+    if fit is None or fit.change.n < MIN_UNITS:
+        return None
+    return test(fit.change)
 
 
 def _within(est: Estimate, band: float) -> bool | None:
@@ -25,77 +60,115 @@ def _within(est: Estimate, band: float) -> bool | None:
     return False if est.hi < -band or est.lo > band else None
 
 
-def w1_small_init(
-    shallow: dict[str, Estimate],
-    deep: Estimate,
-    std_slope: Estimate,
-    band: float,
-    chance: float,
-    works: dict[str, float] | None = None,
-) -> Verdict:
-    """Claim: std-0.01 init works in small nets, but in deep nets activations and gradients
-    shrink towards 0 and training stalls. `shallow`: per activation, the shallow small-init
-    nets' accuracy, which must reach `works[activation]` (that activation's shallow Kaiming
-    control, less a margin; chance + 0.1 if not given). `deep`, `std_slope`: the deep
-    small-init nets of the control activation (accuracy, and per-layer log10 slope of the
-    activation std at init; it shrinks when its CI lies below -`band`)."""
-    bar = chance + 0.1
-    numbers = {f"shallow_acc_{a}": e.mean for a, e in shallow.items()}
-    numbers |= {"deep_acc": deep.mean, "std_factor_per_layer": 10**std_slope.mean}
-    key = (
-        "acc shallow "
-        + ", ".join(f"{a} {e.fmt()}" for a, e in sorted(shallow.items()))
-        + f" vs deep {deep.fmt()}; activation std ×{pow10_fmt(std_slope)} per layer"
+def _fit_text(name: str, fit: SignalFit | None) -> str:
+    if fit is None:
+        return f"{name} —"
+    return (
+        f"{name} {fit.param_text()} ({fit.model} fits better in {fit.wins}/{fit.runs} runs), "
+        f"{fit.change_text()}"
     )
-    parts = {
-        f"works in small {a} nets": _above(e, (works or {}).get(a, bar))
-        for a, e in sorted(shallow.items())
-    }
-    parts["stalls in deep nets"] = _not(_above(deep, bar))
-    parts["activations shrink with depth"] = _not(_above(std_slope, -band))
-    return from_parts("W1", parts, key, numbers, "Small Gaussian init (std 0.01)")
+
+
+def _few(counts: dict[str, Count]) -> str:
+    few = sorted({c.runs for c in counts.values() if c.runs < MIN_UNITS})
+    if not few:
+        return ""
+    return (
+        f" Trainability counts rest on {', '.join(map(str, few))} seeds per cell, fewer than the "
+        f"{MIN_UNITS} an exact test needs: shown, not decided."
+    )
+
+
+def w1_small_init(
+    shallow: dict[str, Count],
+    deep: dict[str, Count],
+    activations: SignalFit | None,
+    gradients: SignalFit | None,
+) -> Verdict:
+    """Claim: std-0.01 init works in small nets. Guess for deep nets: activations and
+    gradients shrink towards 0 with depth (so training stalls). `shallow`, `deep`: per
+    activation, the small-init runs that trained at the shallowest and deepest depth of the
+    sweep; `activations`, `gradients`: the activation spread and back-propagated gradient
+    ‖∂L/∂h‖ of small-init ReLU nets through depth at init, fitted per run (input -> output)."""
+    parts = {c.label(f"trains in small {a} nets"): c.most() for a, c in sorted(shallow.items())}
+    parts |= {c.label(f"stalls in deep {a} nets"): _not(c.most()) for a, c in sorted(deep.items())}
+    parts["activations shrink with depth"] = _change(
+        activations, lambda e: _not(_above(e, -STABLE))
+    )
+    parts["gradients shrink toward the input"] = _change(gradients, lambda e: _above(e, STABLE))
+    numbers = {f"shallow_trained_{a}": c.trained / c.runs for a, c in shallow.items()}
+    numbers |= {f"deep_trained_{a}": c.trained / c.runs for a, c in deep.items()}
+    if activations is not None:
+        numbers["act_change_log10"] = activations.change.mean
+    key = (
+        "small init trained: shallow "
+        + ", ".join(f"{a} {c.fmt()}" for a, c in sorted(shallow.items()))
+        + "; deep "
+        + ", ".join(f"{a} {c.fmt()}" for a, c in sorted(deep.items()))
+        + "; "
+        + _fit_text("relu activation std", activations)
+    )
+    verdict = from_parts("W1", parts, key, numbers, "Small Gaussian init (std 0.01)")
+    verdict.explanation += _few({**shallow, **{f"deep {a}": c for a, c in deep.items()}})
+    return verdict
 
 
 def w2_xavier(
-    tanh_slope: Estimate, relu_slope: Estimate, band: float, deep_tanh: Estimate, chance: float
+    tanh: SignalFit | None, tanh_grad: SignalFit | None, relu: SignalFit | None
 ) -> Verdict:
-    """Claim (from the literature, the notes are empty): Xavier keeps the activation scale
-    stable through depth for tanh, but not for ReLU (which halves its variance per layer).
-    `*_slope`: per-layer log10 slope of the activation std at init in the deepest nets, with
-    its CI over runs; stable when the CI lies within ±`band`, shrinking when below it."""
+    """Claim (from the literature, the notes are empty): Xavier keeps the signal's scale
+    constant through depth for tanh, not for ReLU (which halves its variance per layer).
+    Stable as Glorot & Bengio (2010) mean it: activation spread (`tanh`) and back-propagated
+    gradient (`tanh_grad`) roughly constant across layers, read on the better-fitting model
+    as the change from the first to the last layer, within 2x either way; ReLU's spread
+    (`relu`) shrinks when that change is below 1/2."""
+    parts = {
+        "tanh activations keep their scale": _change(tanh, lambda e: _within(e, STABLE)),
+        "tanh back-propagated gradients keep their scale": _change(
+            tanh_grad, lambda e: _within(e, STABLE)
+        ),
+        "relu activations shrink": _change(relu, lambda e: _not(_above(e, -STABLE))),
+    }
     numbers = {
-        "tanh_std_factor_per_layer": 10**tanh_slope.mean,
-        "relu_std_factor_per_layer": 10**relu_slope.mean,
-        "deep_tanh_acc": deep_tanh.mean,
+        f"{name}_change_log10": fit.change.mean
+        for name, fit in (("tanh", tanh), ("tanh_grad", tanh_grad), ("relu", relu))
+        if fit is not None
+    }
+    key = "; ".join(
+        [
+            _fit_text("tanh std", tanh),
+            _fit_text("tanh ‖∂L/∂h‖", tanh_grad),
+            _fit_text("relu std", relu),
+        ]
+    )
+    detail = "Xavier init through depth (stable: within 2× from the first to the last layer)"
+    return from_parts("W2", parts, key, numbers, detail)
+
+
+def w3_kaiming(
+    kaiming: Count, xavier: Count, steps: Estimate, acc: Estimate, depth: int, loss: float
+) -> Verdict:
+    """Claim: deep ReLU nets train with Kaiming init where Xavier stalls (He et al. 2015, at
+    30 layers). `kaiming`, `xavier`: runs that trained per init; `steps`: paired per seed,
+    Xavier's minus Kaiming's steps to a smoothed training loss under `loss` (a run that
+    never got there counts at its budget); `acc`: Kaiming minus Xavier test accuracy."""
+    numbers = {
+        "kaiming_trained": kaiming.trained / kaiming.runs if kaiming.runs else math.nan,
+        "xavier_trained": xavier.trained / xavier.runs if xavier.runs else math.nan,
+        "steps_diff": steps.mean,
+        "acc_diff": acc.mean,
     }
     key = (
-        f"std per layer: tanh ×{pow10_fmt(tanh_slope)}, relu ×{pow10_fmt(relu_slope)} "
-        f"(stable = within ×{10**band:.3f} either way); deep tanh acc {deep_tanh.fmt()}"
+        f"{depth}-layer relu trained: kaiming {kaiming.fmt()}, xavier {xavier.fmt()}; steps to "
+        f"loss {loss:g} xavier − kaiming {steps.fmt(signed=True, digits=0)}; Δacc kaiming − "
+        f"xavier {acc.fmt(signed=True)}"
     )
     parts = {
-        "stable for tanh": _within(tanh_slope, band),
-        "shrinks for relu": _not(_above(relu_slope, -band)),
-        "deep tanh trains": _above(deep_tanh, chance + 0.1),
+        kaiming.label(f"kaiming trains at {depth} layers"): kaiming.most(),
+        xavier.label(f"xavier stalls at {depth} layers"): _not(xavier.most()),
+        "kaiming reaches the loss sooner": _dir(steps),
+        "kaiming ends more accurate": _dir(acc),
     }
-    return from_parts("W2", parts, key, numbers, "Xavier init through depth")
-
-
-def w3_kaiming(vs_xavier: Estimate, vs_small: Estimate, std_slope: Estimate) -> Verdict:
-    """Claim: deep ReLU nets train with Kaiming init where Xavier or small init stall.
-    `vs_*`: kaiming minus the other's test accuracy in the deepest ReLU nets; `std_slope`:
-    the per-layer log10 slope of Kaiming's activation std there (context, not a part)."""
-    numbers = {
-        "vs_xavier": vs_xavier.mean,
-        "vs_small": vs_small.mean,
-        "std_factor_per_layer": 10**std_slope.mean,
-    }
-    key = (
-        f"deep relu: kaiming − xavier {vs_xavier.fmt(signed=True)}, kaiming − small "
-        f"{vs_small.fmt(signed=True)}; kaiming std ×{pow10_fmt(std_slope)} per layer"
-    )
-    parts = {"beats xavier": _dir(vs_xavier), "beats small init": _dir(vs_small)}
-    return with_needs(
-        from_parts("W3", parts, key, numbers, "Kaiming init in deep ReLU nets"),
-        vs_xavier,
-        vs_small,
-    )
+    verdict = from_parts("W3", parts, key, numbers, f"Kaiming init in {depth}-layer ReLU nets")
+    verdict.explanation += _few({"kaiming": kaiming, "xavier": xavier})
+    return with_needs(verdict, steps, acc)

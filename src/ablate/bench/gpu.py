@@ -7,7 +7,7 @@ Measures, with the project's own training path (`ablate.training.run.run`):
   else `nvidia-smi` sampled twice a second);
 - epoch time of one run alone;
 - test accuracy of bf16-mixed against fp32 on a short run of the default gpu cell;
-then projects the wall time of the whole gpu grid (see `ablate.bench_projection`) and
+then projects the wall time of the whole gpu grid (see `ablate.bench.projection`) and
 writes reports/bench_gpu.md and .json. Without a GPU it says so in one line and exits 0.
 
 CIFAR-10 is used when its archive is already in data/raw (the GPU machine may have no
@@ -36,10 +36,10 @@ from typing import Any
 
 import numpy as np
 
-from ablate.bench_projection import Level, flops_arithmetic, measured_hours, study_cost
+from ablate.bench.projection import Level, flops_arithmetic, measured_hours, study_cost
 from ablate.io import atomic_write_text
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CONCURRENCY = (1, 2, 4, 8)
 H100_TF32_TFLOPS = 495.0  # dense TF32 tensor-core peak of an H100 SXM (fp32 convs use TF32)
 CELL = ["profile=gpu", "probes.enabled=false", "quiet=true", "wandb=disabled"]
@@ -227,7 +227,7 @@ def launch(tmp: Path, name: str, runs: list[list[str]], deadline: float) -> dict
             "out": str(folder / f"out{i}.json"),
         }
         specs.append(spec)
-        cmd = [sys.executable, "-m", "ablate.bench_gpu", "--worker", json.dumps(spec)]
+        cmd = [sys.executable, "-m", "ablate.bench.gpu", "--worker", json.dumps(spec)]
         procs.append(subprocess.Popen(cmd, cwd=REPO, start_new_session=True))
     try:
         while not all(Path(s["ready"]).exists() for s in specs):
@@ -313,7 +313,7 @@ def render(b: dict[str, Any]) -> str:
 def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     import torch
 
-    from ablate.params import load_params
+    from ablate.sweep.params import load_params
 
     start = time.time()
     deadline = start + args.budget_s

@@ -1,7 +1,7 @@
 """`python -m ablate.bench`: how fast the project trains, measured against its limits.
 
 Writes reports/bench.md and reports/bench.json; `--gpu` runs the GPU check instead
-(`ablate.bench_gpu`: reports/bench_gpu.md and .json). Every figure is a median of repeated
+(`ablate.bench.gpu`: reports/bench_gpu.md and .json). Every figure is a median of repeated
 measurements taken side by side in this process (the machines are shared and noisy, so
 ratios measured together mean more than any single absolute time).
 """
@@ -31,7 +31,7 @@ from ablate.io import atomic_write_text
 from ablate.models import build_model
 from ablate.training.run import run
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _cfg(runs: Path, *overrides: str):
@@ -320,26 +320,28 @@ def render(b: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--gpu", action="store_true", help="the GPU check (ablate.bench_gpu)")
+    parser.add_argument("--gpu", action="store_true", help="the GPU check (ablate.bench.gpu)")
     parser.add_argument(
         "--where",
         action="store_true",
-        help="where the pipeline's time went, per study, from results/runs.csv (no training)",
+        help="where the pipeline's time went, per study, from results/<profile>/runs.csv",
     )
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=REPO / "reports")
     args, rest = parser.parse_known_args(argv)
     if args.gpu:
-        from ablate import bench_gpu
+        from ablate.bench import gpu
 
-        sys.exit(bench_gpu.main([*rest, "--out", str(args.out)]))
+        sys.exit(gpu.main([*rest, "--out", str(args.out)]))
     if rest:
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
     if args.where:
         from ablate.analysis.timing import render_time, time_per_study
+        from ablate.sweep.params import load_params
 
-        runs = pd.read_csv(REPO / "results" / "runs.csv")
+        profile = load_params(REPO / "params.yaml")["profile"]
+        runs = pd.read_csv(REPO / "results" / profile / "runs.csv")
         sys.stdout.write(render_time(time_per_study(runs)))
         return
     torch.set_flush_denormal(True)

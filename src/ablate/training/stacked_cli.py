@@ -1,9 +1,10 @@
-"""`python -m ablate.train_stacked`: train a grid's same-shape cells stacked in one process.
+"""`python -m ablate.training.stacked_cli`: train a grid's same-shape cells stacked in one
+process.
 
-    python -m ablate.train_stacked profile=smoke probes.enabled=false optim=sgd \\
+    python -m ablate.training.stacked_cli profile=smoke probes.enabled=false optim=sgd \\
         seed=0,1,2 optim.lr=0.01,0.1 --out stacked.json
-    python -m ablate.train_stacked --bench 1,2,4,8 profile=gpu trainer.channels_last=false \\
-        trainer.max_steps=300 probes.enabled=false optim=sgd
+    python -m ablate.training.stacked_cli --bench 1,2,4,8 profile=gpu \\
+        trainer.channels_last=false trainer.max_steps=300 probes.enabled=false optim=sgd
 
 Overrides take Hydra's sweep syntax; the grid is grouped by shape (`stacked.py`)
 and each group trains as one stack. The results are printed (and written to `--out`), not
@@ -32,7 +33,7 @@ from ablate.io import atomic_write_text
 
 def grid(overrides: Sequence[str]) -> list[DictConfig]:
     """One composed config per combination of the overrides' levels."""
-    from ablate.sweep import expand
+    from ablate.sweep.grid import expand
 
     levels = expand(dict(text.split("=", 1) for text in overrides))
     cfgs = [
@@ -46,7 +47,7 @@ def grid(overrides: Sequence[str]) -> list[DictConfig]:
 
 def bench(cfg: DictConfig, sizes: Sequence[int]) -> list[dict[str, Any]]:
     """Training images/s of M runs stacked and of the same M runs one after another."""
-    from ablate.stacked import train_stacked
+    from ablate.training.stacked import train_stacked
 
     rows = []
     for m in sizes:
@@ -78,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help="write the results here as JSON")
     parser.add_argument("--bench", help="time stacked vs separate for these M, e.g. 1,2,4,8")
     args = parser.parse_args(argv)
-    from ablate.stacked import group_by_shape, train_stacked
+    from ablate.training.stacked import group_by_shape, train_stacked
 
     cfgs = grid(args.overrides)
     if args.bench:

@@ -16,7 +16,7 @@ from itertools import product
 from omegaconf import OmegaConf
 
 from ablate.config import compose
-from ablate.sweep import expand, study_grid
+from ablate.sweep.grid import expand, study_grid
 
 CIFAR10_TRAIN = 50_000  # images in CIFAR-10's official training batches (train + val here)
 SHAPES = {"cifar10": (3, 32, 32), "mnist5k": (1, 28, 28), "digits": (1, 8, 8)}  # C, H, W
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     """Print the FLOPs projection of a profile's grid (the studies of params.yaml)."""
     import argparse
 
-    from ablate.params import load_params
+    from ablate.sweep.params import load_params
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--profile", default="gpu")

@@ -23,9 +23,11 @@ from unittest import mock
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
+from ablate.cli import sigterm_as_ctrl_c
 from ablate.config import compose, validate
 from ablate.errors import ConfigError
-from ablate.params import PROFILES, STUDIES
+from ablate.sweep.lr_search import SEARCH_SEEDS
+from ablate.sweep.params import PROFILES, STUDIES
 from ablate.training.progress import PHASE_ENV, write_phase
 
 
@@ -104,7 +106,8 @@ def search_grid(
     profile: str, study: str, seeds: int | None, overrides: Sequence[str] = ()
 ) -> dict[str, str] | None:
     """The study's per-arm rate search (`study.tune`) as a grid, or None when it has none:
-    the `by` axes at their grid levels, the `at` settings, every searched rate, seed 0.
+    the `by` axes at their grid levels, the `at` settings, every searched rate, seeds 0
+    and 1 (`lr_search.SEARCH_SEEDS`).
     A grid that sweeps `optim.lr` itself needs no search: the report keeps each cell's
     best-validated rate."""
     grid = study_grid(profile, study, seeds, overrides)
@@ -123,7 +126,7 @@ def search_grid(
     search = {**fixed_here, **{axis: grid[axis] for axis in tune.by if axis in grid}}
     search.update({axis: str(value) for axis, value in tune.at.items()})
     search["optim.lr"] = ",".join(f"{lr:g}" for lr in tune.lr)
-    search["seed"] = "0"
+    search["seed"] = ",".join(str(seed) for seed in range(SEARCH_SEEDS))
     return search
 
 
@@ -194,7 +197,7 @@ def run_sweep(
     fixed = split_overrides(overrides, grid)[1]
     job_level = [*fixed, *(o for o in extra if not o.lstrip("+~").startswith("hydra"))]
     search = search_grid(profile, study, seeds, overrides)
-    with _progress_phases() as phase:
+    with sigterm_as_ctrl_c(), _progress_phases() as phase:  # interrupted: workers stop too
         if search is not None:
             levels = expand(search)
             first_rate = levels["optim.lr"][0]
@@ -202,16 +205,82 @@ def run_sweep(
             print(f"sweep {study} ({profile}): rate search, {total} runs", file=sys.stderr)
             phase(total)
             _multirun(profile, study, wandb, search, fixed, extra, reuse_runs)
-            write_search_table(profile, study, search, job_level)
+            while todo := write_search_table(profile, study, search, job_level):
+                for arm_grid in todo:
+                    phase(check_grid(profile, study, expand(arm_grid), job_level))
+                    _multirun(profile, study, wandb, arm_grid, fixed, extra, reuse_runs)
         total = check_grid(profile, study, expand(grid), job_level)
         print(f"sweep {study} ({profile}): {total} runs over " + ", ".join(grid), file=sys.stderr)
         phase(total)
         _multirun(profile, study, wandb, grid, fixed, extra, reuse_runs)
+        extend = _extends(compose([f"profile={profile}", f"study={study}", *fixed]), grid)
+        while extend and (todo := write_extension_table(profile, study, grid, job_level)):
+            for cell_grid in todo:
+                phase(check_grid(profile, study, expand(cell_grid), job_level))
+                _multirun(profile, study, wandb, cell_grid, fixed, extra, reuse_runs)
+        for control in control_grids(profile, study, seeds, overrides):
+            count = math.prod(len(v) for v in expand(control).values())
+            print(f"sweep {study} ({profile}): {count} more control runs", file=sys.stderr)
+            phase(count)
+            _multirun(profile, study, wandb, control, fixed, extra, reuse_runs)
     return total
+
+
+def _extends(cfg: Any, grid: dict[str, str]) -> bool:
+    """Whether the grid's cells extend their swept rates past an edge (`study.extend_lr`)."""
+    return bool(cfg.study.extend_lr) and len(expand(grid).get("optim.lr", [])) > 1
+
+
+def control_grids(
+    profile: str, study: str, seeds: int | None, overrides: Sequence[str] = ()
+) -> list[dict[str, str]]:
+    """Per control arm (`study.controls`), its cells of the grid at the seeds past the
+    grid's, up to `profile.control_seeds`: a control is judged on its mean over seeds, so
+    it needs more of them than a compared cell. None where the grid has enough seeds, or
+    where the arm sets a fixed field to a value this grid never runs."""
+    grid = study_grid(profile, study, seeds, overrides)
+    levels = expand(grid)
+    fixed = split_overrides(overrides, grid)[1]
+    cfg = compose([f"profile={profile}", f"study={study}", *fixed])
+    have, want = len(levels["seed"]), cfg.profile.control_seeds
+    if want <= have:
+        return []
+    cells = (control_cell(grid, cfg, dict(arm)) for arm in cfg.study.controls)
+    return [dict(cell, seed=f"range({have},{want})") for cell in cells if cell is not None]
+
+
+def control_cell(grid: dict[str, str], cfg: Any, arm: dict[str, Any]) -> dict[str, str] | None:
+    """`grid` narrowed to one control arm's levels (the arm's `mark` is its kind of net,
+    not a setting); None where the arm asks for a level the grid or its config never has."""
+    levels = expand(grid)
+    cell = dict(grid)
+    for axis, level in arm.items():
+        if axis == "mark":
+            continue
+        text = _level(level)
+        if axis in levels:
+            if text not in levels[axis]:
+                return None
+            cell[axis] = text
+        elif _level(OmegaConf.select(cfg, axis)) != text:
+            return None
+    return cell
+
+
+def _level(value: Any) -> str:
+    """A config value as Hydra's override grammar writes it."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return "null" if value is None else str(value)
 
 
 def job_configs(profile: str, study: str, grid: dict[str, str], fixed: Sequence[str] = ()):
     """The composed config of every job of `grid`, as the multirun would build it."""
+    return (cfg for _, cfg in _jobs(profile, study, grid, fixed))
+
+
+def _jobs(profile: str, study: str, grid: dict[str, str], fixed: Sequence[str] = ()):
+    """Every job of `grid`: its levels as override strings, and its composed config."""
     from itertools import product
 
     base = compose([f"profile={profile}", f"study={study}", *fixed])
@@ -219,53 +288,160 @@ def job_configs(profile: str, study: str, grid: dict[str, str], fixed: Sequence[
     axes = []
     for key, value in grid.items():
         override = parser.parse_override(f"{key}={value}")
-        values = (
-            list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
-        )
-        axes.append([(key, v) for v in values])
+        if override.is_sweep_override():
+            pairs = zip(override.sweep_string_iterator(), override.sweep_iterator(), strict=True)
+        else:
+            pairs = [(override.get_value_element_as_str(), override.value())]
+        axes.append([(key, text, v) for text, v in pairs])
     for job in product(*axes):
         cfg = base.copy()
-        for key, value in job:
+        for key, _, value in job:
             OmegaConf.update(cfg, key, value, merge=False)
-        yield cfg
+        yield {key: text for key, text, _ in job}, cfg
+
+
+def search_jobs(
+    profile: str, study: str, search: dict[str, str], fixed: Sequence[str], table: dict | None
+) -> list[tuple[dict[str, str], Any]]:
+    """The search's jobs: its grid, and each arm's extension rates recorded in `table`, run
+    or about to be (an arm's jobs at its first searched rate, every seed, moved to each)."""
+    from ablate.sweep.lr_search import arm_id, arm_of
+
+    jobs = list(_jobs(profile, study, search, fixed))
+    if not table:
+        return jobs
+    by, first = list(table["by"]), float(expand(search)["optim.lr"][0])
+    for levels, cfg in list(jobs):
+        entry = table["arms"].get(arm_id(arm_of(cfg, by)))
+        if entry is None or float(cfg.optim.lr) != first:
+            continue
+        for lr in [*entry.get("extended", []), *([entry["next"]] if "next" in entry else [])]:
+            moved = cfg.copy()
+            OmegaConf.update(moved, "optim.lr", lr, merge=False)
+            jobs.append(({**levels, "optim.lr": f"{lr:g}"}, moved))
+    return jobs
 
 
 def write_search_table(
     profile: str, study: str, search: dict[str, str], fixed: Sequence[str]
-) -> None:
-    """Choose each arm's rate from the search runs on disk; write runs/<study>/tuned_lr.json."""
+) -> list[dict[str, str]]:
+    """Choose each arm's rate from the search runs on disk, its extensions included; write
+    runs/<study>/tuned_lr.json. Returns the grids still to run: one per arm whose choice
+    sits at an edge, at its next rate (none once every arm is settled)."""
+    from ablate.sweep.lr_search import table_path
+
+    base = compose([f"profile={profile}", f"study={study}", *fixed])
+    tune = base.study.tune
+    path = table_path(base.runs_dir, study)
+    return _settle(profile, study, search, fixed, list(tune.by), path, "rate per arm")
+
+
+def write_extension_table(
+    profile: str, study: str, grid: dict[str, str], fixed: Sequence[str]
+) -> list[dict[str, str]]:
+    """For a grid that sweeps the rate with `study.extend_lr`: each cell's best rate, its
+    extensions included, written to runs/<study>/extended_lr.json; returns the grids still
+    to run, one per cell whose best rate sits at an edge of the rates it tried."""
+    from ablate.sweep.lr_search import extension_path
+
+    base = compose([f"profile={profile}", f"study={study}", *fixed])
+    path = extension_path(base.runs_dir, study)
+    return _settle(profile, study, grid, fixed, cell_axes(grid), path, "rate per cell")
+
+
+def cell_axes(grid: dict[str, str]) -> list[str]:
+    """A grid's cell: every axis but the seed and the rate."""
+    return [axis for axis in grid if axis not in ("seed", "optim.lr")]
+
+
+def _settle(
+    profile: str,
+    study: str,
+    grid: dict[str, str],
+    fixed: Sequence[str],
+    by: list[str],
+    path: Path,
+    what: str,
+) -> list[dict[str, str]]:
+    """Score every rate of `grid` (a search, or a grid sweeping the rate) per `by` group,
+    the half-decade extensions recorded at `path` included; write the new table there and
+    return a grid per group still at an edge, at its next rate."""
     from ablate.io import atomic_write_text
-    from ablate.lr_search import build_table, table_path
+    from ablate.sweep.lr_search import arm_id, arm_of, build_table, pending
     from ablate.training.run import read_result, run_dir
 
-    cfgs = list(job_configs(profile, study, search, fixed))
-    tune = cfgs[0].study.tune
-    table = build_table(list(tune.lr), list(tune.by), [(c, read_result(run_dir(c))) for c in cfgs])
-    path = table_path(cfgs[0].runs_dir, study)
+    levels = [float(lr) for lr in expand(grid)["optim.lr"]]
+    before = _read_json(path)
+    if before is not None and (before.get("by") != by or before.get("levels") != sorted(levels)):
+        before = None  # another grid's extensions do not belong to this one
+    jobs = search_jobs(profile, study, grid, fixed, before)
+    # A rate the last table asked for that has not run (a sweep stopped mid-way) is still to
+    # run, not a failure: left out, it is asked for again.
+    asked = {
+        (arm, entry["next"])
+        for arm, entry in (before or {"arms": {}})["arms"].items()
+        if "next" in entry
+    }
+    scored = [(c, read_result(run_dir(c))) for _, c in jobs]
+    scored = [
+        (c, result)
+        for c, result in scored
+        if result is not None or (arm_id(arm_of(c, by)), float(c.optim.lr)) not in asked
+    ]
+    table = build_table(levels, by, scored)
     atomic_write_text(path, json.dumps(table, indent=2) + "\n")
-    edges = [arm for arm, entry in table["arms"].items() if entry["edge"]]
+    todo = pending(table)
+    grids = {}
+    for job, cfg in jobs:
+        arm = arm_id(arm_of(cfg, by))
+        if arm in todo and arm not in grids:
+            grids[arm] = {**grid, **{a: job[a] for a in by if a in job}}
+            grids[arm]["optim.lr"] = f"{todo[arm]:g}"
+    settled = {arm: entry["edge"] for arm, entry in table["arms"].items() if entry["edge"]}
     print(
-        f"sweep {study}: rate per arm -> {path}"
-        + (f"; at the edge of the searched range: {'; '.join(edges)}" if edges else ""),
+        f"sweep {study}: {what} -> {path}"
+        + (f"; {len(grids)} at an edge extend by half a decade" if grids else "")
+        + (f"; flagged: {'; '.join(f'{a} ({e})' for a, e in settled.items())}" if settled else ""),
         file=sys.stderr,
     )
+    return list(grids.values())
 
 
 def expected_keys(
     profile: str, study: str, seeds: int | None, overrides: Sequence[str] = ()
 ) -> dict[str, str]:
-    """The run keys of the study's current grid and rate search, each with its role
-    (`grid` or `lr_search`): what the aggregate keeps. Runs left over from an earlier grid
-    or budget stay on disk (their keys may come back) but are not mixed into the results."""
+    """The run keys of the study's current grid, rate search and extra control seeds, each
+    with its role (`grid`, `lr_search` or `control`): what the aggregate keeps. Runs left
+    over from an earlier grid or budget stay on disk (their keys may come back) but are not
+    mixed into the results."""
+    from ablate.sweep.lr_search import extension_path, table_path
     from ablate.training.keys import run_key
 
     keys: dict[str, str] = {}
     grid = study_grid(profile, study, seeds, overrides)
     fixed = split_overrides(overrides, grid)[1]
     search = search_grid(profile, study, seeds, overrides)
+    base = compose([f"profile={profile}", f"study={study}", *fixed])
     if search is not None:
-        search_jobs = job_configs(profile, study, search, fixed)
-        keys.update((run_key(cfg), "lr_search") for cfg in search_jobs)
+        table = _read_json(table_path(base.runs_dir, study))
+        jobs = search_jobs(profile, study, search, fixed, table)
+        keys.update((run_key(cfg), "lr_search") for _, cfg in jobs)
     with contextlib.suppress(ConfigError):  # no search table yet: the grid has no rates
-        keys.update((run_key(cfg), "grid") for cfg in job_configs(profile, study, grid, fixed))
+        extended = (
+            _read_json(extension_path(base.runs_dir, study)) if _extends(base, grid) else None
+        )
+        jobs = search_jobs(profile, study, grid, fixed, extended)
+        keys.update((run_key(cfg), "grid") for _, cfg in jobs)
+        for control in control_grids(profile, study, seeds, overrides):
+            keys.update(
+                (run_key(c), "control") for c in job_configs(profile, study, control, fixed)
+            )
     return keys
+
+
+def _read_json(path: Path) -> dict | None:
+    """A written rate table (its extension rates), or None before the first one."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,174 @@
+"""Each arm at a learning rate that suits it: a small per-arm rate search the grid reuses.
+
+A study with `study.tune.lr` first trains every arm (each combination of the `tune.by`
+axes) at every searched rate, on seeds 0 and 1 (SEARCH_SEEDS), at the `tune.at` settings.
+Each arm keeps the rate with the best validation accuracy averaged over the seeds (a
+diverged or failed seed scores 0, the worst; ties go to the lower rate). One seed cannot
+choose: two rates a few tenths of a point apart swap places from seed to seed.
+
+A choice at an edge of the rates tried says only that the best may lie beyond it, so the
+arm is extended by half a decade in that direction (`next_rate`), both seeds, and chooses
+again, until its choice is interior (`edge: false`), the next rate diverged on every seed
+(`"diverged-next"`), or MAX_EXTENSIONS rates were added (`"limit"`). An arm that learns at
+no rate tried (every mean at most the majority-class share + LEARNED_MARGIN) is not
+extended: it records `trains: false`, `edge: "no-train"`, and its grid runs at its lowest
+rate that did not diverge, so the report still has its runs and says it trains at no rate.
+A grid that sweeps the rate itself has no search; with `study.extend_lr` its cells (every
+axis but seed and rate) are extended the same way after the grid, recorded in
+`runs/<study>/extended_lr.json`.
+
+The outcome is written to `runs/<study>/tuned_lr.json`. The grid then sets
+`optim.lr: ${tuned_lr:}`, which resolves, per job, to its arm's rate: the run key holds the
+resolved rate, so a new search result retrains exactly the arms whose rate moved. A search
+run that matches a grid job (seed 0 or 1, the `at` cell, the chosen rate) is the same run:
+it trains once.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from ablate.analysis.outcomes import LEARNED_MARGIN
+from ablate.errors import ConfigError
+
+TABLE = "tuned_lr.json"
+EXTENDED = "extended_lr.json"
+SEARCH_SEEDS = 2  # seeds 0 and 1: the grid's first two seeds, so those runs are shared
+MAX_EXTENSIONS = 3  # half-decade steps past the searched levels, per arm
+EDGES = (False, "diverged-next", "limit", "no-train")
+
+
+def arm_of(cfg: DictConfig, by: list[str]) -> dict[str, Any]:
+    return {axis: OmegaConf.select(cfg, axis) for axis in by}
+
+
+def arm_id(arm: dict[str, Any]) -> str:
+    return ",".join(f"{axis}={arm[axis]}" for axis in sorted(arm))
+
+
+def table_path(runs_dir: str | Path, study: str) -> Path:
+    return Path(runs_dir) / study / TABLE
+
+
+def extension_path(runs_dir: str | Path, study: str) -> Path:
+    """Where a grid that sweeps the rate records its cells' extensions (`study.extend_lr`)."""
+    return Path(runs_dir) / study / EXTENDED
+
+
+def tuned_lr(*, _root_: DictConfig) -> float:
+    """The resolver behind `${tuned_lr:}`: this job's arm's searched rate."""
+    study, by = _root_.study.name, list(_root_.study.tune.by)
+    path = table_path(_root_.runs_dir, study)
+    try:
+        table = json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise ConfigError(
+            f"optim.lr is tuned per arm but {path} is missing: run the study's sweep "
+            f"(`python pipelines/sweep.py {study}`), whose search phase writes it"
+        ) from None
+    arm = arm_id(arm_of(_root_, by))
+    if arm not in table["arms"]:
+        raise ConfigError(f"no tuned rate for arm {arm} in {path}; rerun the study's sweep")
+    return float(table["arms"][arm]["lr"])
+
+
+def register_resolver() -> None:
+    if not OmegaConf.has_resolver("tuned_lr"):
+        OmegaConf.register_new_resolver("tuned_lr", tuned_lr)
+
+
+def next_rate(lr: float, up: bool) -> float:
+    """Half a decade above (below) `lr`: x (/) sqrt(10), to 3 significant figures, landing
+    exactly on the decade when the step comes back to one (0.316 -> 1, not 0.999)."""
+    exponent = math.log10(lr) + (0.5 if up else -0.5)
+    if abs(2 * exponent - round(2 * exponent)) < 0.01:
+        exponent = round(2 * exponent) / 2
+    return float(f"{10**exponent:.3g}")
+
+
+def mean_score(per_seed: list[float | None]) -> float | None:
+    """An arm's score at one rate: the mean validation accuracy over its seeds, a seed
+    without a score (diverged, failed) counting 0; None when no seed has a score."""
+    if all(score is None for score in per_seed):
+        return None
+    return sum(score or 0.0 for score in per_seed) / len(per_seed)
+
+
+def choose(scores: dict[float, float | None]) -> float:
+    """The best-scored rate; a rate without a score (every seed diverged) ranks last, and
+    ties go to the lower rate."""
+    return max(sorted(scores), key=lambda lr: (-1.0 if scores[lr] is None else scores[lr], -lr))
+
+
+def build_table(
+    levels: list[float], by: list[str], jobs: list[tuple[DictConfig, dict[str, Any] | None]]
+) -> dict:
+    """The search's outcome from its jobs (config, finished result or None), the arms'
+    extension runs included: per arm, every rate's validation accuracy per seed and its
+    mean, the chosen rate, `trains`, `edge` (one of EDGES) and, while the arm must still be
+    extended, `next`: the rate to run next. The arm comes from the job's config, not the
+    result's: jobs that differ only in a moot field (a linear model's activation) share one
+    run and its result."""
+    found: dict[str, dict[str, Any]] = {}
+    seeds = sorted({int(cfg.seed) for cfg, _ in jobs})
+    for cfg, result in jobs:
+        arm = found.setdefault(arm_id(arm_of(cfg, by)), {"seeds": {}, "floor": 0.0})
+        ok = result is not None and result.get("status") == "ok"
+        per_seed = arm["seeds"].setdefault(float(cfg.optim.lr), {})
+        per_seed[str(cfg.seed)] = result.get("val_acc") if ok else None
+        arm["floor"] = max(arm["floor"], _floor(result))
+    arms = {name: _entry(sorted(levels), arm["seeds"], arm["floor"]) for name, arm in found.items()}
+    return {
+        "levels": sorted(levels),
+        "by": by,
+        "seeds": seeds,
+        "arms": dict(sorted(arms.items())),
+    }
+
+
+def _floor(result: dict[str, Any] | None) -> float:
+    """The accuracy of guessing the majority class (1/classes where the share is not
+    recorded) plus the margin a net must clear to have learned; 0 with nothing recorded."""
+    if not result:
+        return 0.0
+    if result.get("majority_acc") is not None:
+        return float(result["majority_acc"]) + LEARNED_MARGIN
+    return 1 / result["classes"] + LEARNED_MARGIN if result.get("classes") else 0.0
+
+
+def _entry(levels: list[float], seeds: dict[float, dict[str, float | None]], floor: float):
+    means = {lr: mean_score(list(per_seed.values())) for lr, per_seed in seeds.items()}
+    tried = sorted(means)
+    trains = any(mean is not None and mean > floor for mean in means.values())
+    entry: dict[str, Any] = {
+        "scores": {
+            f"{lr:g}": {"mean": means[lr], "seeds": dict(sorted(seeds[lr].items()))} for lr in tried
+        },
+        "extended": [lr for lr in tried if lr not in levels],
+        "trains": trains,
+    }
+    if not trains:  # no rate is better than another: the lowest that ran keeps the runs
+        live = [lr for lr in tried if means[lr] is not None]
+        return {**entry, "lr": (live or tried)[0], "edge": "no-train"}
+    lr = choose(means)
+    entry["lr"], entry["edge"] = lr, False
+    at = tried.index(lr)
+    neighbours = tried[max(at - 1, 0) : at] + tried[at + 1 : at + 2]
+    if len(levels) > 1 and lr in (tried[0], tried[-1]):
+        if len(entry["extended"]) >= MAX_EXTENSIONS:
+            entry["edge"] = "limit"
+        else:
+            entry["next"] = next_rate(lr, up=lr == tried[-1])
+    elif any(means[n] is None and n in entry["extended"] for n in neighbours):
+        entry["edge"] = "diverged-next"  # extended to a rate where every seed diverged
+    return entry
+
+
+def pending(table: dict) -> dict[str, float]:
+    """Arm -> the rate each arm whose choice sits at an edge must try next."""
+    return {arm: entry["next"] for arm, entry in table["arms"].items() if "next" in entry}

@@ -1,0 +1,32 @@
+"""The rates table: extended rates shown, each settled edge with its reason, no bare edge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ablate.report.context import Context
+from ablate.report.rates import section
+from ablate.sweep.lr_search import build_table
+from tests.test_lr_search import two_seeds
+
+
+def test_the_rates_table_shows_extensions_and_why_an_edge_stays(tmp_path: Path):
+    jobs = [
+        *two_seeds("relu", {0.01: (0.9, 0.9), 0.03: (0.93, 0.93), 0.1: (0.95, 0.95)}),
+        *two_seeds("relu", {0.316: (None, None)}),  # the next rate up diverged
+        *two_seeds("sigmoid", {0.01: (0.1, 0.1), 0.03: (0.11, 0.1), 0.1: (0.1, None)}),
+        *two_seeds("tanh", {0.01: (0.9, 0.9), 0.03: (0.95, 0.95), 0.1: (0.9, 0.9)}),
+    ]
+    table = build_table([0.01, 0.03, 0.1], ["model.activation"], jobs)
+    runs = pd.DataFrame({"study": ["main"], "key": ["k"], "status": ["ok"], "lr": [0.1]})
+    ctx = Context(runs=runs, params={"studies": ["main"]}, out_dir=tmp_path)
+    ctx.tuning = {"main": table}
+    body = section(ctx).body
+    lines = {line.split("|")[2].strip(): line for line in body.splitlines() if "`main`" in line}
+    assert "*0.316*: —" in lines["activation=relu"]
+    assert "the next half-decade diverged" in lines["activation=relu"]
+    assert "trains at no rate tried" in lines["activation=sigmoid"]
+    assert lines["activation=tanh"].rstrip(" |").endswith("0.900")  # interior: no flag
+    assert "at the edge**" not in body and "seeds 0, 1" in body
