@@ -141,6 +141,8 @@ def sign_flip_p(values: Sequence[float] | np.ndarray) -> float:
     x = _finite(values)
     if len(x) == 0:
         return NAN
+    if len(x) == 1:  # both sign patterns reach |x|: scipy refuses a single observation
+        return 1.0
     exact = len(x) <= EXACT_MAX
     result = sps.permutation_test(
         (x,),
