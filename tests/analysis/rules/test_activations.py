@@ -144,6 +144,14 @@ def test_a4_equivalence_is_worded_with_its_margin():
     assert "No effect larger than ±0.010" in verdict.explanation
 
 
+def test_a4_undecided_names_the_units_the_claims_effect_would_need():
+    spread = Estimate(-0.002, -0.02, 0.016, 16, sd=0.034, unit="(rate, seed) pairs")
+    verdict = activations.a4_leaky(spread, {0.1: spread, 0.3: FLAT}, 0.01, DEAD)
+    assert verdict.verdict == "inconclusive"
+    assert "Finding a gain of +0.010" in verdict.explanation
+    assert "(rate, seed) pairs (80% power)" in verdict.explanation
+
+
 def test_a4_rates_where_units_live_do_not_decide():
     # lr 0.03 (no dead units) disagrees with the dying rates: it is not a stratum of the claim
     assert activations.a4_leaky(UP, {0.03: DOWN, 0.1: UP, 0.3: UP}, 0.01, DEAD).verdict == (

@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping
 
 from ablate.analysis.rules.common import Verdict, _above, _dir, _not, from_parts, pow10_fmt
-from ablate.analysis.stats import Estimate
+from ablate.analysis.stats import Estimate, power_n
 
 AFFINE_R2 = 0.999  # adjusted R^2 of logits ~ affine(input) at which a net counts as affine
 SATURATED = 0.05  # a net "saturates" when at least 5% of its sigmoid outputs sit at a bound
@@ -289,10 +289,22 @@ def a4_leaky(
             "inconclusive",
             f"Neither an effect nor its absence is shown: the difference is not resolved "
             f"(p = {pooled.p:.2g} on {pooled.n} {pooled.unit}) and its interval reaches beyond "
-            f"±{margin:.3f} ({ERROR_SHARE:.0%} of ReLU's error rate).",
+            f"±{margin:.3f} ({ERROR_SHARE:.0%} of ReLU's error rate).{_toward(pooled, margin)}",
         ),
     }[side]
     return Verdict("A4", text[0], key, f"{text[1]} Per rate: {strata}.", numbers)
+
+
+def _toward(est: Estimate, effect: float) -> str:
+    """How many units would find the effect the claim predicts (`effect`, not the observed
+    mean) at the observed spread, with 80% power."""
+    n = power_n(est, effect=effect)
+    if n is None:
+        return ""
+    return (
+        f" Finding a gain of {effect:+.3f} (the claim's direction, the margin's size) at this "
+        f"spread would take ~{n} {est.unit} (80% power)."
+    )
 
 
 def ratio_fmt(est: Estimate) -> str:
