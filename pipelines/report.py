@@ -1,4 +1,5 @@
-"""DVC stage `report`: results/<profile>/ -> reports/<profile>/report.md and figures/."""
+"""DVC stage `report`: results/<profile>/ -> reports/<profile>/ (report.md, one file per notes
+section, appendix.md, figures/)."""
 
 from __future__ import annotations
 

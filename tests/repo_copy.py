@@ -57,3 +57,9 @@ def repro_ok(root: Path) -> subprocess.CompletedProcess[str]:
     proc = dvc(root, "repro")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
+
+
+def report_text(folder: Path) -> str:
+    """Every file of a written report, report.md first: what a test reads as one text."""
+    pages = sorted(folder.glob("*.md"), key=lambda p: (p.name != "report.md", p.name))
+    return "\n\n".join(p.read_text() for p in pages)

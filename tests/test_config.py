@@ -32,10 +32,11 @@ def test_default_config_is_valid():
         ("model.arch=vgg", "model.arch='vgg' is not valid; choose one of: plain, resnet"),
         ("data.preprocessing=whiten", "choose one of: raw, center, standardize"),
         (
-            "model.reduction=grouped",
-            "model.reduction='grouped' is not valid; choose one of: none, pointwise, subsample",
+            "model.reduction=lowrank",
+            "model.reduction='lowrank' is not valid; choose one of: none, pointwise, subsample",
         ),
         ("model.reduction=pointwise", "model.reduction='pointwise' needs model.arch in"),
+        ("model.flops_ref=mlp", "model.flops_ref='mlp' is not valid; choose one of: plain"),
         ("optim.lr=0", "optim.lr=0.0 must be a positive number"),
         ("optim.lr=-0.1", "optim.lr=-0.1 must be a positive number"),
         ("model.depth=0", "model.depth=0 must be a positive number"),

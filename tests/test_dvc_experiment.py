@@ -35,7 +35,7 @@ def experiment(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
         (root / path).write_text("the cpu profile's\n")
     run(root, "git", "add", "-A")
     run(root, "git", "commit", "-qm", "baseline")
-    # one tiny study keeps it to seconds: the 5 arms of C1 at one smoke seed
+    # one tiny study keeps it to seconds: the 3 arms of C1's bottleneck at one smoke seed
     proc = run(root, "dvc", "exp", "run", "-S", "profile=smoke", "-S", "studies=[bottleneck]")
     name = re.search(r"Ran experiment\(s\): (\S+)", proc.stdout)
     assert name, proc.stdout[-2000:]
@@ -48,7 +48,7 @@ def test_experiment_metrics_appear_in_exp_show(experiment: tuple[Path, str]):
     row = table[table["Experiment"] == name].iloc[0]
     runs = pd.read_csv(root / "results" / "smoke" / "runs.csv")  # the experiment's own folder
     grid = runs[runs["role"] == "grid"]  # beside the study's rate-search runs
-    assert set(runs["study"]) == {"bottleneck"} and len(grid) == 5
+    assert set(runs["study"]) == {"bottleneck"} and len(grid) == 3
     assert row["profile"] == "smoke" and int(row["run_count"]) == len(runs)
     assert float(row["ok_share"]) == pytest.approx((runs["status"] == "ok").mean(), 1e-3)
     studies = json.loads((root / "results" / "smoke" / "studies.json").read_text())

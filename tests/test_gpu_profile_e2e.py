@@ -17,7 +17,7 @@ import pytest
 from ablate.analysis.tuning import select_best_lr
 
 from .data.test_cifar import Server, make_archive
-from .repo_copy import copy_repo, repro_ok
+from .repo_copy import copy_repo, report_text, repro_ok
 
 CELL_AXES = ["activation", "init", "norm", "downsampling", "arch"]
 RATES = (0.001, 0.1)
@@ -76,7 +76,7 @@ def test_report_keeps_the_best_validated_rate_of_each_cell(project: Path, repro)
     assert set(runs["dataset"]) == {"cifar10"} and len(runs) == 4
     kept = select_best_lr(runs[runs["status"] == "ok"], CELL_AXES)
     assert len(kept) == 2 and kept["activation"].nunique() == 2  # one rate per cell
-    report = (project / "reports" / "gpu" / "report.md").read_text()
+    report = report_text(project / "reports" / "gpu")
     assert "profile | gpu" in report.replace("`", "")
     assert "The learning rate is tuned per grid cell on validation accuracy." in report
 
@@ -84,7 +84,7 @@ def test_report_keeps_the_best_validated_rate_of_each_cell(project: Path, repro)
 def test_report_names_the_kept_rate_of_each_cell(project: Path, repro):
     runs = pd.read_csv(project / "results" / "gpu" / "runs.csv")
     kept = select_best_lr(runs[runs["status"] == "ok"], CELL_AXES)
-    rows = [line for line in (project / "reports" / "gpu" / "report.md").read_text().splitlines()]
+    rows = report_text(project / "reports" / "gpu").splitlines()
     for _, cell in kept.iterrows():
         cells = [f"| {cell['activation']} |", f"| {cell['lr']:g} |"]
         assert any(all(c in row for c in cells) for row in rows), cell[["activation", "lr"]]

@@ -23,9 +23,26 @@ def test_cpu_grid_is_a_full_factorial_with_two_seeds():
     assert check_grid("cpu", "main", levels, fixed) == 3 * 2 * 2 * 3 * 2 * 2
 
 
-def test_stride_fit_has_six_seeds_for_its_paired_sign_flip_test():
-    assert expand(study_grid("cpu", "stride_fit", None))["seed"] == [str(i) for i in range(6)]
+def test_stride_fit_has_eight_seeds_for_three_holm_adjusted_sign_flip_tests():
+    assert expand(study_grid("cpu", "stride_fit", None))["seed"] == [str(i) for i in range(8)]
     assert expand(study_grid("cpu", "stride_fit", 2))["seed"] == ["0", "1"]
+
+
+def test_convolution_studies_have_six_seeds_and_their_deciding_levels():
+    """C2 runs every stem on stored and moved digits; C1 compares the grouped bottleneck;
+    C4 has families and depths; each with the seven seeds two Holm-adjusted sign-flip
+    tests need (2 * 2 / 2^7 < 0.05)."""
+    stride = expand(study_grid("cpu", "stride_fit", None))
+    assert stride["data.shift_px"] == ["0", "4"]
+    mixing = expand(study_grid("cpu", "mixing", None))
+    assert mixing["model.reduction"] == ["none", "pointwise", "grouped"]
+    families = expand(study_grid("cpu", "families", None))
+    assert families["model.arch"] == ["plain", "resnet", "inception"]
+    degradation = expand(study_grid("cpu", "degradation", None))
+    assert degradation["model.depth"] == ["3", "9", "24"]
+    bottleneck = expand(study_grid("cpu", "bottleneck", None))
+    for levels in (mixing, families, degradation, bottleneck):
+        assert levels["seed"] == [str(i) for i in range(7)]
 
 
 def test_profile_replaces_levels_and_params_seeds_win():
@@ -175,7 +192,7 @@ def test_edge_arms_extend_and_their_runs_are_expected_keys(tmp_path: Path):
 
 
 def test_run_sweep_runs_each_extension_until_every_arm_settles(tmp_path: Path, monkeypatch):
-    from ablate import sweep
+    from ablate.sweep import grid as sweep
 
     ran: list[dict[str, str]] = []
 
@@ -218,7 +235,7 @@ def test_control_cells_get_the_profile_control_seeds_as_their_own_keys():
 
 
 def test_run_sweep_runs_the_control_seeds_after_the_grid(tmp_path: Path, monkeypatch):
-    from ablate import sweep
+    from ablate.sweep import grid as sweep
 
     ran: list[dict[str, str]] = []
     monkeypatch.setattr(sweep, "_multirun", lambda *args: ran.append(args[3]))
@@ -230,7 +247,7 @@ def test_run_sweep_runs_the_control_seeds_after_the_grid(tmp_path: Path, monkeyp
 
 
 def test_a_rate_sweeping_grid_with_extend_lr_extends_each_edge_cell(tmp_path: Path, monkeypatch):
-    from ablate import sweep
+    from ablate.sweep import grid as sweep
 
     ran: list[dict[str, str]] = []
 

@@ -19,13 +19,14 @@ from omegaconf.errors import InterpolationResolutionError
 from ablate.data.sources import SOURCES
 from ablate.errors import ConfigError
 from ablate.models import ACTIVATIONS, ARCHITECTURES, DOWNSAMPLING, INITS, NORM_POSITIONS, NORMS
-from ablate.models.architectures import HEADS, REDUCING_ARCHS, parse_stem
+from ablate.models.architectures import BUILDERS, HEADS, REDUCING_ARCHS, parse_stem
 from ablate.models.reductions import REDUCTIONS
 
 PREPROCESSING = ("raw", "center", "standardize", "shift")
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "warmup_cosine")
 WANDB_MODES = ("disabled", "offline", "online")
+CONV_ARCHS = tuple(a for a in ARCHITECTURES.names() if a not in BUILDERS)
 
 
 @dataclass
@@ -37,6 +38,9 @@ class DataConfig:
     split_seed: int = 0  # the split is fixed; the run seed does not move it
     train_limit: int | None = None  # train on at most this many examples (profile budgets)
     preprocessing: str = "standardize"
+    # Move every image (all splits) this many pixels down and right, toward the edge a
+    # non-tiling stem leaves unread (question C2); negative: up and left; 0: as stored.
+    shift_px: int = 0
     batch_size: int = 128
     path: str | None = None  # imagefolder: the folder of class subfolders
     folds: int = 0  # k > 0: cross-validation, the val split is fold `fold` of the train split
@@ -65,6 +69,7 @@ class ModelConfig:
     stages: int = 3
     reduction: str = "none"  # before a block's wide convs: see models/reductions.py
     match_flops: bool = False  # widen a reduced net to the FLOPs of its unreduced self
+    flops_ref: str = ""  # with match_flops: size the net to this conv family's FLOPs
     stem: str = "k3s1p1"  # first conv: kernel, stride, padding (question C2 varies it)
     head: str = "gap"  # conv nets: gap | flatten (see models/architectures.py HEADS)
 
@@ -253,6 +258,8 @@ def validate(cfg: DictConfig | TrainConfig) -> None:
         errors.append(f"model.norm_noise={m.norm_noise} must be >= 0")
     if m.arch == "inception" and m.width % 4:
         errors.append(f"model.width={m.width} must be a multiple of 4 for model.arch=inception")
+    if m.flops_ref:
+        _choice(errors, "model.flops_ref", m.flops_ref, CONV_ARCHS)
     if m.reduction != "none" and m.arch not in REDUCING_ARCHS:
         errors.append(f"model.reduction={m.reduction!r} needs model.arch in {REDUCING_ARCHS}")
     if not (0 <= d.val_fraction < 1 and 0 < d.test_fraction < 1):

@@ -49,6 +49,7 @@ def test_collect_flattens_and_skips_corrupt(tmp_path: Path):
     assert table.set_index("key").loc["aaa", "activation"] == "relu"
     assert table.set_index("key").loc["bbb", "status"] == "diverged"
     assert table["lr"].tolist() == [0.01, 0.01] and table["torch"].tolist() == ["2.13.0"] * 2
+    assert table["shift_px"].tolist() == [0, 0]  # stored before data.shift_px: unmoved
     assert len(problems) == 2
     assert any("ccc/result.json: unreadable" in p for p in problems)
     assert any("ddd/result.json: missing" in p for p in problems)

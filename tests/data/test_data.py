@@ -123,3 +123,21 @@ def test_scrambled_labels_keep_the_batch_labels_but_not_their_images():
     assert not torch.equal(passes[0][1], passes[1][1])  # a new pairing at every step
     with pytest.raises(ValueError, match="scrambled"):
         IndexBatches(x, y, 64, False, scramble=True)
+
+
+def test_shift_px_moves_every_split_down_and_right(data_root):
+    from dataclasses import replace
+
+    import torch
+
+    cfg = DataConfig(name="digits", root=str(data_root))
+    stored, moved = TensorDataModule(cfg), TensorDataModule(replace(cfg, shift_px=2))
+    stored.setup()
+    moved.setup()
+    for split in ("train", "val", "test"):
+        a, b = stored.raw(split), moved.raw(split)
+        assert torch.equal(b[..., 2:, 2:], a[..., :-2, :-2])
+        assert b[..., :2, :].abs().sum() == 0 and b[..., :, :2].abs().sum() == 0
+        x = moved.tensors[split][0]  # the training tensors are the moved images too
+        assert torch.allclose(x[..., :2, :], moved.background.expand_as(x[..., :2, :]))
+        assert not torch.equal(x, stored.tensors[split][0])

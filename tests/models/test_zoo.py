@@ -21,7 +21,7 @@ from ablate.models import (
     apply_init,
     build_model,
 )
-from ablate.models.architectures import REDUCING_ARCHS, flops_matched_width
+from ablate.models.architectures import REDUCING_ARCHS, ResidualBlock, flops_matched_width
 from ablate.models.flops import count_flops
 from ablate.models.inits import expected_std
 from ablate.models.parts import Parts
@@ -35,6 +35,8 @@ def specs():
         ARCHITECTURES, NORMS, NORM_POSITIONS, DOWNSAMPLING
     ):
         for reduction in REDUCTIONS if arch in REDUCING_ARCHS else ("none",):
+            if (arch, reduction) == ("inception", "grouped"):  # refused: see below
+                continue
             yield ModelConfig(
                 arch=arch,
                 norm=norm,
@@ -102,8 +104,8 @@ def test_reduction_on_plain_is_refused():
 
 
 def test_unknown_reduction_names_the_valid_ones():
-    with pytest.raises(ValueError, match="unknown reduction 'grouped'; valid: none, pointwise"):
-        build_model(ModelConfig(arch="resnet", reduction="grouped"), (1, 8, 8), 10)
+    with pytest.raises(ValueError, match="unknown reduction 'lowrank'; valid: none, pointwise"):
+        build_model(ModelConfig(arch="resnet", reduction="lowrank"), (1, 8, 8), 10)
 
 
 def _reduction(name: str, cin: int = 16, cout: int = 4) -> nn.Module:
@@ -111,7 +113,7 @@ def _reduction(name: str, cin: int = 16, cout: int = 4) -> nn.Module:
     return REDUCTIONS[name](parts, cin, cout).eval()
 
 
-@pytest.mark.parametrize("name", ["pointwise", "subsample"])
+@pytest.mark.parametrize("name", ["pointwise", "subsample", "grouped"])
 def test_reductions_keep_the_map_and_reduce_the_channels(name):
     assert _reduction(name)(torch.randn(2, 16, 7, 7)).shape == (2, 4, 7, 7)
 
@@ -141,7 +143,46 @@ def test_pointwise_reduction_mixes_every_channel():
     assert _reached("pointwise") == [set(range(4))] * 16
 
 
-@pytest.mark.parametrize("reduction", ["pointwise", "subsample"])
+def test_grouped_reduction_reads_every_channel_and_mixes_only_its_group():
+    assert _reached("grouped") == [{i // 4} for i in range(16)]
+
+
+def _branch_reach(reduction: str) -> list[set[int]]:
+    """Per input channel of a width-16 ResNet bottleneck branch: the output channels that
+    perturbing it changes."""
+    torch.manual_seed(0)
+    parts = Parts(ModelConfig(norm="none", activation="identity"))
+    block = ResidualBlock(parts, 16, 16, 1, reduction).eval()
+    for conv in block.branch.modules():  # undo nothing the init might zero
+        if isinstance(conv, nn.Conv2d):
+            nn.init.normal_(conv.weight)
+    x = torch.randn(1, 16, 5, 5)
+    with torch.no_grad():
+        base = block.branch(x)
+        reached = []
+        for i in range(16):
+            bumped = x.clone()
+            bumped[:, i] += 1.0
+            changed = (block.branch(bumped) - base).abs().amax(dim=(0, 2, 3)) > 1e-6
+            reached.append(set(changed.nonzero().flatten().tolist()))
+    return reached
+
+
+def test_grouped_bottleneck_branch_keeps_its_groups_apart():
+    # 16 channels in 4 groups of 4: an input channel reaches only its own group's outputs.
+    group = [set(range(4 * (i // 4), 4 * (i // 4) + 4)) for i in range(16)]
+    assert _branch_reach("grouped") == group
+    assert _branch_reach("pointwise") == [set(range(16))] * 16
+
+
+def test_grouped_reduction_refuses_widths_it_cannot_group():
+    with pytest.raises(ValueError, match="5 channels to 2 needs 2 to divide 5"):
+        build_model(ModelConfig(arch="resnet", reduction="grouped", width=5), (1, 8, 8), 10)
+    with pytest.raises(ValueError, match="needs a ResNet block"):
+        build_model(ModelConfig(arch="inception", reduction="grouped", width=8), (1, 8, 8), 10)
+
+
+@pytest.mark.parametrize("reduction", ["pointwise", "subsample", "grouped"])
 def test_match_flops_widens_to_the_unreduced_flops_at_the_cpu_settings(reduction):
     """The C1 study's matched arms, at the cpu profile's settings (width 12, flatten head,
     MNIST shapes): within 10% of the control's FLOPs, and wider than it."""
@@ -151,6 +192,37 @@ def test_match_flops_widens_to_the_unreduced_flops_at_the_cpu_settings(reduction
     matched = replace(base, reduction=reduction, match_flops=True)
     assert count_flops(build_model(matched, shape, 10), shape) == pytest.approx(control, rel=0.1)
     assert flops_matched_width(matched, shape, 10) > base.width
+
+
+def test_flops_ref_sizes_each_family_to_the_plain_nets_flops():
+    """The C4 families study at the cpu settings: ResNet narrowed, Inception kept (its
+    four branches cost one 3x3 conv), each within 10% of the plain net's FLOPs."""
+    shape = (1, 28, 28)
+    plain = ModelConfig(arch="plain", width=8, head="flatten")
+    target = count_flops(build_model(plain, shape, 10), shape)
+    for arch, narrower in (("resnet", True), ("inception", False)):
+        spec = replace(plain, arch=arch, match_flops=True, flops_ref="plain")
+        assert count_flops(build_model(spec, shape, 10), shape) == pytest.approx(target, rel=0.1)
+        assert (flops_matched_width(spec, shape, 10) < plain.width) is narrower
+
+
+def test_residual_mlp_differs_from_its_plain_twin_in_the_shortcut_alone():
+    spec = ModelConfig(arch="resmlp", width=16, depth=3)
+    res, plain = (
+        build_model(spec, (1, 8, 8), 10),
+        build_model(replace(spec, arch="resmlp_noskip"), (1, 8, 8), 10),
+    )
+    # stem 64->16, 3 blocks of two 16->16 layers with BN, head 16->10: 2 * 3 + 2 layers
+    linears = [m for m in res.modules() if isinstance(m, nn.Linear)]
+    assert len(linears) == 8 and _params(res) == _params(plain)
+    plain.load_state_dict(res.state_dict())
+    x = torch.randn(4, 1, 8, 8)
+    res.eval()
+    plain.eval()
+    block, twin = res[4], plain[4]  # the first block after the stem's linear, BN, ReLU
+    h = torch.randn(4, 16)
+    assert torch.allclose(block(h), twin.out(twin.branch(h) + h))
+    assert not torch.allclose(res(x), plain(x))
 
 
 def test_match_flops_leaves_the_unreduced_net_alone():

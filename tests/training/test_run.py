@@ -139,7 +139,7 @@ def test_cli_multirun_writes_one_folder_per_job(tmp_path: Path, data_root: Path)
     assert cells == {("relu", "none"), ("relu", "batch"), ("tanh", "none"), ("tanh", "batch")}
 
 
-@pytest.mark.parametrize("arch", ["resnet", "inception", "mlp"])
+@pytest.mark.parametrize("arch", ["resnet", "inception", "mlp", "resmlp"])
 def test_every_family_trains(make_cfg, arch):
     assert run(make_cfg(f"model.arch={arch}"))["status"] == "ok"
 
@@ -159,6 +159,15 @@ def test_moot_fields_share_a_key(make_cfg):
     assert run_key(make_cfg(*resnet, "model.match_flops=true")) == run_key(make_cfg(*resnet))
     pointwise = ("model.arch=resnet", "model.reduction=pointwise")
     assert run_key(make_cfg(*pointwise, "model.match_flops=true")) != run_key(make_cfg(*pointwise))
+    # A family's own FLOPs are no other reference; another family's is (C4's families).
+    plain = ("model.arch=plain", "model.match_flops=true")
+    assert run_key(make_cfg(*plain, "model.flops_ref=plain")) == run_key(make_cfg(*plain))
+    assert run_key(make_cfg("model.arch=plain")) == run_key(make_cfg(*plain))
+    resnet_ref = ("model.arch=resnet", "model.flops_ref=plain")
+    assert run_key(make_cfg(*resnet_ref)) == run_key(make_cfg("model.arch=resnet"))
+    assert run_key(make_cfg(*resnet_ref, "model.match_flops=true")) != run_key(
+        make_cfg("model.arch=resnet")
+    )
 
 
 def test_folds_hold_out_one_chunk_of_the_training_split(make_cfg):

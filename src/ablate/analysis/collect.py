@@ -28,6 +28,7 @@ AXES = [
     "stages",
     "reduction",
     "match_flops",
+    "flops_ref",
     "init_std",
     "stem",
     "head",
@@ -35,6 +36,7 @@ AXES = [
 # What a run trained on and how, besides its axes and rate; and its budget.
 SETUP = [
     "dataset",
+    "shift_px",
     "preprocessing",
     "folds",
     "fold",
@@ -101,6 +103,7 @@ def flatten(result: dict[str, Any]) -> dict[str, Any]:
     row.update({axis: model.get(axis) for axis in AXES})
     row.update(
         dataset=data.get("name"),
+        shift_px=data.get("shift_px", 0),
         preprocessing=data.get("preprocessing"),
         folds=data.get("folds"),
         fold=data.get("fold"),

@@ -15,6 +15,7 @@ import pytorch_lightning as pl
 import torch
 
 from ablate.data.prepare import Prepared, load
+from ablate.data.translate import shift_images
 
 
 class IndexBatches:
@@ -105,7 +106,7 @@ class TensorDataModule(pl.LightningDataModule):
         # a background pixel becomes after preprocessing, to fill shifted images with.
         blank = np.zeros_like(data.x[:1])
         images = preprocess(
-            np.concatenate([data.x[used], blank]),
+            np.concatenate([self._moved(data.x[used]), blank]),
             np.arange(len(splits["train"])),
             self.cfg.preprocessing,
         )
@@ -121,8 +122,12 @@ class TensorDataModule(pl.LightningDataModule):
     def raw(self, split: str) -> torch.Tensor:
         """The split's images before preprocessing: float N x C x H x W in [0, 1]."""
         assert self.prepared is not None
-        images = self.prepared.x[self.splits[split]].transpose(0, 3, 1, 2)
+        images = self._moved(self.prepared.x[self.splits[split]]).transpose(0, 3, 1, 2)
         return torch.from_numpy(images.astype(np.float32) / 255.0)
+
+    def _moved(self, images: np.ndarray) -> np.ndarray:
+        """Every split's images moved `data.shift_px` pixels down and right (question C2)."""
+        return shift_images(images, self.cfg.shift_px) if self.cfg.shift_px else images
 
     def to_channels_last(self) -> None:
         """Store image splits NHWC in memory (same shape), the layout GPU convs prefer."""

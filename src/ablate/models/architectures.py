@@ -20,7 +20,7 @@ from ablate.models.downsampling import DOWNSAMPLING
 from ablate.models.flops import count_flops
 from ablate.models.inits import apply_init
 from ablate.models.parts import ModelSpec, Parts
-from ablate.models.reductions import REDUCTIONS
+from ablate.models.reductions import REDUCTIONS, branch_groups
 from ablate.registry import Registry
 
 STEM = re.compile(r"^k(\d+)s(\d+)p(\d+)$")
@@ -47,10 +47,12 @@ class ResidualBlock(nn.Module):
         reduce = REDUCTIONS[reduction]
         if reduce is not None:
             mid = max(cout // 4, 1)
+            reducer = reduce(parts, cin, mid)
+            groups = branch_groups(reducer)  # a grouped reduction keeps the branch grouped
             self.branch = nn.Sequential(
-                reduce(parts, cin, mid),
-                parts.unit(mid, mid, 3, stride),
-                nn.Conv2d(mid, cout, 1),
+                reducer,
+                parts.unit(mid, mid, 3, stride, groups=groups),
+                nn.Conv2d(mid, cout, 1, groups=groups),
                 parts.pre_norm(cout),
             )
         else:
@@ -93,7 +95,10 @@ class InceptionBlock(nn.Module):
         def wide(k: int) -> nn.Sequential:
             if reduce is None:
                 return parts.unit(cin, b, k, stride)
-            return nn.Sequential(reduce(parts, cin, mid), parts.unit(mid, b, k, stride))
+            reducer = reduce(parts, cin, mid)
+            if branch_groups(reducer) > 1:
+                raise ValueError(f"model.reduction={reduction!r} needs a ResNet block")
+            return nn.Sequential(reducer, parts.unit(mid, b, k, stride))
 
         self.branches = nn.ModuleList(
             [
@@ -138,17 +143,26 @@ ARCHITECTURES.register("resnet_noskip")(NoSkipBlock)
 ARCHITECTURES.register("inception")(InceptionBlock)
 ARCHITECTURES.register("mlp")(None)  # no conv blocks: built by `build_mlp`
 ARCHITECTURES.register("linear")(None)  # one linear map: the baseline of question A1
+# Residual MLP blocks, with and without shortcuts: built by `build_res_mlp` (question C4)
+ARCHITECTURES.register("resmlp")(None)
+ARCHITECTURES.register("resmlp_noskip")(None)
 
 # Families that honour `reduction` (the others reject it rather than ignore it).
 REDUCING_ARCHS = ("resnet", "resnet_noskip", "inception")
 
 
 def build_conv_net(
-    spec: ModelSpec, in_shape: tuple[int, int, int], classes: int, width: int, reduction: str
+    spec: ModelSpec,
+    in_shape: tuple[int, int, int],
+    classes: int,
+    width: int,
+    reduction: str,
+    arch: str | None = None,
 ) -> nn.Sequential:
-    """The conv net of `spec` at `width` and `reduction` (FLOPs matching varies both)."""
+    """The conv net of `spec` at `width` and `reduction`, of family `arch` (default
+    `spec.arch`): FLOPs matching varies all three."""
     parts = Parts(spec)
-    block = ARCHITECTURES[spec.arch]
+    block = ARCHITECTURES[arch or spec.arch]
     assert block is not None
     k, s, p = parse_stem(spec.stem)
     layers: list[nn.Module] = [parts.unit(in_shape[0], width, k, s, p)]
@@ -201,25 +215,86 @@ def build_mlp(spec: ModelSpec, in_shape: tuple[int, int, int], classes: int) -> 
     return nn.Sequential(*layers)
 
 
+class ResidualMLPBlock(nn.Module):
+    """The ResNet basic block with linear layers in place of convs (linear -> norm -> act ->
+    linear -> norm, plus the identity, then act): He et al. (2016)'s degradation test scaled
+    to an MLP. `skip=False` is the same block without its shortcut, the plain stack."""
+
+    def __init__(self, parts: Parts, width: int, skip: bool) -> None:
+        super().__init__()
+        self.skip = skip
+        self.branch = nn.Sequential(
+            nn.Linear(width, width),
+            *parts.after(width, dims=1),
+            nn.Linear(width, width),
+            parts.pre_norm(width, dims=1),
+        )
+        post = parts.after(width, dims=1)
+        self.out = nn.Sequential(*(post if parts.spec.norm_position == "post" else post[-1:]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.branch(x) + x if self.skip else self.branch(x))
+
+    def start_as_identity(self) -> None:
+        """Without a norm, zero the branch's last layer so the block starts as its shortcut
+        (as `ResidualBlock` does); the plain block keeps its init."""
+        if self.skip:
+            nn.init.zeros_(self.branch[-2].weight)
+
+
+def build_res_mlp(
+    spec: ModelSpec, in_shape: tuple[int, int, int], classes: int, skip: bool
+) -> nn.Sequential:
+    """Linear stem, `depth` residual MLP blocks at `width`, linear head: 2 * depth + 2
+    weight layers, with or without the shortcuts."""
+    parts = Parts(spec)
+    features = in_shape[0] * in_shape[1] * in_shape[2]
+    layers: list[nn.Module] = [
+        nn.Flatten(),
+        nn.Linear(features, spec.width),
+        *parts.after(spec.width, dims=1),
+    ]
+    layers += [ResidualMLPBlock(parts, spec.width, skip) for _ in range(spec.depth)]
+    layers.append(nn.Linear(spec.width, classes))
+    return nn.Sequential(*layers)
+
+
 def build_linear(spec: ModelSpec, in_shape: tuple[int, int, int], classes: int) -> nn.Sequential:
     return nn.Sequential(nn.Flatten(), nn.Linear(in_shape[0] * in_shape[1] * in_shape[2], classes))
 
 
-BUILDERS = {"mlp": build_mlp, "linear": build_linear}
+BUILDERS = {
+    "mlp": build_mlp,
+    "linear": build_linear,
+    "resmlp": functools.partial(build_res_mlp, skip=True),
+    "resmlp_noskip": functools.partial(build_res_mlp, skip=False),
+}
+
+
+def flops_reference(spec: ModelSpec) -> str:
+    """The family whose unreduced net at `spec.width` sets the FLOPs to match."""
+    return spec.flops_ref or spec.arch
+
+
+def is_flops_matched(spec: ModelSpec) -> bool:
+    """Whether `match_flops` changes the width: a reduction, or another family's cost."""
+    return spec.match_flops and (spec.reduction != "none" or flops_reference(spec) != spec.arch)
 
 
 def flops_matched_width(spec: ModelSpec, in_shape: tuple[int, int, int], classes: int) -> int:
     """The width at which the net with `spec.reduction` has the forward FLOPs per image
-    closest to the same net without reduction at `spec.width`: a reduction that is cheaper
-    at equal width is compared at equal cost, so a loss of accuracy is not mere capacity.
-    Inception widths step by 4 (four branches)."""
+    closest to the unreduced net of `flops_reference(spec)` at `spec.width`: a reduction
+    (or family) that is cheaper at equal width is compared at equal cost, so a loss of
+    accuracy is not mere capacity.
+    Inception and grouped widths step by 4 (four branches; four channels per group)."""
 
     @functools.cache
     def flops(width: int, reduction: str = spec.reduction) -> int:
         return count_flops(build_conv_net(spec, in_shape, classes, width, reduction), in_shape)
 
-    target = flops(spec.width, "none")
-    step = 4 if spec.arch == "inception" else 1
+    ref = flops_reference(spec)
+    target = count_flops(build_conv_net(spec, in_shape, classes, spec.width, "none", ref), in_shape)
+    step = 4 if spec.arch == "inception" or spec.reduction == "grouped" else 1
     # Conv FLOPs grow about as width squared: start there, then walk to the least width
     # that reaches the target, and keep it or the one below, whichever is closer.
     guess = spec.width * math.sqrt(target / flops(spec.width))
@@ -235,7 +310,8 @@ def flops_matched_width(spec: ModelSpec, in_shape: tuple[int, int, int], classes
 
 def build_model(spec: ModelSpec, in_shape: tuple[int, int, int], classes: int) -> nn.Module:
     """Build and initialise the network that `spec` describes, for images of `in_shape`.
-    With `match_flops`, a reduced net is widened to the FLOPs of its unreduced self."""
+    With `match_flops`, a reduced net is widened to the FLOPs of its unreduced self, or a
+    family resized to the FLOPs of `flops_ref`'s net at `spec.width`."""
     ARCHITECTURES[spec.arch]  # an unknown family fails here, naming the valid ones
     REDUCTIONS[spec.reduction]  # so does an unknown reduction
     if spec.reduction != "none" and spec.arch not in REDUCING_ARCHS:
@@ -246,13 +322,13 @@ def build_model(spec: ModelSpec, in_shape: tuple[int, int, int], classes: int) -
     if spec.arch in BUILDERS:
         net = BUILDERS[spec.arch](spec, in_shape, classes)
     else:
-        matched = spec.match_flops and spec.reduction != "none"
+        matched = is_flops_matched(spec)
         width = flops_matched_width(spec, in_shape, classes) if matched else spec.width
         net = build_conv_net(spec, in_shape, classes, width, spec.reduction)
     net = apply_init(net, spec.init, spec.init_std)
     if spec.norm == "none":
         with torch.no_grad():
             for block in net.modules():
-                if isinstance(block, ResidualBlock):
+                if isinstance(block, ResidualBlock | ResidualMLPBlock):
                     block.start_as_identity()
     return net

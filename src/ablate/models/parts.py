@@ -30,6 +30,7 @@ class ModelSpec(Protocol):
     stages: int
     reduction: str
     match_flops: bool
+    flops_ref: str
     stem: str
     head: str
 
@@ -51,13 +52,19 @@ class Parts:
         return norm_act(channels, dims, spec.norm, self.act(), spec.norm_position, spec.norm_noise)
 
     def unit(
-        self, cin: int, cout: int, k: int = 3, stride: int = 1, padding: int | None = None
+        self,
+        cin: int,
+        cout: int,
+        k: int = 3,
+        stride: int = 1,
+        padding: int | None = None,
+        groups: int = 1,
     ) -> nn.Sequential:
         pad = k // 2 if padding is None else padding
-        return nn.Sequential(nn.Conv2d(cin, cout, k, stride, pad), *self.after(cout))
+        return nn.Sequential(nn.Conv2d(cin, cout, k, stride, pad, groups=groups), *self.after(cout))
 
-    def pre_norm(self, channels: int) -> nn.Module:
+    def pre_norm(self, channels: int, dims: int = 2) -> nn.Module:
         """The norm that closes a residual branch before the sum (pre-activation position)."""
         if self.spec.norm_position == "pre":
-            return NORMS[self.spec.norm](channels, 2, self.spec.norm_noise)
+            return NORMS[self.spec.norm](channels, dims, self.spec.norm_noise)
         return nn.Identity()

@@ -3,10 +3,13 @@
 `pointwise` is the 1x1 convolution of bottleneck and Inception blocks: every reduced channel
 is a learned mix of every input channel. `subsample` is its non-mixing control of the same
 output dimension: it keeps evenly spaced input channels and gives each its own scale and
-shift (a depthwise 1x1), so each reduced channel reads exactly one input channel. A grouped
-1x1 with groups = reduced channels would still mix the channels inside each group, so it
-cannot tell "mixing" from "reducing"; subsampling is the only reduction to the same width
-that mixes nothing.
+shift (a depthwise 1x1), so each reduced channel reads exactly one input channel; but it
+drops the other channels, and the block's 3x3 conv and 1x1 expansion still mix what is
+left. `grouped` reads every channel yet keeps the block's whole branch free of mixing across
+groups: the reduction is a 1x1 conv with one group per reduced channel (each reads only its
+own cin/reduced input channels), and the block builds its 3x3 conv and 1x1 expansion with
+the same groups (`GroupedReduction.groups`), so no information crosses between groups inside
+the branch, against every channel with `pointwise`.
 """
 
 from __future__ import annotations
@@ -38,6 +41,25 @@ class ChannelSubsample(nn.Module):
         return x.index_select(1, self.index)
 
 
+class GroupedReduction(nn.Sequential):
+    """A 1x1 conv with one group per output channel; `groups` tells the block to keep its
+    later convs in the same groups."""
+
+    def __init__(self, parts: Parts, cin: int, cout: int) -> None:
+        if cin % cout:
+            raise ValueError(
+                f"a grouped reduction of {cin} channels to {cout} needs {cout} to divide {cin} "
+                "(any model.width that is a multiple of 4 does)"
+            )
+        super().__init__(nn.Conv2d(cin, cout, 1, groups=cout), *parts.after(cout))
+        self.groups = cout
+
+
+def branch_groups(reduction: nn.Module) -> int:
+    """Groups the convs after `reduction` keep (1: they mix every channel)."""
+    return reduction.groups if isinstance(reduction, GroupedReduction) else 1
+
+
 @REDUCTIONS.register("pointwise")
 def pointwise(parts: Parts, cin: int, cout: int) -> nn.Module:
     return parts.unit(cin, cout, 1)
@@ -49,3 +71,6 @@ def subsample(parts: Parts, cin: int, cout: int) -> nn.Module:
     return nn.Sequential(
         ChannelSubsample(cin, cout), nn.Conv2d(cout, cout, 1, groups=cout), *parts.after(cout)
     )
+
+
+REDUCTIONS.register("grouped")(GroupedReduction)

@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ablate.data.translate import shift
+
 
 def reads(size: int, kernel: int, stride: int, padding: int) -> torch.Tensor:
     """Windows reading each pixel of a size x size map: the transposed convolution of an
@@ -37,22 +39,6 @@ def unread_share(images: torch.Tensor, kernel: int, stride: int, padding: int) -
         "unread_ink_share": float(ink[mask].sum() / ink.sum()) if ink.sum() > 0 else 0.0,
         "unread_var_share": float(var[mask].sum() / var.sum()) if var.sum() > 0 else 0.0,
     }
-
-
-def shift(x: torch.Tensor, pixels: int, fill: torch.Tensor) -> torch.Tensor:
-    """`x` (N x C x H x W) moved `pixels` down and right (negative: up and left); the
-    vacated rows and columns take `fill` (per channel, C x 1 x 1: the background)."""
-    out = fill.to(x).expand_as(x).clone()
-    n = abs(pixels)
-    if n >= x.shape[-1] or n >= x.shape[-2]:
-        return out
-    if pixels > 0:
-        out[..., n:, n:] = x[..., :-n, :-n]
-    elif pixels < 0:
-        out[..., :-n, :-n] = x[..., n:, n:]
-    else:
-        out = x.clone()
-    return out
 
 
 @torch.no_grad()

@@ -1,2 +1,2 @@
 """The report: one module per notes section turns the run table into figures, tables and
-verdicts; `render` assembles them into reports/report.md."""
+verdicts; `render` assembles them into reports/<profile>/ (`layout`: which file holds what)."""

@@ -1,5 +1,6 @@
-"""Assemble reports/<profile>/report.md: header, summary of every question ID, one section per ID in
-the order of the notes, the main-grid overview, non-ok runs and the run inventory."""
+"""Assemble reports/<profile>/: report.md (a short header, one line per question ID, what
+matters most), one file per notes section with each ID's full section, and appendix.md (the
+statistics, provenance, controls, rates, main-grid overview, non-ok runs, run inventory)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ from ablate.report import (
     batchnorm,
     controls,
     convolution,
+    families,
     importance,
     init,
+    layout,
     main_grid,
     practice,
     preprocessing,
@@ -37,7 +40,7 @@ BUILDERS: dict[str, Builder] = {
     "C1": convolution.c1,
     "C2": convolution.c2,
     "C3": convolution.c3,
-    "C4": convolution.c4,
+    "C4": families.c4,
     "A1": activations.a1,
     "A2": activations.a2,
     "A3": activations.a3,
@@ -66,9 +69,6 @@ def header(ctx: Context) -> str:
     runs = ctx.runs
     counts = runs["status"].value_counts()
     status = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "diverged", "timeout", "failed"))
-    hardware = f"{_unique(runs, 'processor')}, {_unique(runs, 'cpus')} CPUs"
-    if runs["cuda"].notna().any():
-        hardware += f", GPU {_unique(runs, 'cuda')}"
     rows = [
         ["profile", ctx.params.get("profile")],
         ["dataset", _unique(runs, "dataset")],
@@ -78,6 +78,18 @@ def header(ctx: Context) -> str:
             f"{training_minutes(runs):.1f} min (each run's wall time, rate searches included)",
         ],
         *code_rows(runs),
+        ["generated", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")],
+    ]
+    return table(["", ""], rows)
+
+
+def provenance(ctx: Context) -> str:
+    """What the short header leaves out: the checkout, library versions and hardware."""
+    runs = ctx.runs
+    hardware = f"{_unique(runs, 'processor')}, {_unique(runs, 'cpus')} CPUs"
+    if runs["cuda"].notna().any():
+        hardware += f", GPU {_unique(runs, 'cuda')}"
+    rows = [
         ["report written at", checkout_state()],
         [
             "versions",
@@ -85,7 +97,6 @@ def header(ctx: Context) -> str:
             f"lightning {_unique(runs, 'lightning')}",
         ],
         ["hardware", hardware],
-        ["generated", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")],
     ]
     return table(["", ""], rows)
 
@@ -122,15 +133,17 @@ def question_section(
 
 
 def summary(questions: list[dict[str, str]], results: dict[str, Verdict]) -> str:
+    """One row per ID: the question in a few words, the verdict, its key number and the
+    sub-claim that decides it; the ID links to its full section."""
     rows = []
     for q in questions:
         v = results[q["id"]]
         if v.verdict == NOT_RUN:
-            verdict, evidence = f"not run: {v.explanation}", "—"
+            verdict, evidence, why = "not run", "—", v.explanation
         else:
-            verdict, evidence = f"**{v.verdict}**", v.key_number
-        rows.append([f"[{q['id']}](#{q['id'].lower()})", q["en"], verdict, evidence])
-    return table(["ID", "claim or question", "verdict", "key number (95% CI)"], rows)
+            verdict, evidence, why = f"**{v.verdict}**", v.key_number, layout.decides(v)
+        rows.append([f"[{q['id']}](#{q['id'].lower()})", layout.short(q), verdict, evidence, why])
+    return table(["ID", "question", "verdict", "key number (95% CI)", "decided by"], rows)
 
 
 def problems(ctx: Context) -> str:
@@ -176,7 +189,8 @@ def inventory(ctx: Context) -> str:
     )
 
 
-def build(ctx: Context) -> tuple[str, dict[str, Verdict]]:
+def build(ctx: Context) -> tuple[dict[str, str], dict[str, Verdict]]:
+    """Every file of the report by name, and the verdict of every question ID."""
     questions = load_questions()
     results: dict[str, Verdict] = {}
     sections: list[Section] = []
@@ -196,42 +210,76 @@ def build(ctx: Context) -> tuple[str, dict[str, Verdict]]:
         for b in builders
     ]
     matters = importance.section(ctx, results)
-    toc = ["- [Summary](#summary)", f"- [{matters.title}](#{matters.anchor})"]
-    toc += [f"- [{s.title}](#{s.anchor})" for s in overview]
-    toc += [f"- [{q['id']} — {q['section']}](#{q['id'].lower()})" for q in questions]
-    toc += ["- [Runs that did not finish ok](#not-ok)", "- [Run inventory](#inventory)"]
-    parts = [
-        "# Which CNN design choice matters, and why?",
-        "Every number, figure and verdict below is computed from the runs in `runs/` "
-        f"(aggregated in `results/{ctx.params.get('profile')}/runs.csv`) by `dvc repro`; "
-        "nothing is written by hand. "
-        "A verdict whose deciding 95% confidence interval spans zero, or whose test gives "
-        "p ≥ 0.05 after Holm's correction, reads *inconclusive*. A paired comparison (the "
-        "same cells or seeds in both arms) is tested by an exact sign-flip test over its "
-        "independent units (grid cells, or seeds where a study has fewer cells than seeds): "
-        "with five units or fewer it cannot reach p < 0.05, so such a comparison is "
-        "undecidable by design (where one comparison decides a verdict, the verdict gives "
-        "the number of units it would need). Two groups of independent runs "
-        "that share no pairing are compared by Welch's t-test and interval. "
-        "Intervals of accuracies are cut to [0, 1], and those of accuracy differences to "
-        "[-1, 1], the values they can take: a t-interval on two or three values can reach "
-        "past them, and one cut at both ends is at least that wide.",
-        header(ctx),
-        "## Contents\n\n" + "\n".join(toc),
-        '<a id="summary"></a>\n\n## Summary\n\n' + summary(questions, results),
-        f'<a id="{matters.anchor}"></a>\n\n## {matters.title}\n\n{matters.body}',
+    pages = {
+        layout.MAIN: main_page(ctx, questions, results, matters),
+        **section_pages(questions, sections),
+        layout.APPENDIX: appendix(ctx, overview),
+    }
+    return layout.relink(pages), results
+
+
+def _block(anchor: str, heading: str, body: str) -> str:
+    return f'<a id="{anchor}"></a>\n\n{heading}\n\n{body}'
+
+
+def main_page(
+    ctx: Context, questions: list[dict[str, str]], results: dict[str, Verdict], matters: Section
+) -> str:
+    """What a reader needs first: the rules, the header, every ID in a line, what matters."""
+    files: dict[str, list[str]] = {}
+    for q in questions:
+        files.setdefault(layout.section_file(q["section"]), []).append(q["id"])
+    titles = {layout.section_file(q["section"]): q["section"] for q in questions}
+    details = [f"- [{titles[name]}]({name}): {', '.join(ids)}" for name, ids in files.items()] + [
+        f"- [Appendix]({layout.APPENDIX}): how the tests work, controls, learning rates, "
+        "main-grid effects, runs not ok, run inventory"
     ]
-    for s in overview:
-        parts.append(f'<a id="{s.anchor}"></a>\n\n## {s.title}\n\n{s.body}')
-    current = None
+    return (
+        "\n\n".join(
+            [
+                "# Which CNN design choice matters, and why?",
+                layout.RULES,
+                "Every number, figure and verdict is computed from the runs in `runs/` "
+                f"(aggregated in `results/{ctx.params.get('profile')}/runs.csv`) by `dvc repro`; "
+                "nothing is written by hand. How each test works: [statistics](#statistics).",
+                header(ctx),
+                _block(
+                    "summary",
+                    "## Summary",
+                    "Each ID links to its full section.\n\n" + summary(questions, results),
+                ),
+                _block(matters.anchor, f"## {matters.title}", matters.body),
+                "## Details\n\n" + "\n".join(details),
+            ]
+        )
+        + "\n"
+    )
+
+
+def section_pages(questions: list[dict[str, str]], sections: list[Section]) -> dict[str, str]:
+    """One file per notes section, holding the full section of each of its IDs."""
+    parts: dict[str, list[str]] = {}
     for q, s in zip(questions, sections, strict=True):
-        if q["section"] != current:
-            current = q["section"]
-            parts.append(f"## {current}")
-        parts.append(f'<a id="{q["id"].lower()}"></a>\n\n### {q["id"]}: {q["en"]}\n\n{s.body}')
-    parts.append('<a id="not-ok"></a>\n\n## Runs that did not finish ok\n\n' + problems(ctx))
-    parts.append('<a id="inventory"></a>\n\n## Run inventory\n\n' + inventory(ctx))
-    return "\n\n".join(parts) + "\n", results
+        name = layout.section_file(q["section"])
+        found = parts.setdefault(
+            name, [f"# {q['section']}", "[Summary](#summary) · [Appendix](#statistics)"]
+        )
+        found.append(_block(q["id"].lower(), f"## {q['id']}: {q['en']}", s.body))
+    return {name: "\n\n".join(found) + "\n" for name, found in parts.items()}
+
+
+def appendix(ctx: Context, overview: list[Section]) -> str:
+    """The tables behind the verdicts, and what the short header leaves out."""
+    parts = [
+        "# Appendix",
+        "[Summary](#summary)",
+        _block("statistics", "## How the verdicts are tested", layout.STATISTICS),
+        _block("provenance", "## Provenance", provenance(ctx)),
+        *(_block(s.anchor, f"## {s.title}", s.body) for s in overview),
+        _block("not-ok", "## Runs that did not finish ok", problems(ctx)),
+        _block("inventory", "## Run inventory", inventory(ctx)),
+    ]
+    return "\n\n".join(parts) + "\n"
 
 
 def _read(path: Path, order: list[str]) -> pd.DataFrame:
@@ -266,8 +314,8 @@ def prune_figures(before: dict[Path, tuple[int, int]]) -> list[Path]:
 
 
 def write_report(results: Path, params: dict[str, Any], out_dir: Path) -> dict[str, Verdict]:
-    """Read the aggregated tables under `results` and write `out_dir`/report.md and the
-    figures it links (figures/, where no figure of an earlier report is left)."""
+    """Read the aggregated tables under `results` and write `out_dir`/report.md, the files
+    it links and their figures (figures/); no file or figure of an earlier report is left."""
     for folder in (out_dir, out_dir / "figures"):
         folder.mkdir(parents=True, exist_ok=True)  # a DVC output even when no figure is drawn
         clean_stale_temps(folder)
@@ -285,7 +333,9 @@ def write_report(results: Path, params: dict[str, Any], out_dir: Path) -> dict[s
         tuning=_json(results / "tuned_lr.json"),
         importance=_read(results / "importance.csv", []),
     )
-    text, results = build(ctx)
+    pages, results = build(ctx)
     prune_figures(drawn_before)
-    atomic_write_text(out_dir / "report.md", text)
+    for name, text in pages.items():
+        atomic_write_text(out_dir / name, text)
+    layout.prune_pages(out_dir, set(pages))
     return results

@@ -47,19 +47,25 @@ MOOT = {
         "stages",
         "reduction",
         "match_flops",
+        "flops_ref",
         "stem",
         "head",
     ),
-    "mlp": ("downsampling", "stages", "reduction", "match_flops", "stem", "head"),
+    "mlp": ("downsampling", "stages", "reduction", "match_flops", "flops_ref", "stem", "head"),
 }
+MOOT["resmlp"] = MOOT["resmlp_noskip"] = MOOT["mlp"]
 
 
 def canonical(fields: dict[str, Any]) -> dict[str, Any]:
     model, data, defaults = fields["model"], fields["data"], ModelConfig()
     for name in MOOT.get(model["arch"], ()):
         model[name] = getattr(defaults, name)
-    if model["reduction"] == "none":  # nothing to widen: already the FLOPs reference
-        model["match_flops"] = defaults.match_flops
+    if model["flops_ref"] in ("", model["arch"]):  # its own family is the reference
+        model["flops_ref"] = defaults.flops_ref
+    if model["reduction"] == "none" and not model["flops_ref"]:
+        model["match_flops"] = defaults.match_flops  # nothing to widen: already the reference
+    if not model["match_flops"]:
+        model["flops_ref"] = defaults.flops_ref
     if model["norm"] == "none":
         model["norm_position"] = defaults.norm_position
     # Moot, or off: absent, as in the keys made before these fields existed.

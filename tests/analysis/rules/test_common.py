@@ -25,7 +25,7 @@ def test_an_undecided_comparison_says_how_many_replicates_it_would_need():
 def test_a_single_value_never_decides():
     one = Estimate(0.5, 0.5, 0.5, 1)
     assert one.compare() == "overlap"
-    assert convolution.c4_depth({"resnet": one}, {}).verdict == "inconclusive"
+    assert convolution.c3_strided_vs_pool(one, {"plain": one}, 1.5, 1.2).verdict == ("inconclusive")
     no_ci = Estimate(0.9, float("nan"), float("nan"), 1)
     w3 = init.w3_kaiming(init.Count(8, 8), init.Count(0, 8), no_ci, no_ci, 30, 0.5)
     assert w3.verdict == "inconclusive"

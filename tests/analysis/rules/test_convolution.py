@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from ablate.analysis.rules import common, convolution
+from ablate.analysis.rules import convolution
 from ablate.analysis.stats import Estimate
 
-from .estimates import CHANCE_ACC, DOWN, FLAT, GOOD, UP
+from .estimates import DOWN, FLAT, UP
 
-NO_LOSS = Estimate(0.001, -0.004, 0.006, 6)  # CI within ±0.01
-TOO_WIDE = Estimate(-0.002, -0.037, 0.033, 4)  # spans 0, wider than ±0.01
+MARGIN = 0.0075  # a quarter of the errors at 0.97
+NO_LOSS = Estimate(0.001, -0.004, 0.006, 6)  # CI within ±MARGIN
+TOO_WIDE = Estimate(-0.002, -0.037, 0.033, 6)  # spans 0, wider than ±MARGIN
+PRICE = Estimate(-0.009, -0.012, -0.006, 6)  # the equal-width cost of the cut
+
+
+def test_ceiling_margin_is_a_quarter_of_the_errors_with_a_floor():
+    assert convolution.ceiling_margin(0.97) == pytest.approx(0.0075)
+    assert convolution.ceiling_margin(0.999) == convolution.MIN_MARGIN
 
 
 @pytest.mark.parametrize(
@@ -19,7 +26,7 @@ TOO_WIDE = Estimate(-0.002, -0.037, 0.033, 4)  # spans 0, wider than ±0.01
         (UP, UP, 0.1, 0.4, 1.0, "supported"),
         (UP, NO_LOSS, 0.1, 0.4, 1.0, "supported"),  # no loss at matched FLOPs
         (UP, DOWN, 0.1, 0.4, 1.0, "nuanced"),  # costs accuracy even at matched FLOPs
-        (DOWN, UP, 0.1, 0.4, 1.0, "nuanced"),  # subsampling beats mixing
+        (DOWN, UP, 0.1, 0.4, 1.0, "nuanced"),  # the grouped branch beats mixing
         (FLAT, UP, 0.1, 0.4, 1.0, "inconclusive"),  # mixing undecided
         (NO_LOSS, NO_LOSS, 0.1, 0.4, 1.0, "nuanced"),  # mixing makes no difference
         (UP, TOO_WIDE, 0.1, 0.4, 1.0, "inconclusive"),
@@ -28,36 +35,62 @@ TOO_WIDE = Estimate(-0.002, -0.037, 0.033, 4)  # spans 0, wider than ±0.01
     ],
 )
 def test_c1(mixing, matched, flops, params, matched_flops, expected):
-    verdict = convolution.c1_bottleneck(mixing, matched, flops, params, matched_flops)
+    verdict = convolution.c1_bottleneck(
+        mixing, matched, PRICE, flops, params, matched_flops, MARGIN
+    )
     assert verdict.verdict == expected
     assert verdict.numbers["matched_flops_ratio"] == matched_flops
+    assert verdict.numbers["equal_width_cost"] == PRICE.mean
+
+
+def test_c1_reports_the_equal_width_price_and_which_part_is_unclear():
+    verdict = convolution.c1_bottleneck(FLAT, UP, PRICE, 0.1, 0.4, 1.0, MARGIN)
+    assert "-0.009 [-0.012, -0.006]" in verdict.key_number
+    assert "costs accuracy" in verdict.explanation
+    assert "unclear (CI spans the threshold): its mixing beats a grouped" in verdict.explanation
 
 
 def test_c1_needs_a_test_that_agrees_after_holm():
     """A CI above 0 whose (Holm-adjusted) p-value is not under 0.05 decides nothing."""
     adjusted = Estimate(0.05, 0.02, 0.08, 10, p=0.2)
-    assert convolution.c1_bottleneck(adjusted, UP, 0.1, 0.4, 1.0).verdict == "inconclusive"
-
-
-NONE = Estimate(0.001, -0.004, 0.006, 6)  # within ±0.01: no asymmetry
+    verdict = convolution.c1_bottleneck(adjusted, UP, PRICE, 0.1, 0.4, 1.0, MARGIN)
+    assert verdict.verdict == "inconclusive"
 
 
 @pytest.mark.parametrize(
     ("unread", "remainder", "expected"),
     [
-        ({"4px": UP}, {"4px": UP}, "supported"),
-        ({"2px": FLAT, "4px": UP}, {"4px": NONE}, "nuanced"),
-        ({"4px": NONE}, {"4px": NONE}, "refuted"),
-        ({"4px": FLAT}, {"4px": NONE}, "inconclusive"),
-        ({"4px": UP}, {"4px": FLAT}, "inconclusive"),
-        ({"4px": UP}, {}, "supported"),
-        ({"4px": DOWN}, {}, "inconclusive"),  # asymmetric the other way: not the claim
+        ({"k3s2": DOWN, "k5s3": DOWN}, {"k5s3p1": DOWN}, "supported"),
+        ({"k3s2": DOWN, "k5s3": DOWN}, {"k5s3p1": NO_LOSS}, "nuanced"),  # a remainder alone: no
+        ({"k3s2": NO_LOSS, "k5s3": DOWN}, {}, "nuanced"),  # the strata disagree
+        ({"k3s2": NO_LOSS, "k5s3": NO_LOSS}, {"k5s3p1": NO_LOSS}, "refuted"),
+        ({"k3s2": FLAT, "k5s3": DOWN}, {}, "inconclusive"),
+        ({"k3s2": DOWN, "k5s3": DOWN}, {"k5s3p1": TOO_WIDE}, "inconclusive"),
+        ({"k3s2": UP, "k5s3": UP}, {}, "refuted"),  # unread pixels help: not the claim
     ],
 )
 def test_c2(unread, remainder, expected):
-    verdict = convolution.c2_stride_fit(unread, remainder, 0.0002, 0.8)
-    assert verdict.verdict == expected and "costs less compute" in verdict.explanation
-    assert "0.02%" in verdict.explanation
+    verdict = convolution.c2_stride_fit(unread, remainder, 0.041, 0.86, MARGIN, 4)
+    assert verdict.verdict == expected
+    assert "×0.86 the FLOPs" in verdict.explanation and "less compute, not more" in (
+        verdict.explanation
+    )
+    assert "4.1%" in verdict.key_number and "moved 4px" in verdict.key_number
+
+
+def test_an_equivalence_finding_reads_no_effect_larger_than_the_margin():
+    verdict = convolution.c2_stride_fit({"k3s2": NO_LOSS}, {}, 0.04, 0.86, MARGIN, 4)
+    assert verdict.verdict == "refuted"
+    assert "No effect larger than ±0.0075" in verdict.explanation
+    assert "k3s2 +0.001 [-0.004, +0.006]" in verdict.explanation
+
+
+def test_c2_names_the_stratum_that_disagrees():
+    verdict = convolution.c2_stride_fit(
+        {"k3s2p0 − k3s2p1": NO_LOSS, "k5s3p0 − k5s3p1": DOWN}, {}, 0.07, 0.86, MARGIN, 4
+    )
+    assert "holds: unread pixels cost accuracy (k5s3p0 − k5s3p1)" in verdict.explanation
+    assert "fails: unread pixels cost accuracy (k3s2p0 − k3s2p1)" in verdict.explanation
 
 
 @pytest.mark.parametrize(
@@ -79,37 +112,44 @@ def test_c3_outcomes(diff, per_arch, flops, params, expected):
     assert f"{diff.mean:+.3f}" in v.key_number
 
 
+def _counts(plain_deep: int) -> dict[tuple[str, int], tuple[int, int]]:
+    return {
+        ("resmlp", 8): (6, 6),
+        ("resmlp", 50): (6, 6),
+        ("resmlp_noskip", 8): (6, 6),
+        ("resmlp_noskip", 50): (plain_deep, 6),
+    }
+
+
 @pytest.mark.parametrize(
-    ("diffs", "limits", "expected"),
+    ("families", "ratio", "gap", "degrade", "expected"),
     [
-        ({"resnet": UP}, {"resnet_noskip": 6, "resnet": None}, "supported"),
-        ({"resnet": DOWN}, {"resnet_noskip": None, "resnet": 3}, "refuted"),
-        ({"resnet": DOWN}, {"resnet_noskip": 3, "resnet": None}, "nuanced"),
-        ({"resnet": FLAT}, {"resnet_noskip": 3, "resnet": None}, "inconclusive"),
-        ({"resnet": UP}, {"resnet_noskip": None, "resnet": None}, "inconclusive"),
-        ({}, {"resnet_noskip": 3, "resnet": 6}, "supported"),  # the grid has one family
-        ({"resnet": UP, "inception": FLAT}, {}, "inconclusive"),
+        ({"resnet": UP, "inception": UP}, 1.0, UP, UP, "supported"),
+        ({"resnet": UP, "inception": NO_LOSS}, 1.0, UP, UP, "nuanced"),  # one family: no gain
+        ({"resnet": UP, "inception": UP}, 1.0, DOWN, UP, "nuanced"),  # no degradation gap
+        ({"resnet": NO_LOSS, "inception": DOWN}, 1.0, DOWN, DOWN, "refuted"),
+        ({"resnet": UP, "inception": UP}, 1.0, FLAT, UP, "inconclusive"),  # gap undecided
+        ({"resnet": UP, "inception": UP}, 1.4, UP, UP, "inconclusive"),  # cost not matched
     ],
 )
-def test_c4_outcomes(diffs, limits, expected):
-    v = convolution.c4_depth(diffs, limits)
+def test_c4_outcomes(families, ratio, gap, degrade, expected):
+    v = convolution.c4_architectures(
+        families, dict.fromkeys(families, ratio), {8: FLAT, 50: gap}, degrade, _counts(6), MARGIN
+    )
     assert v.verdict == expected
-    assert {f"diff_{a}" for a in diffs} <= set(v.numbers)
-    if limits:
-        assert "stops" in v.key_number
+    assert {f"diff_{a}" for a in families} <= set(v.numbers)
+    assert "50 layers: final train loss plain − residual" in v.key_number
 
 
-def test_c4_needs_some_evidence():
-    with pytest.raises(common.MissingEvidence):
-        convolution.c4_depth({}, {})
+def test_c4_counts_the_runs_that_train_per_depth():
+    v = convolution.c4_architectures(
+        {"resnet": UP}, {"resnet": 1.0}, {8: FLAT, 50: UP}, UP, _counts(1), MARGIN
+    )
+    assert "resmlp 6/6, 6/6; resmlp_noskip 6/6, 1/6" in v.key_number
+    assert "resmlp_noskip at 50 layers" in v.explanation and "resmlp never" in v.explanation
+    assert v.numbers["depth_limit_resmlp_noskip"] == 50
 
 
-def test_depth_limit_finds_first_failing_depth():
-    acc = {
-        ("plain", 1): GOOD,
-        ("plain", 4): GOOD,
-        ("plain", 10): CHANCE_ACC,
-        ("resnet", 1): GOOD,
-        ("resnet", 10): GOOD,
-    }
-    assert convolution.depth_limit(acc, 0.1) == {"plain": 10, "resnet": None}
+def test_stops_training_is_the_first_depth_where_most_runs_fail():
+    counts = {("a", 1): (6, 6), ("a", 3): (3, 6), ("a", 9): (2, 6), ("b", 1): (6, 6)}
+    assert convolution.stops_training(counts) == {"a": 9, "b": None}

@@ -20,6 +20,9 @@ class Verdict:
     key_number: str  # the one-line evidence of the summary table
     explanation: str
     numbers: dict[str, float] = field(default_factory=dict)  # every number the text quotes
+    # Each sub-claim of `from_parts` measured true, false or unclear: the summary names the
+    # ones that decide.
+    parts: dict[str, bool | None] = field(default_factory=dict)
 
 
 class MissingEvidence(LookupError):
@@ -71,7 +74,8 @@ def from_parts(
         f"fails: {', '.join(failed)}" if failed else "",
         f"unclear (CI spans the threshold): {', '.join(unclear)}" if unclear else "",
     ]
-    return Verdict(qid, verdict, key, f"{detail} ({'; '.join(t for t in tags if t)}).", numbers)
+    text = f"{detail} ({'; '.join(t for t in tags if t)})."
+    return Verdict(qid, verdict, key, text, numbers, parts=dict(parts))
 
 
 def _dir(est: Estimate) -> bool | None:
