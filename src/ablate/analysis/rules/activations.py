@@ -245,7 +245,8 @@ def a4_leaky(
     test accuracy per rate with the seeds as units (each rate a stratum); `pooled`, the same
     over the (rate, seed) pairs of the dying rates. A diverged run enters at the
     majority-class share (what a net that names one class scores), so failing to train
-    counts against an arm instead of leaving the pair out. `margin`: the equivalence margin
+    counts against an arm instead of leaving the pair out; a pair where neither arm trained
+    is left out (two failures do not say which arm is better). `margin`: the equivalence margin
     (`acc_margin` of ReLU's control). `runs`: per arm, trained and diverged runs in words."""
     dying = dying_rates(dead_relu)
     worst = max(dead_relu.values(), default=float("nan"))
