@@ -23,6 +23,7 @@ from ablate.analysis.stats import (
     paired_diff,
     paired_on_units,
     paired_per_seed,
+    paired_units,
     points_toward,
     power_n,
     sign_flip_p,
@@ -81,6 +82,11 @@ def test_mean_ci_is_the_student_t_interval_and_ignores_nan():
     half = sps.t.ppf(0.975, 2) * np.std([0.1, 0.4, 0.3], ddof=1) / math.sqrt(3)
     assert est.n == 3 and est.mean == pytest.approx(0.8 / 3)
     assert est.hi - est.mean == pytest.approx(half)
+
+
+def test_sign_flip_on_one_unit_is_one():
+    assert sign_flip_p([0.3]) == 1.0
+    assert paired_units([0.3], "seeds").p == 1.0
 
 
 def test_sign_flip_is_exact():

@@ -19,6 +19,14 @@ class CenteredSigmoid(nn.Module):
         return torch.sigmoid(x) - 0.5
 
 
+class Abs(nn.Module):
+    """|x|: unit slope everywhere (it never saturates) and no exact zeros (it is not sparse),
+    with ReLU's kink: A5 separates ReLU's sparsity from its unit slope with it."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.abs()
+
+
 ACTIVATIONS: Registry[Callable[[], nn.Module]] = Registry("activation")
 
 ACTIVATIONS.register("identity")(nn.Identity)
@@ -29,10 +37,15 @@ ACTIVATIONS.register("relu")(nn.ReLU)
 ACTIVATIONS.register("leaky_relu")(lambda: nn.LeakyReLU(0.01))
 ACTIVATIONS.register("elu")(nn.ELU)
 ACTIVATIONS.register("gelu")(nn.GELU)
+# A5's property ablation: activations that have one of ReLU's properties without the others.
+ACTIVATIONS.register("abs")(Abs)  # unit slope, not sparse, a kink
+ACTIVATIONS.register("softplus")(nn.Softplus)  # ReLU made smooth: unit slope, not sparse
+ACTIVATIONS.register("hardtanh")(nn.Hardtanh)  # saturates (clip to [-1, 1]) with a kink
 
 # Activations whose outputs have hard bounds, and those bounds: the saturation probes use them.
 BOUNDS: dict[str, tuple[float, float]] = {
     "sigmoid": (0.0, 1.0),
     "sigmoid_centered": (-0.5, 0.5),
     "tanh": (-1.0, 1.0),
+    "hardtanh": (-1.0, 1.0),
 }

@@ -30,6 +30,9 @@ SLOPE_FROM_OUTPUT = {
     "sigmoid_centered": lambda a: (a + 0.5) * (0.5 - a),
     "tanh": lambda a: 1 - a**2,
     "relu": lambda a: (a > 0).float(),
+    "abs": lambda a: (a > 0).float(),  # |f'| = 1 except at 0
+    "softplus": lambda a: 1 - torch.exp(-a),  # sigma(z) = 1 - exp(-softplus(z))
+    "hardtanh": lambda a: (a.abs() < 1).float(),
 }
 
 

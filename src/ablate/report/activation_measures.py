@@ -1,5 +1,5 @@
 """The per-activation measures the activation section (A2, A5) quotes beside its verdicts:
-op cost and step-time ratios, the centring gain, and the per-layer slope table."""
+op cost and step-time ratios, and the per-layer slope table."""
 
 from __future__ import annotations
 
@@ -104,12 +104,3 @@ def step_ratio(ctx: Context, act: str, base: str = "relu") -> Estimate:
     )
     pair_on = [c for c in ("init", "norm", "downsampling", "arch", "seed") if c in main]
     return paired_diff(main, "activation", act, base, pair_on, metric="log_step")
-
-
-def centering(df: pd.DataFrame) -> Estimate:
-    """Accuracy of sigma - 1/2 minus sigmoid's, paired over (depth, init, seed) at every
-    depth, leaving out cells where neither learned (two floors say nothing)."""
-    deep = df[df["activation"].isin(["sigmoid", "sigmoid_centered"])]
-    learned = deep.groupby(["depth", "init"])["test_acc"].transform("max")
-    deep = deep[learned > deep["majority_acc"].fillna(0.1) + 0.1]
-    return paired_diff(deep, "activation", "sigmoid_centered", "sigmoid", ["depth", "init", "seed"])

@@ -111,6 +111,25 @@ def bars(
     return save(fig, path)
 
 
+def scatter(
+    df: pd.DataFrame,
+    x: str,
+    y: str,
+    hue: str,
+    path: Path,
+    title: str,
+    *,
+    style: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+) -> Path:
+    """One point per run: how two outcomes of the same runs go together."""
+    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    sns.scatterplot(data=df, x=x, y=y, hue=hue, style=style, s=40, alpha=0.8, ax=ax)
+    ax.set(xlabel=xlabel or x, ylabel=ylabel or y, title=title)
+    return save(fig, path)
+
+
 def lines(
     df: pd.DataFrame,
     x: str,

@@ -9,6 +9,21 @@ from ablate.analysis.stats import Estimate
 
 from .estimates import CHANCE_ACC, DOWN, FLAT, GOOD, UP, WIDE
 
+NONE = Estimate(0.001, -0.004, 0.005, 6, unit="seeds")  # resolved absence at margin 0.01
+
+
+@pytest.mark.parametrize(
+    ("est", "margin", "expected"),
+    [(UP, 0.01, "higher"), (DOWN, 0.01, "lower"), (NONE, 0.01, "none"), (NONE, 0.0, "unclear")],
+)
+def test_reading(est, margin, expected):
+    assert activations.reading(est, margin) == expected
+
+
+def test_equivalence_margin_follows_the_error_rate():
+    assert activations.acc_margin(0.97) == pytest.approx(0.006)
+    assert activations.acc_margin(0.80) == pytest.approx(0.04)
+
 
 @pytest.mark.parametrize(
     ("ident_r2", "nonlin_r2", "gain", "expected"),
@@ -25,6 +40,12 @@ def test_a1(ident_r2, nonlin_r2, gain, expected):
     assert activations.a1_linear_collapse(ident_r2, nonlin_r2, gain, FLAT).verdict == expected
 
 
+def test_a1_depths_that_disagree_make_it_nuanced_and_are_named():
+    verdict = activations.a1_linear_collapse(1.0, 0.8, UP, FLAT, {3: UP, 8: DOWN})
+    assert verdict.verdict == "nuanced"
+    assert "depth 3: higher" in verdict.explanation and "depth 8: lower" in verdict.explanation
+
+
 def test_a1_names_the_linear_reference_as_optimisation_not_capacity():
     better = activations.a1_linear_collapse(1.0, 0.8, UP, UP)
     assert better.verdict == "supported" and "not a larger function class" in better.explanation
@@ -33,27 +54,55 @@ def test_a1_names_the_linear_reference_as_optimisation_not_capacity():
 
 
 SHRINKS = Estimate(-0.5, -0.6, -0.4, 4)  # log10 factor per layer toward the input
-SLOWER = Estimate(0.1, 0.05, 0.15, 24)  # log10 step-time ratio
+COSTLIER = Estimate(0.1, 0.05, 0.15, 15)  # log10 op-time ratio, timed side by side
+
+
+def _a2(shrink=SHRINKS, sat=0.3, centering=None, cost=COSTLIER):
+    vs_relu = Estimate(shrink.mean - 0.1, shrink.lo - 0.1, shrink.hi - 0.1, 4)
+    centering = {2: UP, 5: UP} if centering is None else centering
+    return activations.a2_sigmoid(shrink, vs_relu, sat, centering, 0.01, cost)
 
 
 @pytest.mark.parametrize(
-    ("shrink", "sat", "centering", "step", "expected"),
+    ("kwargs", "expected"),
     [
-        (SHRINKS, 0.3, UP, SLOWER, "supported"),
-        (Estimate(0.1, 0.05, 0.15, 4), 0.0, DOWN, DOWN, "refuted"),
-        # the slope shrinks gradients without saturation, and the offset costs nothing:
-        (SHRINKS, 0.0003, DOWN, SLOWER, "nuanced"),
-        (Estimate(-0.1, -0.3, 0.1, 4), 0.3, FLAT, FLAT, "inconclusive"),
+        ({}, "supported"),
+        (
+            {
+                "shrink": Estimate(0.1, 0.05, 0.15, 4),
+                "sat": 0.0,
+                "centering": {2: NONE, 5: DOWN},
+                "cost": DOWN,
+            },
+            "refuted",
+        ),
+        ({"sat": 0.0003, "centering": {2: NONE, 5: NONE}}, "nuanced"),
+        (
+            {"shrink": Estimate(-0.1, -0.3, 0.1, 4), "centering": {2: FLAT}, "cost": FLAT},
+            "inconclusive",
+        ),
     ],
 )
-def test_a2(shrink, sat, centering, step, expected):
-    vs_relu = Estimate(shrink.mean - 0.1, shrink.lo - 0.1, shrink.hi - 0.1, 4)
-    assert activations.a2_sigmoid(shrink, vs_relu, sat, centering, step).verdict == expected
+def test_a2(kwargs, expected):
+    assert _a2(**kwargs).verdict == expected
+
+
+def test_a2_depths_that_disagree_make_it_nuanced_and_are_named():
+    verdict = _a2(
+        shrink=Estimate(0.1, 0.05, 0.15, 4), sat=0.0, cost=DOWN, centering={2: NONE, 5: UP}
+    )
+    assert verdict.verdict == "nuanced"  # every other part fails: still not "refuted"
+    assert "depth 2: no effect" in verdict.explanation and "depth 5: higher" in verdict.explanation
+
+
+def test_a2_cost_is_decided_by_its_side_of_one_alone():
+    assert "CI above 1" in _a2().key_number
+    assert "unclear (CI spans the threshold): it is costlier" in _a2(cost=FLAT).explanation
 
 
 def test_a2_gradients_do_not_shrink_when_relu_shrinks_as_much():
     same_as_relu = Estimate(0.0, -0.1, 0.1, 4)
-    verdict = activations.a2_sigmoid(SHRINKS, same_as_relu, 0.3, UP, SLOWER)
+    verdict = activations.a2_sigmoid(SHRINKS, same_as_relu, 0.3, {2: UP}, 0.01, COSTLIER)
     assert (
         verdict.verdict == "inconclusive"
         and "unclear (CI spans the threshold): gradients" in verdict.explanation
@@ -73,29 +122,85 @@ def test_a3(grad, acc, expected):
     assert activations.a3_zero_init(grad, acc, 0.1).verdict == expected
 
 
-@pytest.mark.parametrize(
-    ("overall", "per_lr", "expected"),
-    [
-        (UP, {0.1: UP}, "supported"),
-        (DOWN, {0.1: DOWN}, "refuted"),
-        (FLAT, {0.01: FLAT, 0.3: UP}, "nuanced"),
-        (FLAT, {0.1: FLAT}, "inconclusive"),
-        (Estimate(-0.001, -0.006, 0.004, 6), {0.1: FLAT}, "refuted"),  # within ±0.01: no gain
-    ],
-)
-def test_a4(overall, per_lr, expected):
-    assert activations.a4_leaky(overall, per_lr, 0.3, 0.1).verdict == expected
+DEAD = {0.03: 0.0, 0.1: 0.2, 0.3: 0.7}  # ReLU's dead share per rate
 
 
 @pytest.mark.parametrize(
-    ("vs", "expected"),
+    ("pooled", "per_lr", "expected"),
     [
-        ({"tanh": UP, "sigmoid": UP}, "supported"),
-        ({"tanh": DOWN, "sigmoid": DOWN}, "refuted"),
-        ({"tanh": UP, "sigmoid": DOWN}, "nuanced"),
-        ({"tanh": UP, "sigmoid": FLAT}, "inconclusive"),
+        (UP, {0.1: UP, 0.3: UP}, "supported"),
+        (DOWN, {0.1: DOWN, 0.3: FLAT}, "refuted"),
+        (FLAT, {0.1: DOWN, 0.3: UP}, "nuanced"),
+        (FLAT, {0.1: FLAT, 0.3: FLAT}, "inconclusive"),
+        (NONE, {0.1: NONE, 0.3: FLAT}, "refuted"),  # within the margin: no effect
     ],
 )
-def test_a5(vs, expected):
-    verdict = activations.a5_relu(vs, {"relu": 1.0, "tanh": 0.1}, 0.5, {"relu": 1.0})
-    assert verdict.verdict == expected and "50%" in verdict.explanation
+def test_a4(pooled, per_lr, expected):
+    assert activations.a4_leaky(pooled, {0.03: DOWN, **per_lr}, 0.01, DEAD).verdict == expected
+
+
+def test_a4_equivalence_is_worded_with_its_margin():
+    verdict = activations.a4_leaky(NONE, {0.1: NONE, 0.3: NONE}, 0.01, DEAD)
+    assert "No effect larger than ±0.010" in verdict.explanation
+
+
+def test_a4_undecided_names_the_units_the_claims_effect_would_need():
+    spread = Estimate(-0.002, -0.02, 0.016, 16, sd=0.034, unit="(rate, seed) pairs")
+    verdict = activations.a4_leaky(spread, {0.1: spread, 0.3: FLAT}, 0.01, DEAD)
+    assert verdict.verdict == "inconclusive"
+    assert "Finding a gain of +0.010" in verdict.explanation
+    assert "(rate, seed) pairs (80% power)" in verdict.explanation
+
+
+def test_a4_rates_where_units_live_do_not_decide():
+    # lr 0.03 (no dead units) disagrees with the dying rates: it is not a stratum of the claim
+    assert activations.a4_leaky(UP, {0.03: DOWN, 0.1: UP, 0.3: UP}, 0.01, DEAD).verdict == (
+        "supported"
+    )
+
+
+def test_a4_without_dying_units_is_inconclusive_and_says_why():
+    verdict = activations.a4_leaky(UP, {0.1: UP}, 0.01, {0.1: 0.014, 0.03: 0.0})
+    assert verdict.verdict == "inconclusive" and "barely die" in verdict.explanation
+
+
+FASTER = Estimate(1.0, 0.6, 1.4, 6, unit="seeds")  # log2 steps ratio: twice as many steps
+SAME = Estimate(0.01, -0.1, 0.1, 6, unit="seeds")  # within x1.25
+
+
+def _a5(cells=UP, by=None, speed=FASTER, sat=None, sparse=SAME):
+    props = {
+        "saturating": sat or {"kinked": FASTER, "smooth": FASTER},
+        "sparse": {"kinked": sparse},
+    }
+    return activations.a5_relu(cells, by or {"batch": UP, "none": FLAT}, (16, 18), speed, props)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({}, "supported"),
+        (
+            {
+                "cells": DOWN,
+                "by": {"batch": DOWN},
+                "speed": Estimate(-1, -1.4, -0.6, 6),
+                "sat": {"k": SAME},
+            },
+            "refuted",
+        ),
+        ({"sat": {"kinked": FASTER, "smooth": SAME}}, "nuanced"),  # strata disagree
+        ({"by": {"batch": UP, "none": DOWN}}, "nuanced"),
+        ({"speed": FLAT}, "inconclusive"),
+    ],
+)
+def test_a5(kwargs, expected):
+    assert _a5(**kwargs).verdict == expected
+
+
+def test_a5_names_what_else_matters():
+    verdict = _a5(sparse=Estimate(-1.0, -1.4, -0.6, 6, unit="seeds"))
+    assert "exact zeros (sparsity): speeds training" in verdict.explanation
+    assert "relu ahead in 16 of 18" in verdict.key_number
+    small = _a5(sparse=Estimate(-0.1, -0.15, -0.05, 6, unit="seeds"))
+    assert "speeds training, by less than ×1.25" in small.explanation

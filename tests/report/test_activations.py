@@ -1,0 +1,135 @@
+"""The activation sections read the deciding experiments with the units of the design."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from ablate.analysis.rules.common import MissingEvidence
+from ablate.report import activations
+
+from . import activation_runs as runs
+
+PROPERTIES_FAST_RELU = {
+    "relu": 100,
+    "leaky_relu": 100,  # exact zeros do not matter here
+    "abs": 100,
+    "softplus": 120,
+    "elu": 110,
+    "gelu": 115,
+    "tanh": 300,
+    "hardtanh": math.nan,  # never reaches the threshold: counts at the budget
+}
+
+
+def test_a5_decides_on_steps_to_loss_and_the_main_grids_cells(tmp_path):
+    ctx = runs.context(runs.relu_properties(PROPERTIES_FAST_RELU) + runs.main_grid(0.02), tmp_path)
+    section = activations.a5(ctx)
+    (verdict,) = section.verdicts
+    assert verdict.verdict == "supported", verdict.explanation
+    assert "8 cells" in verdict.key_number and "relu ahead in 8 of 8" in verdict.key_number
+    assert "6 seeds" in verdict.key_number
+    assert "exact zeros (sparsity): no effect larger than ×1.25" in verdict.explanation
+    assert "hardtanh vs abs, leaky_relu" in section.body
+
+
+def test_a5_without_tanh_in_the_main_grid_still_decides_on_speed(tmp_path):
+    ctx = runs.context(runs.relu_properties(PROPERTIES_FAST_RELU), tmp_path)
+    section = activations.a5(ctx)
+    (verdict,) = section.verdicts
+    assert verdict.verdict == "inconclusive"  # the conv-cell part has no cells
+    assert "relu reaches the training-loss threshold in fewer steps" in verdict.explanation
+    assert "no relu and tanh conv cells" in section.body
+
+
+def test_a5_without_steps_to_loss_is_not_run(tmp_path):
+    rows = runs.relu_properties(PROPERTIES_FAST_RELU) + runs.main_grid(0.02)
+    for row in rows:
+        row.pop("steps_to_loss", None)
+    with pytest.raises(MissingEvidence, match="steps_to_loss"):
+        activations.a5(runs.context(rows, tmp_path))
+
+
+DEAD = {0.03: 0.0, 0.1: 0.1, 0.3: 0.7}
+
+
+def test_a4_counts_a_diverged_run_against_its_arm(tmp_path):
+    acc = {
+        ("relu", 0.03): 0.97,
+        ("leaky_relu", 0.03): 0.97,
+        ("relu", 0.1): 0.96,
+        ("leaky_relu", 0.1): 0.96,
+        ("relu", 0.3): 0.9,  # units died, the net still learned
+        ("leaky_relu", 0.3): math.nan,  # diverged: enters at the majority share, 0.118
+    }
+    section = activations.a4(runs.context(runs.dead_units(acc, DEAD), tmp_path))
+    (verdict,) = section.verdicts
+    # lr 0.1: no effect beyond ±0.006; lr 0.3: leaky lower (diverged): no rate favours leaky
+    assert verdict.verdict == "refuted", verdict.explanation
+    assert "16 (rate, seed) pairs at lr 0.1, 0.3" in verdict.key_number
+    assert "leaky_relu trained 8/16, diverged 8/16" in verdict.key_number
+    assert (tmp_path / "figures" / "a4_dead_units.png").exists()
+
+
+def test_a4_leaves_out_pairs_where_neither_arm_trained(tmp_path):
+    acc = {
+        ("relu", 0.1): 0.96,
+        ("leaky_relu", 0.1): 0.96,
+        ("relu", 0.3): 0.2,  # both fail at 0.3: two floors say nothing
+        ("leaky_relu", 0.3): math.nan,
+    }
+    section = activations.a4(runs.context(runs.dead_units(acc, DEAD), tmp_path))
+    (verdict,) = section.verdicts
+    assert verdict.verdict == "refuted" and "No effect larger than ±" in verdict.explanation
+    assert "8 (rate, seed) pairs" in verdict.key_number
+    assert "8 (rate, seed) pairs where neither arm trained are left out" in section.body
+
+
+def test_a4_rates_that_disagree_are_named(tmp_path):
+    acc = {
+        ("relu", 0.03): 0.97,
+        ("leaky_relu", 0.03): 0.97,
+        ("relu", 0.1): 0.96,
+        ("leaky_relu", 0.1): 0.90,
+        ("relu", 0.3): 0.2,
+        ("leaky_relu", 0.3): 0.95,
+    }
+    (verdict,) = activations.a4(runs.context(runs.dead_units(acc, DEAD), tmp_path)).verdicts
+    assert verdict.verdict == "nuanced"
+    assert "lr 0.1: lower" in verdict.explanation and "lr 0.3: higher" in verdict.explanation
+
+
+def test_a2_offset_strata_and_gradient_pairs_come_from_sigmoid_offset(tmp_path):
+    acc = {
+        (2, "relu"): 0.93,
+        (2, "sigmoid"): 0.88,
+        (2, "sigmoid_centered"): 0.88,
+        (5, "relu"): 0.93,
+        (5, "sigmoid"): 0.11,
+        (5, "sigmoid_centered"): 0.87,
+    }
+    rows = runs.sigmoid_offset(acc)
+    ctx = runs.context(rows, tmp_path)
+    factor = {"relu": 1.0, "sigmoid": 0.25, "sigmoid_centered": 0.25}  # per layer to the input
+    ctx.probes = pd.DataFrame(
+        {
+            "study": "sigmoid_offset",
+            "key": r["key"],
+            "kind": "grad",
+            "when": "init",
+            "layer_idx": i,
+            "grad_norm": factor[r["activation"]] ** (5 - i),
+        }
+        for r in rows
+        if r["depth"] == 5
+        for i in range(6)
+    )
+    offset = activations._offset_runs(ctx)
+    assert len(offset) == 36
+    assert activations._offset_margin(offset) == pytest.approx(0.2 * 0.07, abs=2e-3)
+    shrink, source = activations._shrink_runs(ctx, offset)
+    assert source == "sigmoid_offset, 5 hidden layers" and len(shrink) == 18
+    sigmoid = shrink[shrink["activation"] == "sigmoid"]["shrink"]
+    assert sigmoid.to_numpy() == pytest.approx([math.log10(0.25)] * 6)
