@@ -21,7 +21,8 @@ from ablate.training.keys import CHOICE_FIELDS, code_choices
 from .repo_copy import dvc
 from .test_pipeline_e2e import project  # noqa: F401  (the temp-copy fixture)
 
-STUDY = "stride_fit"  # two runs on the smoke profile
+STUDY = "stride_fit"  # four runs on the smoke profile: 2 stems x 2 shifts
+RUNS = 4
 
 
 def results(root: Path) -> dict[str, dict]:
@@ -45,14 +46,14 @@ def repro(root: Path) -> str:
 
 def header_rows(root: Path) -> str:
     report = (root / "reports" / "smoke" / "report.md").read_text()
-    return report.split("## Contents")[0]
+    return report.split("## Summary")[0]
 
 
 def test_code_changes_retrain_and_report_changes_do_not(project: Path):  # noqa: F811
     set_params(project, studies=[STUDY], reuse_runs=False)
     repro(project)
     first = results(project)
-    assert len(first) == 2 and len({r["code"] for r in first.values()}) == 1
+    assert len(first) == RUNS and len({r["code"] for r in first.values()}) == 1
     code = next(iter(first.values()))["code"]
     assert f"`{code}` at commit" in header_rows(project)
 
@@ -69,7 +70,7 @@ def test_code_changes_retrain_and_report_changes_do_not(project: Path):  # noqa:
     set_params(project, reuse_runs=True)
     repro(project)
     reused = {k: r for k, r in results(project).items() if k not in first}
-    assert len(reused) == 2
+    assert len(reused) == RUNS
     assert {r["reused_from"] for r in reused.values()} == set(first)
     assert {r["code"] for r in reused.values()} == {code}  # they keep their own fingerprint
     assert all(
@@ -94,7 +95,7 @@ def test_code_changes_retrain_and_report_changes_do_not(project: Path):  # noqa:
     set_params(project, reuse_runs=False)
     repro(project)
     fresh = {k: r for k, r in results(project).items() if k not in first and k not in reused}
-    assert len(fresh) == 2
+    assert len(fresh) == RUNS
     assert all(r["code"] != code and "reused_from" not in r for r in fresh.values())
     runs = pd.read_csv(project / "results" / "smoke" / "runs.csv")
     assert set(runs[runs["study"] == STUDY]["key"]) == set(fresh)
