@@ -168,7 +168,7 @@ def _offset_margin(df: pd.DataFrame) -> float:
     relu = df[(df["activation"] == "relu") & (df["depth"] == df["depth"].min())]
     ref = relu if len(relu) else df
     acc = ref.groupby(["activation", "depth"])["test_acc"].mean().max()
-    return rules.acc_margin(float(acc))
+    return rules.margin(float(acc))
 
 
 def _shrink_runs(ctx: Context, offset: pd.DataFrame) -> tuple[pd.DataFrame, str]:
@@ -438,7 +438,7 @@ def a4(ctx: Context) -> Section:
     pooled = contrast(at_dying, "activation", ["leaky_relu"], ["relu"], units=["lr", "seed"])
     # The margin is set by ReLU where it trains best: its error rate at its best rate.
     reference = float(relu.groupby("lr")["test_acc"].mean().max())
-    margin = rules.acc_margin(reference)
+    margin = rules.margin(reference)
     runs = {a: _count(g) for a, g in df[df["lr"].isin(dying)].groupby("activation")}
     verdict = rules.a4_leaky(pooled, per_lr, margin, dead_relu, runs)
     finished = df[df["status"] == "ok"]

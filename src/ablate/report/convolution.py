@@ -168,7 +168,7 @@ def c1(ctx: Context) -> Section:
     }
     costs = cost_table(df, ["arm"]).set_index("arm")
     ratio = costs[["flops", "params"]] / costs.loc[C1_CONTROL, ["flops", "params"]]
-    margin = rules.ceiling_margin(costs.loc[C1_CONTROL, "mean"])
+    margin = rules.margin(costs.loc[C1_CONTROL, "mean"])
     verdict = rules.c1_bottleneck(
         tests["mixing"],
         tests["matched cost"],
@@ -298,7 +298,7 @@ def c2(ctx: Context) -> Section:
     deciding = holm_family({k.replace("/", " − "): e for k, e in _pair_diffs(moved).items()})
     context = {k.replace("/", " − "): e for k, e in _pair_diffs(stored).items()}
     control = df[(df["shift_px"] == shift) & (df["stem"] == "k3s1p1")]["test_acc"]
-    margin = rules.ceiling_margin(
+    margin = rules.margin(
         control.mean() if len(control) else df[df["shift_px"] == shift]["test_acc"].max()
     )
     flops = df.groupby("stem")["flops_per_image"].median()

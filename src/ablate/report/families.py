@@ -90,7 +90,7 @@ def c4(ctx: Context) -> Section:
     fam_df, diffs, flops_ratio = families_evidence(ctx)
     deg_df, gap, degrade, trained = degradation_evidence(ctx)
     control = fam_df[fam_df["arch"] == FAMILY_BASE]["test_acc"].mean()
-    margin = rules.ceiling_margin(control)
+    margin = rules.margin(control)
     verdict = rules.c4_architectures(
         diffs, flops_ratio, gap, degrade, trained, margin, PLAIN_MLP, RES_MLP
     )

@@ -7,7 +7,7 @@ import pandas as pd
 
 from ablate.analysis import counterfactual
 from ablate.analysis.rules import practice as rules
-from ablate.analysis.rules.common import MissingEvidence
+from ablate.analysis.rules.common import MissingEvidence, margin
 from ablate.analysis.selection import optimism_by_count, selection_regret
 from ablate.analysis.stats import mean_ci
 from ablate.report import figures
@@ -267,6 +267,7 @@ def t4(ctx: Context) -> Section:
         optimism,
         float(by.loc[cv_choice, "val_acc"] - by.loc[cv_choice, "test_acc"]),
         growth,
+        margin(float(by.loc[test_choice, "test_acc"])),
     )
     long = df.melt(
         id_vars=["lr", "fold"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ablate.analysis.rules import preprocessing as rules
-from ablate.analysis.rules.common import MissingEvidence
+from ablate.analysis.rules.common import MissingEvidence, margin
 from ablate.analysis.stats import Estimate, holm_family, mean_ci, paired_diff
 from ablate.report import figures
 from ablate.report.context import Context, Section
@@ -84,7 +84,8 @@ def d1(ctx: Context) -> Section:
             )
             acc[(level, act)] = paired_diff(g, "preprocessing", CENTRED, level, pair)
     speed, acc = holm_family(speed), holm_family(acc)  # one family each: every stratum
-    verdict = rules.d1_centering(speed, acc, LOSS)
+    centred = df[(df["preprocessing"] == CENTRED) & (df["status"] == "ok")]["test_acc"].mean()
+    verdict = rules.d1_centering(speed, acc, LOSS, margin(centred))
     edges = _edges(ctx)
     rows = []
     for (level, act), g in df.groupby(["preprocessing", "activation"]):

@@ -21,8 +21,8 @@ def test_reading(est, margin, expected):
 
 
 def test_equivalence_margin_follows_the_error_rate():
-    assert activations.acc_margin(0.97) == pytest.approx(0.006)
-    assert activations.acc_margin(0.80) == pytest.approx(0.04)
+    assert activations.margin(0.97) == pytest.approx(0.0075)
+    assert activations.margin(0.80) == pytest.approx(0.05)
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ablate.analysis.rules import convolution
+from ablate.analysis.rules import common, convolution
 from ablate.analysis.stats import Estimate
 
 from .estimates import DOWN, FLAT, UP
@@ -15,9 +15,10 @@ TOO_WIDE = Estimate(-0.002, -0.037, 0.033, 6)  # spans 0, wider than ±MARGIN
 PRICE = Estimate(-0.009, -0.012, -0.006, 6)  # the equal-width cost of the cut
 
 
-def test_ceiling_margin_is_a_quarter_of_the_errors_with_a_floor():
-    assert convolution.ceiling_margin(0.97) == pytest.approx(0.0075)
-    assert convolution.ceiling_margin(0.999) == convolution.MIN_MARGIN
+def test_margin_is_a_quarter_of_the_errors_with_a_floor():
+    assert convolution.margin(0.97) == pytest.approx(0.0075)
+    assert convolution.margin(0.999) == common.MIN_MARGIN
+    assert common.margin(float("nan")) == common.MIN_MARGIN
 
 
 @pytest.mark.parametrize(

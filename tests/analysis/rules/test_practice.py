@@ -64,7 +64,7 @@ def test_t2_t3_counterfactual(kind, counts, expected):
     ],
 )
 def test_t4(cv, test, edge, regret, expected):
-    verdict = practice.t4_cv(cv, test, edge, regret, UP, 0.01, {2: FLAT, 8: UP})
+    verdict = practice.t4_cv(cv, test, edge, regret, UP, 0.01, {2: FLAT, 8: UP}, 0.01)
     assert verdict.verdict == expected
     assert verdict.numbers["optimism_k8"] == UP.mean
     assert "test-best of 8 configurations" in verdict.key_number
@@ -72,7 +72,9 @@ def test_t4(cv, test, edge, regret, expected):
 
 def test_t4_without_measured_inflation_is_not_supported():
     same = Estimate(0, 0, 0, 4)
-    assert practice.t4_cv(0.01, 0.01, False, same, UP, 0.0, {8: FLAT}).verdict == "inconclusive"
-    assert practice.t4_cv(0.01, 0.01, False, same, UP, 0.0, {}).verdict == "inconclusive"
-    refuted = practice.t4_cv(0.001, 0.003, True, UP, UP, 0.0, {8: DOWN})
+    assert (
+        practice.t4_cv(0.01, 0.01, False, same, UP, 0.0, {8: FLAT}, 0.01).verdict == "inconclusive"
+    )
+    assert practice.t4_cv(0.01, 0.01, False, same, UP, 0.0, {}, 0.01).verdict == "inconclusive"
+    refuted = practice.t4_cv(0.001, 0.003, True, UP, UP, 0.0, {8: DOWN}, 0.01)
     assert refuted.verdict == "refuted"

@@ -6,14 +6,19 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from ablate.analysis.rules.common import Verdict, _above, _dir, _not, from_parts, pow10_fmt
+from ablate.analysis.rules.common import (
+    ERROR_SHARE,
+    Verdict,
+    _above,
+    _dir,
+    _not,
+    from_parts,
+    pow10_fmt,
+)
 from ablate.analysis.stats import Estimate, power_n
 
 AFFINE_R2 = 0.999  # adjusted R^2 of logits ~ affine(input) at which a net counts as affine
 SATURATED = 0.05  # a net "saturates" when at least 5% of its sigmoid outputs sit at a bound
-# Equivalence margin on accuracy: a fifth of the reference arm's test error. Near the
-# ceiling a fixed margin says little: at 0.97, ±0.01 is a third of the errors; here ±0.006.
-ERROR_SHARE = 0.2
 # Equivalence margin on speed (log2 of a ratio of steps to the loss threshold): no change
 # larger than x1.25 either way.
 STEP_MARGIN = math.log2(1.25)
@@ -25,12 +30,6 @@ def _all_true(*values: bool | None) -> bool | None:
     if any(v is False for v in values):
         return False
     return True if all(v is True for v in values) else None
-
-
-def acc_margin(reference_acc: float) -> float:
-    """The equivalence margin on an accuracy difference: ERROR_SHARE of the reference
-    arm's error rate."""
-    return ERROR_SHARE * (1.0 - reference_acc)
 
 
 def reading(est: Estimate, margin: float = 0.0) -> str:
@@ -247,7 +246,7 @@ def a4_leaky(
     majority-class share (what a net that names one class scores), so failing to train
     counts against an arm instead of leaving the pair out; a pair where neither arm trained
     is left out (two failures do not say which arm is better). `margin`: the equivalence margin
-    (`acc_margin` of ReLU's control). `runs`: per arm, trained and diverged runs in words."""
+    (`margin` of ReLU's control). `runs`: per arm, trained and diverged runs in words."""
     dying = dying_rates(dead_relu)
     worst = max(dead_relu.values(), default=float("nan"))
     numbers = {"acc_diff": pooled.mean, "dead_relu_max": worst, "margin": margin}

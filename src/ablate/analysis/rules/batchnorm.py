@@ -8,21 +8,9 @@ from dataclasses import dataclass
 from ablate.analysis.rules.common import Verdict, _dir, with_needs
 from ablate.analysis.stats import Estimate
 
-# Accuracy near the ceiling leaves few errors to win: "no difference" means a CI within
-# ±ERROR_SHARE of the better arm's error rate (at 0.97 accuracy: ±0.0075), never less than
-# MIN_MARGIN.
-ERROR_SHARE = 0.25
-MIN_MARGIN = 0.005
 # "Trains at as many rates": the paired difference in the share of (rate, seed) pairs that
 # train lies within ±TRAIN_MARGIN (a tenth of the sweep).
 TRAIN_MARGIN = 0.1
-
-
-def margin(accuracy: float) -> float:
-    """The equivalence margin for an accuracy difference between arms near `accuracy`."""
-    if not math.isfinite(accuracy):
-        return MIN_MARGIN
-    return max(MIN_MARGIN, ERROR_SHARE * (1 - accuracy))
 
 
 def _within(est: Estimate, bound: float) -> bool:

@@ -93,12 +93,24 @@ def _not(value: bool | None) -> bool | None:
     return None if value is None else not value
 
 
-EQUIVALENCE = 0.01  # an accuracy difference whose whole CI lies within ±1 point is "no loss"
+# The one equivalence rule: an accuracy difference whose whole 95% CI lies within ±m reads
+# "no effect larger than ±m". Near the ceiling a fixed margin says little (at 0.97, ±0.01 is
+# a third of the errors), so m is ERROR_SHARE of the reference arm's test error rate (at
+# 0.97: ±0.0075), never under MIN_MARGIN, two images of a 1,000-image test split.
+ERROR_SHARE = 0.25
+MIN_MARGIN = 0.002
 
 
-def _equivalent(est: Estimate) -> bool:
-    """Its whole CI lies within ±EQUIVALENCE: no difference worth a point of accuracy."""
-    return est.n > 1 and est.lo >= -EQUIVALENCE and est.hi <= EQUIVALENCE
+def margin(reference_acc: float) -> float:
+    """The equivalence margin m for accuracy differences against an arm at `reference_acc`."""
+    if not math.isfinite(reference_acc):
+        return MIN_MARGIN
+    return max(MIN_MARGIN, ERROR_SHARE * (1 - reference_acc))
+
+
+def within(est: Estimate, m: float) -> bool:
+    """Its whole CI lies within ±m: no effect larger than the margin."""
+    return est.n > 1 and est.lo >= -m and est.hi <= m
 
 
 def pow10_fmt(est: Estimate) -> str:

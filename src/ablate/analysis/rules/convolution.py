@@ -3,25 +3,10 @@ vs pooling, C4 families at matched cost and the shortcut at depth."""
 
 from __future__ import annotations
 
-from ablate.analysis.rules.common import Verdict, from_parts, needs, with_needs
+from ablate.analysis.rules.common import Verdict, from_parts, needs, with_needs, within
 from ablate.analysis.stats import Estimate
 
 MATCH_TOLERANCE = 0.10  # "matched FLOPs": within ±10% of the reference's FLOPs per image
-# Equivalence near the ceiling: an accuracy difference whose CI lies within ± a quarter of
-# the control's test errors is "no effect" (at 0.97 accuracy: ±0.0075, where ±0.01 would
-# be a third of the errors); never under 0.002, two images of a 1,000-image test split.
-ERROR_SHARE = 0.25
-MIN_MARGIN = 0.002
-
-
-def ceiling_margin(control_acc: float) -> float:
-    """The equivalence margin for accuracy differences against a control at `control_acc`."""
-    return max(MIN_MARGIN, ERROR_SHARE * (1 - control_acc))
-
-
-def _within(est: Estimate, margin: float) -> bool:
-    """Its whole CI lies within ±margin: no effect larger than the margin."""
-    return est.n > 1 and est.lo >= -margin and est.hi <= margin
 
 
 def equivalence_note(ests: dict[str, Estimate], margin: float) -> str:
@@ -30,7 +15,7 @@ def equivalence_note(ests: dict[str, Estimate], margin: float) -> str:
     within = [
         f"{name} {e.fmt(signed=True)}"
         for name, e in ests.items()
-        if e.compare() == "overlap" and _within(e, margin)
+        if e.compare() == "overlap" and within(e, margin)
     ]
     if not within:
         return ""
@@ -46,7 +31,7 @@ def _beats(est: Estimate, margin: float) -> bool | None:
     otherwise (its CI spans 0 and reaches past the margin)."""
     if est.compare() == "higher":
         return True
-    if est.compare() == "lower" or _within(est, margin):
+    if est.compare() == "lower" or within(est, margin):
         return False
     return None
 
@@ -56,7 +41,7 @@ def _costs(est: Estimate, margin: float) -> bool | None:
     than ±margin; None otherwise."""
     if est.compare() == "lower":
         return True
-    if est.compare() == "higher" or _within(est, margin):
+    if est.compare() == "higher" or within(est, margin):
         return False
     return None
 
@@ -79,7 +64,7 @@ def c1_bottleneck(
     net widened to the control's FLOPs minus the control (no reduction); `equal_width_cost`:
     pointwise minus the control at equal width (the price of the cut, reported, not a
     sub-claim); all paired over seeds, Holm-adjusted as one family by the caller. "No
-    cost" needs evidence: higher, or a CI within ±margin (`ceiling_margin`); FLOPs off by
+    cost" needs evidence: higher, or a CI within ±margin (`common.margin`); FLOPs off by
     more than MATCH_TOLERANCE leave it undecided, as the comparison is then not matched."""
     numbers = {
         "mixing": mixing.mean,

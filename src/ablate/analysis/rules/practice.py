@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from scipy.stats import mannwhitneyu
 
-from ablate.analysis.rules.common import EQUIVALENCE, Verdict, from_parts
+from ablate.analysis.rules.common import Verdict, from_parts
 from ablate.analysis.stats import Estimate
 
 MIN_TESTED = 2  # fewer runs with a counterfactual rate than this decide nothing
@@ -106,6 +106,7 @@ def t4_cv(
     optimism: Estimate,
     gap: float,
     growth: dict[int, Estimate],
+    acc_margin: float,
 ) -> Verdict:
     """Claim: choose hyperparameters on a validation split (k-fold cross-validation), not
     on the test set. Its reason, measured: `growth`, per number k of configurations
@@ -136,8 +137,8 @@ def t4_cv(
         f"CV picks lr {cv_choice:g}, the test set {test_choice:g}; regret per fold "
         f"{regret.fmt(signed=True)}; CV − test {gap:+.3f}"
     )
-    # Regret is >= 0 by construction: "as good as peeking" needs its CI within EQUIVALENCE.
-    within = regret.n > 1 and regret.hi <= EQUIVALENCE
+    # Regret is >= 0 by construction: "as good as peeking" needs its CI under the margin.
+    within = regret.n > 1 and regret.hi <= acc_margin
     # The same value as the pooled test-set choice is as good as peeking, whatever the
     # per-fold regret (whose per-fold maximum over noisy test scores is biased upward).
     same = cv_choice == test_choice

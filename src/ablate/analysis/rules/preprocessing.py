@@ -9,24 +9,25 @@ and every comparison is paired per seed with each arm at its own best rate."""
 from __future__ import annotations
 
 from ablate.analysis.rules.common import (
-    EQUIVALENCE,
     Verdict,
     _dir,
-    _equivalent,
     from_parts,
     with_needs,
+    within,
 )
 from ablate.analysis.stats import Estimate
 
 Arm = tuple[str, str]  # (input level compared with centred inputs, activation)
 
 
-def d1_centering(speed: dict[Arm, Estimate], acc: dict[Arm, Estimate], loss: float) -> Verdict:
+def d1_centering(
+    speed: dict[Arm, Estimate], acc: dict[Arm, Estimate], loss: float, acc_margin: float
+) -> Verdict:
     """Open question: why zero-centred inputs? Tested consequence: inputs with a mean train
     slower. `speed`: per (level, activation), the level's minus centred inputs' steps to a
     smoothed training loss under `loss` (a run that never got there counts at its budget;
     positive: centred is faster); `acc`: centred minus the level's test accuracy (context,
-    with the equivalence margin named where it holds)."""
+    with the equivalence margin `acc_margin` named where it holds)."""
     parts = {
         f"centred inputs reach the loss sooner than {level} ({act})": _dir(est)
         for (level, act), est in sorted(speed.items())
@@ -38,10 +39,10 @@ def d1_centering(speed: dict[Arm, Estimate], acc: dict[Arm, Estimate], loss: flo
         for (level, act), est in sorted(speed.items())
     )
     verdict = from_parts("D1", parts, key, numbers, "Zero-centred inputs train faster")
-    same = [f"{level} ({act})" for (level, act), e in sorted(acc.items()) if _equivalent(e)]
+    same = [f"{level} ({act})" for (level, act), e in sorted(acc.items()) if within(e, acc_margin)]
     if same:
         verdict.explanation += (
-            f" Accuracy: no difference larger than ±{EQUIVALENCE:g} between centred and "
+            f" Accuracy: no effect larger than ±{acc_margin:.3f} between centred and "
             f"{', '.join(same)} inputs."
         )
     return with_needs(verdict, *speed.values())
