@@ -6,15 +6,11 @@ from __future__ import annotations
 import pandas as pd
 
 from ablate.analysis.coverage import padding_pairs, pair_frame
+from ablate.analysis.paired import paired_by_stratum, paired_diff
 from ablate.analysis.rules import convolution as rules
 from ablate.analysis.rules.common import MissingEvidence
-from ablate.analysis.stats import (
-    Estimate,
-    holm_family,
-    mean_ci,
-    paired_by_stratum,
-    paired_diff,
-)
+from ablate.analysis.significance import holm_family
+from ablate.analysis.stats import Estimate, mean_ci
 from ablate.report import figures
 from ablate.report.context import Context, Section
 from ablate.report.costs import cost_cells, cost_table, per_pool
