@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from ablate.analysis.floor import flag_collapsed
-from ablate.analysis.stats import paired_diff
+from ablate.analysis.paired import paired_diff
 
 LN10 = math.log(10)
 

@@ -11,24 +11,16 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import TTestIndPower, TTestPower
 
-from ablate.analysis.stats import (
-    Estimate,
-    diff_of_means,
-    holm,
-    intervals_overlap,
-    least_units,
-    level_means,
-    mean_ci,
+from ablate.analysis.paired import (
     paired_by_stratum,
     paired_diff,
     paired_on_units,
     paired_per_seed,
     paired_units,
-    points_toward,
-    power_n,
-    sign_flip_p,
-    smallest_p,
 )
+from ablate.analysis.power import points_toward, power_n
+from ablate.analysis.significance import holm, least_units, sign_flip_p, smallest_p
+from ablate.analysis.stats import Estimate, diff_of_means, intervals_overlap, level_means, mean_ci
 
 DRAWS = 2000
 
@@ -315,7 +307,7 @@ def test_accuracy_differences_are_cut_to_plus_minus_one():
 
 
 def test_paired_units_test_one_difference_per_unit_by_sign_flip():
-    from ablate.analysis.stats import paired_units
+    from ablate.analysis.paired import paired_units
 
     three = paired_units([-2000.0, -1500.0, -3000.0], "rates")
     assert three.unit == "rates" and three.n == 3 and three.p == 0.25  # 2 / 2**3: undecidable

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from ablate.analysis.rules.common import MissingEvidence
-from ablate.report import activations
+from ablate.report import activations, sigmoid, why_relu
 
 from . import activation_runs as runs
 
@@ -26,7 +26,7 @@ PROPERTIES_FAST_RELU = {
 
 def test_a5_decides_on_steps_to_loss_and_the_main_grids_cells(tmp_path):
     ctx = runs.context(runs.relu_properties(PROPERTIES_FAST_RELU) + runs.main_grid(0.02), tmp_path)
-    section = activations.a5(ctx)
+    section = why_relu.a5(ctx)
     (verdict,) = section.verdicts
     assert verdict.verdict == "supported", verdict.explanation
     assert "8 cells" in verdict.key_number and "relu ahead in 8 of 8" in verdict.key_number
@@ -37,7 +37,7 @@ def test_a5_decides_on_steps_to_loss_and_the_main_grids_cells(tmp_path):
 
 def test_a5_without_tanh_in_the_main_grid_still_decides_on_speed(tmp_path):
     ctx = runs.context(runs.relu_properties(PROPERTIES_FAST_RELU), tmp_path)
-    section = activations.a5(ctx)
+    section = why_relu.a5(ctx)
     (verdict,) = section.verdicts
     assert verdict.verdict == "inconclusive"  # the conv-cell part has no cells
     assert "relu reaches the training-loss threshold in fewer steps" in verdict.explanation
@@ -49,7 +49,7 @@ def test_a5_without_steps_to_loss_is_not_run(tmp_path):
     for row in rows:
         row.pop("steps_to_loss", None)
     with pytest.raises(MissingEvidence, match="steps_to_loss"):
-        activations.a5(runs.context(rows, tmp_path))
+        why_relu.a5(runs.context(rows, tmp_path))
 
 
 DEAD = {0.03: 0.0, 0.1: 0.1, 0.3: 0.7}
@@ -126,10 +126,10 @@ def test_a2_offset_strata_and_gradient_pairs_come_from_sigmoid_offset(tmp_path):
         if r["depth"] == 5
         for i in range(6)
     )
-    offset = activations._offset_runs(ctx)
+    offset = sigmoid._offset_runs(ctx)
     assert len(offset) == 36
-    assert activations._offset_margin(offset) == pytest.approx(0.2 * 0.07, abs=2e-3)
-    shrink, source = activations._shrink_runs(ctx, offset)
+    assert sigmoid._offset_margin(offset) == pytest.approx(0.2 * 0.07, abs=2e-3)
+    shrink, source = sigmoid._shrink_runs(ctx, offset)
     assert source == "sigmoid_offset, 5 hidden layers" and len(shrink) == 18
-    sigmoid = shrink[shrink["activation"] == "sigmoid"]["shrink"]
-    assert sigmoid.to_numpy() == pytest.approx([math.log10(0.25)] * 6)
+    sigmoid_shrink = shrink[shrink["activation"] == "sigmoid"]["shrink"]
+    assert sigmoid_shrink.to_numpy() == pytest.approx([math.log10(0.25)] * 6)

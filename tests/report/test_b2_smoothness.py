@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ablate.report.batchnorm import run_medians
+from ablate.report.bn_measures import run_medians
 
 COL = "probe_smooth_beta_scaled"
 

@@ -7,7 +7,8 @@ import itertools
 import pandas as pd
 
 from ablate.analysis.rules import batchnorm as rules
-from ablate.report.batchnorm import noise_experiment, position_strata
+from ablate.report.batchnorm import position_strata
+from ablate.report.bn_noise import noise_experiment
 
 RATES = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 SEEDS = (0, 1, 2, 3)

@@ -14,7 +14,8 @@ from dataclasses import replace
 
 import pandas as pd
 
-from ablate.analysis.stats import Estimate, paired_units
+from ablate.analysis.paired import paired_units
+from ablate.analysis.stats import Estimate
 
 UNIT_NAMES = {("seed",): "seeds", ("lr", "seed"): "(rate, seed) pairs"}
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ablate.analysis.stats import Estimate, mean_ci, paired_diff
+from ablate.analysis.paired import paired_diff
+from ablate.analysis.stats import Estimate, mean_ci
 from ablate.report.context import Context
 from ablate.report.markdown import table
 

@@ -6,15 +6,12 @@ from __future__ import annotations
 import pandas as pd
 
 from ablate.analysis.coverage import padding_pairs, pair_frame
+from ablate.analysis.paired import paired_by_stratum, paired_diff
+from ablate.analysis.rules import common
 from ablate.analysis.rules import convolution as rules
 from ablate.analysis.rules.common import MissingEvidence
-from ablate.analysis.stats import (
-    Estimate,
-    holm_family,
-    mean_ci,
-    paired_by_stratum,
-    paired_diff,
-)
+from ablate.analysis.significance import holm_family
+from ablate.analysis.stats import Estimate, mean_ci
 from ablate.report import figures
 from ablate.report.context import Context, Section
 from ablate.report.costs import cost_cells, cost_table, per_pool
@@ -168,7 +165,7 @@ def c1(ctx: Context) -> Section:
     }
     costs = cost_table(df, ["arm"]).set_index("arm")
     ratio = costs[["flops", "params"]] / costs.loc[C1_CONTROL, ["flops", "params"]]
-    margin = rules.margin(costs.loc[C1_CONTROL, "mean"])
+    margin = common.margin(costs.loc[C1_CONTROL, "mean"])
     verdict = rules.c1_bottleneck(
         tests["mixing"],
         tests["matched cost"],
@@ -298,7 +295,7 @@ def c2(ctx: Context) -> Section:
     deciding = holm_family({k.replace("/", " − "): e for k, e in _pair_diffs(moved).items()})
     context = {k.replace("/", " − "): e for k, e in _pair_diffs(stored).items()}
     control = df[(df["shift_px"] == shift) & (df["stem"] == "k3s1p1")]["test_acc"]
-    margin = rules.margin(
+    margin = common.margin(
         control.mean() if len(control) else df[df["shift_px"] == shift]["test_acc"].max()
     )
     flops = df.groupby("stem")["flops_per_image"].median()

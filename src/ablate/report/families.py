@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ablate.analysis.paired import paired_diff
+from ablate.analysis.rules import common
 from ablate.analysis.rules import convolution as rules
 from ablate.analysis.rules.common import MissingEvidence
-from ablate.analysis.stats import (
-    Estimate,
-    holm_family,
-    mean_ci,
-    paired_diff,
-)
+from ablate.analysis.significance import holm_family
+from ablate.analysis.stats import Estimate, mean_ci
 from ablate.report import figures
 from ablate.report.context import Context, Section
 from ablate.report.convolution import require
@@ -90,7 +88,7 @@ def c4(ctx: Context) -> Section:
     fam_df, diffs, flops_ratio = families_evidence(ctx)
     deg_df, gap, degrade, trained = degradation_evidence(ctx)
     control = fam_df[fam_df["arch"] == FAMILY_BASE]["test_acc"].mean()
-    margin = rules.margin(control)
+    margin = common.margin(control)
     verdict = rules.c4_architectures(
         diffs, flops_ratio, gap, degrade, trained, margin, PLAIN_MLP, RES_MLP
     )

@@ -7,10 +7,12 @@ import numpy as np
 import pandas as pd
 
 from ablate.analysis.depth_trend import SignalFit, factor_text, log_slopes, signal_fit
+from ablate.analysis.paired import paired_diff
 from ablate.analysis.rules import init as rules
 from ablate.analysis.rules.common import MissingEvidence
 from ablate.analysis.rules.init import Count
-from ablate.analysis.stats import holm_family, mean_ci, paired_diff
+from ablate.analysis.significance import holm_family
+from ablate.analysis.stats import mean_ci
 from ablate.report import figures
 from ablate.report.context import Context, Section
 from ablate.report.markdown import table

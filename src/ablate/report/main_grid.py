@@ -8,6 +8,7 @@ from ablate.report import figures
 from ablate.report.context import Context, Section
 from ablate.report.markdown import table
 
+STUDY = "main"  # the main factorial grid
 MAIN_AXES = ["activation", "init", "norm", "downsampling", "arch"]
 # Pairs whose interaction the notes imply: init needs BN or not, saturating activations
 # and BN, and whether dropping the pool matters differently per family.

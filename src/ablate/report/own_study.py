@@ -16,8 +16,9 @@ import pandas as pd
 
 from ablate.analysis.controls import ControlCheck
 from ablate.analysis.importance import CANDIDATE_AXES, SEED, varied
-from ablate.analysis.stats import level_means, mean_ci, paired_diff
-from ablate.report import figures, importance
+from ablate.analysis.paired import paired_diff
+from ablate.analysis.stats import level_means, mean_ci
+from ablate.report import figures, importance, trainability
 from ablate.report.context import Context, Section, _order
 from ablate.report.controls import study_config
 from ablate.report.markdown import table
@@ -130,7 +131,7 @@ def interactions(df: pd.DataFrame, pairs: list[tuple[str, str]]) -> str:
 def decomposition(ctx: Context, study: str, axes: list[str]) -> list[str]:
     """What matters most, in two parts: whether nets train, then the variance decomposition
     of results/importance.csv (present for a full factorial of two or more axes)."""
-    parts = [importance.trainability_part(ctx, axes, study)]
+    parts = [trainability.trainability_part(ctx, axes, study)]
     terms = importance.scope(ctx.importance, study)
     if terms.empty or SEED not in terms.index:
         return parts

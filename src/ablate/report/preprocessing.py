@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ablate.analysis.paired import paired_diff
 from ablate.analysis.rules import preprocessing as rules
 from ablate.analysis.rules.common import MissingEvidence, margin
-from ablate.analysis.stats import Estimate, holm_family, mean_ci, paired_diff
+from ablate.analysis.significance import holm_family
+from ablate.analysis.stats import Estimate, mean_ci
 from ablate.report import figures
 from ablate.report.context import Context, Section
 from ablate.report.init import LOSS, steps_or_budget

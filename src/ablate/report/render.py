@@ -30,6 +30,8 @@ from ablate.report import (
     practice,
     preprocessing,
     rates,
+    sigmoid,
+    why_relu,
 )
 from ablate.report.context import Context, Section, load_questions
 from ablate.report.controls import guard, study_checks
@@ -43,10 +45,10 @@ BUILDERS: dict[str, Builder] = {
     "C3": convolution.c3,
     "C4": families.c4,
     "A1": activations.a1,
-    "A2": activations.a2,
+    "A2": sigmoid.a2,
     "A3": activations.a3,
     "A4": activations.a4,
-    "A5": activations.a5,
+    "A5": why_relu.a5,
     "D1": preprocessing.d1,
     "W1": init.w1,
     "W2": init.w2,

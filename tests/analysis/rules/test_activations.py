@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ablate.analysis.rules import activations
+from ablate.analysis.rules import activations, common
 from ablate.analysis.stats import Estimate
 
 from .estimates import CHANCE_ACC, DOWN, FLAT, GOOD, UP, WIDE
@@ -21,8 +21,8 @@ def test_reading(est, margin, expected):
 
 
 def test_equivalence_margin_follows_the_error_rate():
-    assert activations.margin(0.97) == pytest.approx(0.0075)
-    assert activations.margin(0.80) == pytest.approx(0.05)
+    assert common.margin(0.97) == pytest.approx(0.0075)
+    assert common.margin(0.80) == pytest.approx(0.05)
 
 
 @pytest.mark.parametrize(

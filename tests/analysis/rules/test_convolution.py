@@ -16,8 +16,8 @@ PRICE = Estimate(-0.009, -0.012, -0.006, 6)  # the equal-width cost of the cut
 
 
 def test_margin_is_a_quarter_of_the_errors_with_a_floor():
-    assert convolution.margin(0.97) == pytest.approx(0.0075)
-    assert convolution.margin(0.999) == common.MIN_MARGIN
+    assert common.margin(0.97) == pytest.approx(0.0075)
+    assert common.margin(0.999) == common.MIN_MARGIN
     assert common.margin(float("nan")) == common.MIN_MARGIN
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from ablate.analysis.power import power_n
 from ablate.analysis.rules.common import (
     ERROR_SHARE,
     Verdict,
@@ -15,7 +16,7 @@ from ablate.analysis.rules.common import (
     from_parts,
     pow10_fmt,
 )
-from ablate.analysis.stats import Estimate, power_n
+from ablate.analysis.stats import Estimate
 
 AFFINE_R2 = 0.999  # adjusted R^2 of logits ~ affine(input) at which a net counts as affine
 SATURATED = 0.05  # a net "saturates" when at least 5% of its sigmoid outputs sit at a bound

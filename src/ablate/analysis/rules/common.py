@@ -7,7 +7,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ablate.analysis.stats import Estimate, power_n
+from ablate.analysis.power import power_n
+from ablate.analysis.stats import Estimate
 
 VERDICTS = ("supported", "refuted", "nuanced", "inconclusive")
 NOT_RUN = "not run"
