@@ -51,12 +51,6 @@ def test_b1_names_the_strata_and_what_decides_in_each():
     assert "[" in verdict.key_number and "pairs" in verdict.key_number  # numbers with CIs
 
 
-def test_margin_follows_the_error_rate():
-    assert batchnorm.margin(0.97) == pytest.approx(0.0075)
-    assert batchnorm.margin(0.999) == batchnorm.MIN_MARGIN
-    assert batchnorm.margin(float("nan")) == batchnorm.MIN_MARGIN
-
-
 SHIFTS = UP  # the noise moves the distribution more than training does without BN
 STILL = DOWN  # ... less
 
