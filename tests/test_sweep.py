@@ -270,3 +270,19 @@ def test_a_rate_sweeping_grid_with_extend_lr_extends_each_edge_cell(tmp_path: Pa
     keys = expected_keys("smoke", "bn", None, more)
     assert len(keys) == len(expected_keys("smoke", "bn", None)) + 2  # one seed each
     assert set(keys.values()) == {"grid"}
+
+
+def test_control_seeds_of_a_rate_sweep_go_to_the_best_validated_rate(monkeypatch):
+    from ablate.sweep.grid import control_grids
+
+    more = ["profile.control_seeds=3", "model.norm=batch"]
+    (before,) = control_grids("smoke", "bn", None, more)  # nothing has run: every rate
+    assert before["optim.lr"] == "0.03,1.0"
+    scores = {0.03: 0.9, 1.0: 0.5}
+    monkeypatch.setattr(
+        "ablate.training.run.read_result",
+        lambda path: {"status": "ok", "val_acc": scores[float(path.name.split("@")[-1])]},
+    )
+    monkeypatch.setattr("ablate.training.run.run_dir", lambda cfg: Path(f"x@{cfg.optim.lr}"))
+    (after,) = control_grids("smoke", "bn", None, more)
+    assert after["optim.lr"] == "0.03" and after["seed"] == "range(1,3)"

@@ -246,7 +246,35 @@ def control_grids(
     if want <= have:
         return []
     cells = (control_cell(grid, cfg, dict(arm)) for arm in cfg.study.controls)
-    return [dict(cell, seed=f"range({have},{want})") for cell in cells if cell is not None]
+    return [
+        dict(_at_best_rate(profile, study, cell, fixed), seed=f"range({have},{want})")
+        for cell in cells
+        if cell is not None
+    ]
+
+
+def _at_best_rate(
+    profile: str, study: str, cell: dict[str, str], fixed: Sequence[str]
+) -> dict[str, str]:
+    """A control cell of a grid that sweeps the rate, narrowed to the rate its grid seeds
+    validated best (mean over seeds; a run that did not finish ok scores 0; ties to the
+    lower rate): the control is judged at that rate, so its extra seeds are needed there
+    only. Before any grid run has finished, every rate is kept."""
+    from ablate.training.run import read_result, run_dir
+
+    if len(expand(cell).get("optim.lr", [])) < 2:
+        return cell
+    scores: dict[float, list[float]] = {}
+    for cfg in job_configs(profile, study, cell, fixed):
+        result = read_result(run_dir(cfg))
+        if result is None:
+            continue
+        ok = result.get("status") == "ok"
+        scores.setdefault(float(cfg.optim.lr), []).append(result.get("val_acc", 0.0) if ok else 0.0)
+    if not scores:
+        return cell
+    best = max(sorted(scores), key=lambda lr: (sum(scores[lr]) / len(scores[lr]), -lr))
+    return dict(cell, **{"optim.lr": f"{best:g}"})
 
 
 def control_cell(grid: dict[str, str], cfg: Any, arm: dict[str, Any]) -> dict[str, str] | None:
