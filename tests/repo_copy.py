@@ -46,7 +46,7 @@ def env(root: Path) -> dict[str, str]:
     }
 
 
-def dvc(root: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def dvc(root: Path, *args: str, timeout: float = 1500) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["dvc", *args], cwd=root, env=env(root), capture_output=True, text=True, timeout=timeout
     )

@@ -21,7 +21,7 @@ CPU_OUTPUTS = ("results/cpu/runs.csv", "reports/cpu/report.md", "reports/cpu/fig
 
 def run(root: Path, *cmd: str) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(
-        cmd, cwd=root, env={**env(root), **AUTHOR}, capture_output=True, text=True, timeout=600
+        cmd, cwd=root, env={**env(root), **AUTHOR}, capture_output=True, text=True, timeout=1500
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc

@@ -128,7 +128,7 @@ def test_a2_offset_strata_and_gradient_pairs_come_from_sigmoid_offset(tmp_path):
     )
     offset = sigmoid._offset_runs(ctx)
     assert len(offset) == 36
-    assert sigmoid._offset_margin(offset) == pytest.approx(0.2 * 0.07, abs=2e-3)
+    assert sigmoid._offset_margin(offset) == pytest.approx(0.25 * 0.07, abs=2e-3)
     shrink, source = sigmoid._shrink_runs(ctx, offset)
     assert source == "sigmoid_offset, 5 hidden layers" and len(shrink) == 18
     sigmoid_shrink = shrink[shrink["activation"] == "sigmoid"]["shrink"]

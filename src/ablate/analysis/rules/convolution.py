@@ -12,16 +12,16 @@ MATCH_TOLERANCE = 0.10  # "matched FLOPs": within ±10% of the reference's FLOPs
 def equivalence_note(ests: dict[str, Estimate], margin: float) -> str:
     """The comparisons that resolve no difference and whose CI lies within ±margin, worded
     as the finding they are."""
-    within = [
+    equivalent = [
         f"{name} {e.fmt(signed=True)}"
         for name, e in ests.items()
         if e.compare() == "overlap" and within(e, margin)
     ]
-    if not within:
+    if not equivalent:
         return ""
     return (
         f" No effect larger than ±{margin:.4f} (a quarter of the control's test errors): "
-        + "; ".join(within)
+        + "; ".join(equivalent)
         + "."
     )
 

@@ -138,13 +138,13 @@ def t4_cv(
         f"{regret.fmt(signed=True)}; CV − test {gap:+.3f}"
     )
     # Regret is >= 0 by construction: "as good as peeking" needs its CI under the margin.
-    within = regret.n > 1 and regret.hi <= acc_margin
+    small = regret.n > 1 and regret.hi <= acc_margin
     # The same value as the pooled test-set choice is as good as peeking, whatever the
     # per-fold regret (whose per-fold maximum over noisy test scores is biased upward).
     same = cv_choice == test_choice
     matches = (
         True
-        if same or regret.mean == 0 or within
+        if same or regret.mean == 0 or small
         else None
         if regret.compare() == "overlap"
         else False
