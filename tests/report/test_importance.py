@@ -150,17 +150,19 @@ def test_section_opens_with_what_decides_training(tmp_path: Path):
         "**norm=batch**: every run trains" in reading and "the 4 runs left none trains" in reading
     )
     assert "| init | small_normal | 4/8 | 50.0% [15.7, 84.3] |  |" in body
-    assert "| norm | batch | 8/8 | 100.0% [63.1, 100.0] | all train |" in body
+    assert "| norm | batch | 8/8 | 100.0% [63.1, 100.0] | step " in body
     assert "in none of the 8 cells do the seeds disagree" in body
     assert "not fitted: all 4 remaining runs failed to train" in body
     assert "8 runs, of the cells where every seed trained: 4 of 8, within init = kaiming" in body
 
 
 def test_rates_are_described_from_the_study_config():
-    text = importance.rate_text("main")
+    both = pd.DataFrame({"arch": ["plain", "resnet"]})
+    text = importance.rate_text(both, "main")
     assert "searched per (activation, init, norm, downsampling) arm" in text
     assert "cells with another arch reuse their arch=plain twin's rate" in text
     assert "each cell's best" not in text
+    assert "reuse" not in importance.rate_text(both[both["arch"] == "plain"], "main")
 
 
 def test_a_degenerate_share_is_never_printed_as_measured():

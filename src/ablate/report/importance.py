@@ -298,9 +298,9 @@ def _trains(runs: pd.DataFrame | None, study: str) -> str:
     return f"{int(flags.sum())}/{len(flags)}"
 
 
-def rate_text(study: str = STUDY) -> str:
+def rate_text(runs: pd.DataFrame, study: str = STUDY) -> str:
     """How the study's learning rates were chosen, read from its config (`study.tune`): cells
-    off the search's `at` settings reuse a rate searched for another cell."""
+    of `runs` off the search's `at` settings reuse a rate searched for another cell."""
     config = yaml.safe_load((CONF_DIR / "study" / f"{study}.yaml").read_text()) or {}
     tune = (config.get("study") or {}).get("tune") or {}
     if not tune.get("lr"):
@@ -308,6 +308,7 @@ def rate_text(study: str = STUDY) -> str:
     by = ", ".join(a.rsplit(".", 1)[-1] for a in tune.get("by", []))
     text = f"the learning rate is searched per ({by}) arm on validation accuracy"
     at = {k.rsplit(".", 1)[-1]: v for k, v in (tune.get("at") or {}).items()}
+    at = {k: v for k, v in at.items() if k in runs and set(runs[k].astype(str)) - {str(v)}}
     if at:
         where = ", ".join(f"{k}={v}" for k, v in at.items())
         text += (
@@ -337,6 +338,7 @@ def section(ctx: Context, verdicts: dict[str, Verdict]) -> Section:
     chart(terms, path, "Which choice moves accuracy among nets that train (main grid)")
     effects, floor = ranked(terms), terms.loc[SEED]
     reading = ", ".join(f"**{name(t)}** {ci(r)}" for t, r in effects.head(2).iterrows())
+    rates = rate_text(ctx.study(STUDY, status=None))
     parts = [
         "Two questions, in order: does a net train at all, and among the nets that do, which "
         "choice moves test accuracy most? Asked at once they blur: where some nets never "
@@ -348,7 +350,7 @@ def section(ctx: Context, verdicts: dict[str, Verdict]) -> Section:
         "each pair of choices, explains: eta-squared, the term's sum of "
         "squares over the total sum of squares (not partial eta-squared), from statsmodels' "
         "ANOVA of an OLS model with every main effect and two-way interaction. Diverged runs "
-        f"count at a constant predictor's accuracy; {rate_text()}. The seed-to-seed share is "
+        f"count at a constant predictor's accuracy; {rates}. The seed-to-seed share is "
         "the variation between seeds of one cell: no choice can explain it, so it is the "
         "noise floor.",
         f"*Reading:* among nets that train, {reading} of the variance in test accuracy; "

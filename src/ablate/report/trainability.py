@@ -44,18 +44,19 @@ def trainability_part(ctx: Context, axes: list[str], study: str = STUDY) -> str:
     if result.runs == 0:
         return "**What decides whether a net trains at all**: no finished runs."
     levels = result.shares[result.shares["kind"] == "level"]
-    deciding = {(r.axis, r.level) for r in result.steps.itertuples()}
+    # Separation is stepwise: a level decides among the runs the earlier steps left.
+    deciding = {
+        (r.axis, r.level): f"step {r.step}: {'all' if r.share == 1 else 'none'} of "
+        f"{'its' if r.step == 1 else 'the rest of its'} {r.runs} runs train"
+        for r in result.steps.itertuples()
+    }
     rows = [
         [
             r.axis,
             r.level,
             _count(r.trained, r.runs),
             _share(r.trained, r.runs, r.lo, r.hi),
-            "all train"
-            if (r.axis, r.level) in deciding and r.share == 1
-            else "none trains"
-            if (r.axis, r.level) in deciding
-            else "",
+            deciding.get((r.axis, r.level), ""),
         ]
         for r in levels.itertuples()
     ]
@@ -67,7 +68,10 @@ def trainability_part(ctx: Context, axes: list[str], study: str = STUDY) -> str:
         + " do. Shares with exact (Clopper-Pearson) "
         "95% CIs, runs as the units" + _mixed(result) + ".",
         f"*Reading:* {_decides(result)}.",
-        table(["axis", "level", "trained / runs", "share trained [95% CI]", "decides alone"], rows),
+        table(
+            ["axis", "level", "trained / runs", "share trained [95% CI]", "decides (stepwise)"],
+            rows,
+        ),
         "Logistic model of trained ~ every main effect (statsmodels GLM Binomial) over the "
         "runs no single level decides (a deciding level has no finite odds ratio): "
         + _model_text(result)
