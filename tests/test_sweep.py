@@ -20,7 +20,8 @@ def test_cpu_grid_is_a_full_factorial_with_two_seeds():
     assert levels["model.downsampling"] == ["maxpool", "strided_conv", "conv_layer"]
     assert levels["seed"] == ["0", "1"]
     fixed = ["optim.lr=0.1"]  # the grid's rates come from its search, not run yet here
-    assert check_grid("cpu", "main", levels, fixed) == 3 * 2 * 2 * 3 * 2 * 2
+    assert levels["model.arch"] == ["plain"]  # families: C4 at matched FLOPs
+    assert check_grid("cpu", "main", levels, fixed) == 3 * 2 * 2 * 3 * 2
 
 
 def test_stride_fit_has_eight_seeds_for_three_holm_adjusted_sign_flip_tests():
