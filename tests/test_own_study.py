@@ -5,6 +5,7 @@ of the dataset its runs trained on."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from ablate.errors import ConfigError
 from ablate.sweep.params import STUDIES, load_params
 
 from .conftest import REPO
-from .repo_copy import copy_repo, env
+from .repo_copy import copy_repo, env, report_text
 
 TEMPLATE = REPO / "conf" / "study" / "_template.yaml"
 SHAPES = REPO / "tests" / "fixtures" / "shapes"
@@ -62,7 +63,9 @@ def test_own_study_from_params_to_its_report_section(tmp_path: Path):
     stage(root, "pipelines/sweep.py", "shapes")
     stage(root, "pipelines/aggregate.py")
     stage(root, "pipelines/report.py")
-    report = (root / "reports" / "report.md").read_text()
+    folder = root / "reports" / "smoke"
+    report = report_text(folder)
+    main = (folder / "report.md").read_text()
     own = report.split("## Study `shapes`", 1)[1].split("\n## ", 1)[0]
     assert "Study `shapes`: 8 runs (2 seeds per cell)" in own
     # The controls against the marks of the runs' own dataset: the study's image folder.
@@ -72,8 +75,9 @@ def test_own_study_from_params_to_its_report_section(tmp_path: Path):
     for part in parts:
         assert part in own, part
     for figure in ("shapes_main_effects.png", "shapes_interactions.png"):
-        assert f"figures/{figure}" in own and (root / "reports" / "figures" / figure).is_file()
+        assert f"figures/{figure}" in own and (folder / "figures" / figure).is_file()
     assert "python pipelines/sweep.py shapes" in own
     # The main grid did not run: no overview of it, and What matters most points here.
     assert "Main grid: main effects" not in report
-    assert "[Study `shapes`](#study-shapes)" in report.split("## What matters most", 1)[1]
+    matters = main.split("## What matters most", 1)[1]
+    assert re.search(r"\[Study `shapes`\]\((appendix\.md)?#study-shapes\)", matters)
