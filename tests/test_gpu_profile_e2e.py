@@ -48,6 +48,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, cifar: tuple[str, str]) ->
         "trainer.max_epochs=2",
         "trainer.threads=1",
         "profile.jobs=2",
+        "profile.control_seeds=1",  # the control cell is in the grid: no extra seeds
     ]
     root = tmp_path_factory.mktemp("gpu") / "repo"
     return copy_repo(root, profile="gpu", studies=["main"], seeds=1, overrides=overrides)
