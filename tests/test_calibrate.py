@@ -33,7 +33,7 @@ def test_a_reference_is_its_study_control_cell_at_the_searched_rate(tmp_path: Pa
         reference_jobs("cpu", "mlp", [1000], runs=tmp_path, results=tmp_path)
     with pytest.raises(ConfigError, match="choose from: conv"):
         reference_jobs("cpu", "resnet", [1000])
-    assert set(REFERENCES) == {"conv", "conv_nobn", "mlp", "deep_mlp", "tiny"}
+    assert set(REFERENCES) == {"conv", "conv_nobn", "mlp", "deep_mlp", "very_deep_mlp", "tiny"}
 
 
 def test_calibrate_trains_the_reference_and_prints_mean_and_lower_bound(

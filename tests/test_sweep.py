@@ -190,6 +190,12 @@ def test_edge_arms_extend_and_their_runs_are_expected_keys(tmp_path: Path):
     # grid's own runs at the chosen rates (seeds 0: the smoke profile has one), keyed `grid`.
     assert len(searched) + 2 == 2 * 3 * 2 + 2 * 2
     assert len([k for k, role in keys.items() if role == "grid"]) == 2 * 2  # 2 archs
+    # A config change gives the extension runs new keys: the old table's extension rates
+    # have no runs, so they are asked for again, never read as diverged.
+    changed = [*fixed, "trainer.max_steps=7"]
+    _finish(search_jobs("smoke", "main", search, changed, None), score)
+    again = write_search_table("smoke", "main", search, changed)
+    assert [(g["model.downsampling"], g["optim.lr"]) for g in again] == [("maxpool", "0.316")]
 
 
 def test_run_sweep_runs_each_extension_until_every_arm_settles(tmp_path: Path, monkeypatch):

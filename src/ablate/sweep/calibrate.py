@@ -35,6 +35,7 @@ REFERENCES = {
     "conv_nobn": "main",
     "mlp": "depth_init",
     "deep_mlp": "depth_init",
+    "very_deep_mlp": "init_depth30",
     "tiny": "overfit_tiny",
 }
 FIRST_SEED = 1000  # past params.MAX_SEEDS: no study's seed

@@ -403,19 +403,11 @@ def _settle(
     if before is not None and (before.get("by") != by or before.get("levels") != sorted(levels)):
         before = None  # another grid's extensions do not belong to this one
     jobs = search_jobs(profile, study, grid, fixed, before)
-    # A rate the last table asked for that has not run (a sweep stopped mid-way) is still to
-    # run, not a failure: left out, it is asked for again.
-    asked = {
-        (arm, entry["next"])
-        for arm, entry in (before or {"arms": {}})["arms"].items()
-        if "next" in entry
-    }
+    # An extension rate without a result has not run (a sweep stopped mid-way, or a config
+    # change gave it a new run key): it is still to run, not a failure. Left out, the arm's
+    # choice sits at the edge again and asks for it; counted, it would read as diverged.
     scored = [(c, read_result(run_dir(c))) for _, c in jobs]
-    scored = [
-        (c, result)
-        for c, result in scored
-        if result is not None or (arm_id(arm_of(c, by)), float(c.optim.lr)) not in asked
-    ]
+    scored = [(c, r) for c, r in scored if r is not None or float(c.optim.lr) in levels]
     table = build_table(levels, by, scored)
     atomic_write_text(path, json.dumps(table, indent=2) + "\n")
     todo = pending(table)
