@@ -315,8 +315,10 @@ def w3(ctx: Context) -> Section:
         }
     )
     by_init = {i: df[df["init"] == i] for i in ("kaiming", "xavier")}
+    xavier = by_init["xavier"]
+    reached = rules.Count(int(xavier["steps_to_loss"].notna().sum()), len(xavier))
     verdict = rules.w3_kaiming(
-        _count(by_init["kaiming"]), _count(by_init["xavier"]), vs["steps"], vs["acc"], depth, LOSS
+        _count(by_init["kaiming"]), _count(xavier), vs["steps"], vs["acc"], depth, LOSS, reached
     )
     rows = [
         [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ablate.analysis.paired import paired_diff
+from ablate.analysis.paired import paired_diff, paired_on_units
 from ablate.analysis.rules import preprocessing as rules
 from ablate.analysis.rules.common import MissingEvidence, margin
 from ablate.analysis.significance import holm_family
@@ -76,16 +76,17 @@ def d1(ctx: Context) -> Section:
     df = df.assign(steps_censored=steps_or_budget(df, "steps_to_loss"))
     acts = sorted(df["activation"].unique())
     pair = [a for a in ("depth",) if df[a].nunique() > 1] + ["seed"]
-    speed: dict[tuple[str, str], Estimate] = {}
+    per_act: dict[tuple[str, str], Estimate] = {}
     acc: dict[tuple[str, str], Estimate] = {}
     for act in acts:
         g = df[df["activation"] == act]
         for level in compared:
-            speed[(level, act)] = paired_diff(
+            per_act[(level, act)] = paired_diff(
                 g, "preprocessing", level, CENTRED, pair, "steps_censored"
             )
             acc[(level, act)] = paired_diff(g, "preprocessing", CENTRED, level, pair)
-    speed, acc = holm_family(speed), holm_family(acc)  # one family each: every stratum
+    speed = holm_family(_pool_agreeing(df, per_act, compared, acts))
+    acc = holm_family(acc)  # context only: every stratum
     centred = df[(df["preprocessing"] == CENTRED) & (df["status"] == "ok")]["test_acc"].mean()
     verdict = rules.d1_centering(speed, acc, LOSS, margin(centred))
     edges = _edges(ctx)
@@ -122,9 +123,9 @@ def d1(ctx: Context) -> Section:
         ylabel="training loss",
     )
     paired = "; ".join(
-        f"{act}: {level} − centred {speed[(level, act)].fmt(signed=True, digits=0)} steps, "
-        f"Δacc centred − {level} {acc[(level, act)].fmt(signed=True)}"
-        for (level, act) in sorted(speed)
+        f"{act}: {level} − centred {per_act[(level, act)].fmt(signed=True, digits=0)} steps "
+        f"(unadjusted), Δacc centred − {level} {acc[(level, act)].fmt(signed=True)}"
+        for (level, act) in sorted(per_act)
     )
     body = "\n\n".join(
         [
@@ -156,10 +157,36 @@ def d1(ctx: Context) -> Section:
             "its own best rate removes that confound.",
             "Paired per seed within each activation, each arm at its own rate; steps to a "
             f"smoothed training loss under {LOSS:g} (a run that never got there counts at "
-            f"its budget), Holm-adjusted across the strata: {paired}.",
+            f"its budget): {paired}. Where the activations agree in sign, the verdict tests "
+            "them pooled, one (activation, seed) pair per unit, Holm-adjusted across the "
+            "input levels; where they disagree, each activation is its own comparison.",
         ]
     )
     return Section("d1", "D1", body, [verdict])
+
+
+def _pool_agreeing(
+    df: pd.DataFrame,
+    speed: dict[tuple[str, str], Estimate],
+    levels: list[str],
+    acts: list[str],
+) -> dict[tuple[str, str], Estimate]:
+    """Per input level, the activations pooled where their effects point the same way, with
+    each (activation, seed) run pair as one unit (different nets, so independent draws);
+    where they disagree, one comparison per activation, so the verdict names the stratum.
+    Pooling agreeing strata gives the exact test units enough to decide; per-stratum
+    estimates stay in the section's text."""
+    decided: dict[tuple[str, str], Estimate] = {}
+    for level in levels:
+        own = {act: speed[(level, act)] for act in acts if (level, act) in speed}
+        signs = {est.mean > 0 for est in own.values() if est.n and est.mean != 0}
+        if len(own) > 1 and len(signs) == 1:
+            decided[(level, f"{', '.join(own)} pooled")] = paired_on_units(
+                df, "preprocessing", level, CENTRED, ["activation", "seed"], (), "steps_censored"
+            )
+        else:
+            decided |= {(level, act): est for act, est in own.items()}
+    return decided
 
 
 def _edges(ctx: Context) -> pd.DataFrame:

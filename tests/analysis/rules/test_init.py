@@ -58,6 +58,16 @@ def test_w1_three_seeds_are_counted_but_never_decide():
     assert "3/3" in verdict.key_number and "rest on 3 seeds per cell" in verdict.explanation
 
 
+def test_w1_strata_that_agree_are_pooled_and_decide():
+    three = {a: Count(3, 3) for a in ("relu", "sigmoid", "tanh")}
+    none = {a: Count(0, 3) for a in ("relu", "sigmoid", "tanh")}
+    verdict = init.w1_small_init(three, none, SHRINKS, GROWS)
+    assert verdict.verdict == "supported"
+    assert "pooled" in verdict.explanation and "rest on 3 seeds" not in verdict.explanation
+    split = init.w1_small_init(three, {**none, "tanh": Count(3, 3)}, SHRINKS, GROWS)
+    assert split.verdict == "inconclusive"  # deep strata disagree: each alone is 3 runs
+
+
 def test_count_most_needs_six_runs_and_a_clear_majority():
     assert ALL.most() is True and NONE.most() is False and HALF.most() is None
     assert Count(7, 8).most() is None  # its exact CI reaches below 1/2
@@ -95,3 +105,13 @@ def test_w2_a_power_law_decay_over_the_net_is_not_stable_and_says_which_model_fi
 )
 def test_w3(kaiming, xavier, steps, acc, expected):
     assert init.w3_kaiming(kaiming, xavier, steps, acc, 30, 0.5).verdict == expected
+
+
+def test_w3_reads_stalling_on_runs_that_never_converge():
+    steps = Estimate(700.0, 650.0, 750.0, 8, p=0.01, sd=50.0, unit="seeds")
+    acc = Estimate(0.6, 0.5, 0.7, 8, p=0.01, sd=0.1, unit="seeds")
+    edging = Count(3, 8)  # three Xavier runs edge above chance, none converges
+    unclear = init.w3_kaiming(Count(8, 8), edging, steps, acc, 30, 0.5)
+    assert unclear.verdict == "inconclusive"
+    verdict = init.w3_kaiming(Count(8, 8), edging, steps, acc, 30, 0.5, Count(0, 8))
+    assert verdict.verdict == "supported" and "under loss 0.5: 0/8" in verdict.key_number

@@ -90,8 +90,8 @@ def w1_small_init(
     activation, the small-init runs that trained at the shallowest and deepest depth of the
     sweep; `activations`, `gradients`: the activation spread and back-propagated gradient
     ‖∂L/∂h‖ of small-init ReLU nets through depth at init, fitted per run (input -> output)."""
-    parts = {c.label(f"trains in small {a} nets"): c.most() for a, c in sorted(shallow.items())}
-    parts |= {c.label(f"stalls in deep {a} nets"): _not(c.most()) for a, c in sorted(deep.items())}
+    parts = _per_stratum_or_pooled(shallow, "trains in small {} nets", lambda c: c.most())
+    parts |= _per_stratum_or_pooled(deep, "stalls in deep {} nets", lambda c: _not(c.most()))
     parts["activations shrink with depth"] = _change(
         activations, lambda e: _not(_above(e, -STABLE))
     )
@@ -109,8 +109,38 @@ def w1_small_init(
         + _fit_text("relu activation std", activations)
     )
     verdict = from_parts("W1", parts, key, numbers, "Small Gaussian init (std 0.01)")
-    verdict.explanation += _few({**shallow, **{f"deep {a}": c for a, c in deep.items()}})
+    verdict.explanation += _few({**_units(shallow), **_units(deep)})
     return verdict
+
+
+def _agree(counts: dict[str, Count]) -> bool:
+    """Every stratum on the same side of half its runs trained: none contradicts another."""
+    values = list(counts.values())
+    return bool(values) and (
+        all(2 * c.trained > c.runs for c in values) or all(2 * c.trained < c.runs for c in values)
+    )
+
+
+def _pooled(counts: dict[str, Count]) -> Count:
+    return Count(sum(c.trained for c in counts.values()), sum(c.runs for c in counts.values()))
+
+
+def _units(counts: dict[str, Count]) -> dict[str, Count]:
+    """The counts a sub-claim is decided on: the pooled one where the strata agree."""
+    return {"+".join(sorted(counts)): _pooled(counts)} if _agree(counts) else counts
+
+
+def _per_stratum_or_pooled(
+    counts: dict[str, Count], claim: str, test: Callable[[Count], bool | None]
+) -> dict[str, bool | None]:
+    """One sub-claim over the strata's runs pooled when they agree (each run is one draw of
+    the init, so the runs are the units), else one per stratum, so a stratum that
+    disagrees is named rather than averaged away."""
+    if _agree(counts) and len(counts) > 1:
+        pooled = _pooled(counts)
+        names = ", ".join(sorted(counts))
+        return {pooled.label(claim.format(f"{names}")) + " (strata agree, pooled)": test(pooled)}
+    return {c.label(claim.format(a)): test(c) for a, c in sorted(counts.items())}
 
 
 def w2_xavier(
@@ -146,12 +176,21 @@ def w2_xavier(
 
 
 def w3_kaiming(
-    kaiming: Count, xavier: Count, steps: Estimate, acc: Estimate, depth: int, loss: float
+    kaiming: Count,
+    xavier: Count,
+    steps: Estimate,
+    acc: Estimate,
+    depth: int,
+    loss: float,
+    xavier_reached: Count | None = None,
 ) -> Verdict:
     """Claim: deep ReLU nets train with Kaiming init where Xavier stalls (He et al. 2015, at
     30 layers). `kaiming`, `xavier`: runs that trained per init; `steps`: paired per seed,
     Xavier's minus Kaiming's steps to a smoothed training loss under `loss` (a run that
-    never got there counts at its budget); `acc`: Kaiming minus Xavier test accuracy."""
+    never got there counts at its budget); `acc`: Kaiming minus Xavier test accuracy.
+    `xavier_reached`: Xavier runs whose loss got under `loss` in the budget. Stalling is
+    read on it where given, as He et al. read their curves: a run that edges above chance
+    but never converges has stalled; else on `xavier` (runs that trained at all)."""
     numbers = {
         "kaiming_trained": kaiming.trained / kaiming.runs if kaiming.runs else math.nan,
         "xavier_trained": xavier.trained / xavier.runs if xavier.runs else math.nan,
@@ -159,13 +198,23 @@ def w3_kaiming(
         "acc_diff": acc.mean,
     }
     key = (
-        f"{depth}-layer relu trained: kaiming {kaiming.fmt()}, xavier {xavier.fmt()}; steps to "
+        f"{depth}-layer relu trained: kaiming {kaiming.fmt()}, xavier {xavier.fmt()}"
+        + (f" (under loss {loss:g}: {xavier_reached.fmt()})" if xavier_reached is not None else "")
+        + "; steps to "
         f"loss {loss:g} xavier − kaiming {steps.fmt(signed=True, digits=0)}; Δacc kaiming − "
         f"xavier {acc.fmt(signed=True)}"
     )
     parts = {
         kaiming.label(f"kaiming trains at {depth} layers"): kaiming.most(),
-        xavier.label(f"xavier stalls at {depth} layers"): _not(xavier.most()),
+        **(
+            {
+                xavier_reached.label(
+                    f"xavier stalls at {depth} layers (no loss under {loss:g} in the budget)"
+                ): _not(xavier_reached.most())
+            }
+            if xavier_reached is not None
+            else {xavier.label(f"xavier stalls at {depth} layers"): _not(xavier.most())}
+        ),
         "kaiming reaches the loss sooner": _dir(steps),
         "kaiming ends more accurate": _dir(acc),
     }
