@@ -95,7 +95,7 @@ def test_summary_has_one_row_per_id_linking_to_its_anchor(report: Path):
         name, anchor = target.groups()
         assert name == layout.section_file(q["section"]) != layout.MAIN
         assert f'<a id="{anchor}"></a>' in (report / name).read_text(), row
-        assert "**inconclusive**" in row and "unclear: second part is unclear" in row
+        assert "**inconclusive**" in row and 'unclear: "second part is unclear"' in row
 
 
 def test_every_local_link_resolves_in_its_file(report: Path):
@@ -175,9 +175,10 @@ def test_relink_points_a_link_to_the_file_of_its_anchor():
     [
         ({"a": True, "b": True}, "supported", "all 2 hold"),
         ({"a": True}, "supported", "a"),
-        ({"a": True, "b": False}, "nuanced", "fails: b"),
-        ({"a": False, "b": False}, "refuted", "fails: a; b"),
-        ({"a": True, "b": None, "c": None}, "inconclusive", "unclear: b; c"),
+        ({"a": True, "b": False}, "nuanced", 'fails: "b"'),
+        ({"a": False, "b": False}, "refuted", 'fails: "a"; "b"'),
+        ({"a": False, "b": None}, "refuted", 'fails: "a"'),
+        ({"a": True, "b": None, "c": None}, "inconclusive", 'unclear: "b"; "c"'),
     ],
 )
 def test_decides_names_the_sub_claims_that_decide(parts, verdict, expected):

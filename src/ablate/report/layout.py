@@ -72,16 +72,17 @@ def decides(verdict: Verdict) -> str:
     if verdict.verdict not in VERDICTS:
         return "—"
     parts = verdict.parts
-    if not parts:
-        first = verdict.explanation.split(". ", 1)[0].rstrip(".")
-        return first if len(first) <= DECIDES_CHARS else first[:DECIDES_CHARS] + " …"
     failed = [name for name, ok in parts.items() if ok is False]
     unclear = [name for name, ok in parts.items() if ok is None]
+    if not parts or (verdict.verdict == "inconclusive" and not unclear):  # e.g. under-trained
+        first = verdict.explanation.split(". ", 1)[0].rstrip(".")
+        return first if len(first) <= DECIDES_CHARS else first[:DECIDES_CHARS] + " …"
     if verdict.verdict == "supported":
         return f"all {len(parts)} hold" if len(parts) > 1 else next(iter(parts))
+    # Quoted: each is the sub-claim as the notes make it, not what was found.
     if verdict.verdict in ("refuted", "nuanced"):
-        return "fails: " + "; ".join(failed)
-    return "unclear: " + "; ".join(unclear)  # inconclusive: no part failed
+        return "fails: " + "; ".join(f'"{name}"' for name in failed)
+    return "unclear: " + "; ".join(f'"{name}"' for name in unclear)  # no part failed
 
 
 def anchors(text: str) -> set[str]:

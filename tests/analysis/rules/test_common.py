@@ -12,6 +12,7 @@ def test_from_parts_covers_all_outcomes():
     assert common.from_parts("X", {"a": False, "b": False}, "", {}, "d").verdict == "refuted"
     assert common.from_parts("X", {"a": True, "b": False}, "", {}, "d").verdict == "nuanced"
     assert common.from_parts("X", {"a": True, "b": None}, "", {}, "d").verdict == "inconclusive"
+    assert common.from_parts("X", {"a": False, "b": None}, "", {}, "d").verdict == "refuted"
     text = common.from_parts("X", {"a": True, "b": False}, "", {}, "d").explanation
     assert "holds: a" in text and "fails: b" in text
 

@@ -39,6 +39,11 @@ def needs(est: Estimate) -> str:
     n = power_n(est)
     if n is None:
         return ""
+    if n <= est.n:  # the units are there: the effect is about as large as the unit noise
+        return (
+            f" Undecided at n = {est.n} {est.unit}, enough units for the effect seen: it is "
+            "about as large as the differences between units."
+        )
     return (
         f" Inconclusive at n = {est.n} {est.unit}: at the observed mean and spread it would "
         f"need ~{n} (80% power, normal approximation)."
@@ -57,14 +62,15 @@ def from_parts(
     qid: str, parts: dict[str, bool | None], key: str, numbers: dict[str, float], detail: str
 ) -> Verdict:
     """A claim made of sub-claims, each measured true, false, or unclear (None: its CI spans
-    the threshold). All true: supported; all false: refuted; some unclear and none false:
+    the threshold). All true: supported; some false and none true: refuted (the claim holds
+    nowhere it was decided; unclear parts are named); some unclear and none false:
     inconclusive; a mix of true and false: nuanced, naming which part fails."""
     held = [name for name, ok in parts.items() if ok is True]
     failed = [name for name, ok in parts.items() if ok is False]
     unclear = [name for name, ok in parts.items() if ok is None]
     if held and not failed and not unclear:
         verdict = "supported"
-    elif failed and not held and not unclear:
+    elif failed and not held:
         verdict = "refuted"
     elif not failed:
         verdict = "inconclusive"
