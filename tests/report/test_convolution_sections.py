@@ -145,7 +145,7 @@ def test_c4_reads_matched_families_and_counts_what_trains_per_depth(tmp_path):
         verdict.explanation
     )
     assert "resmlp_noskip 7/7, 7/7, 0/7" in verdict.key_number
-    assert "resmlp_noskip at 50 layers" in verdict.explanation
+    assert "resmlp_noskip from 50 layers" in verdict.explanation
     assert "No effect larger than ±0.0060" in verdict.explanation  # Inception, not ResNet
     assert "inception − plain +0.000" in verdict.explanation
     assert "resnet − plain +0.005" not in verdict.explanation

@@ -267,12 +267,15 @@ def family_table(importance: pd.DataFrame) -> str:
 
 def others_table(importance: pd.DataFrame, runs: pd.DataFrame | None = None) -> str:
     """The other factorial studies: their two largest terms and their noise floor, and how
-    many of their runs train (where some do not, the shares mostly say which)."""
+    many of their runs train (where some do not, the shares mostly say which). A study
+    where no run trains (e.g. probes of untrained nets) is left out: its accuracy is noise."""
     answers: dict[str, str] = {}
     for q in load_questions():
         answers.setdefault(q["study"], q["id"])
     rows = []
     for study in sorted(set(importance["study"]) - {STUDY}):
+        if _trains(runs, study).startswith("0/"):
+            continue
         terms = scope(importance, study)
         effects = ranked(terms)
         qid = answers.get(study)

@@ -58,15 +58,23 @@ def current_fingerprints(runs: pd.DataFrame) -> pd.Series:
 
 
 def code_rows(runs: pd.DataFrame) -> list[list[str]]:
-    """Header rows: runs per (fingerprint, commit), a warning when they mix code versions,
-    and what `reuse_runs` kept."""
+    """Header rows: runs per commit and whether the current code gives them the same
+    fingerprint, a warning when they mix code versions, and what `reuse_runs` kept. Each run
+    has one fingerprint per combination of registry entries it uses, so the row counts them
+    rather than listing dozens (runs.csv's `code` column has each run's)."""
     codes = runs.assign(code=runs["code"].fillna("unrecorded"), git=runs["git"].fillna("?"))
     codes = codes.assign(current=codes["code"] == current_fingerprints(runs))
-    groups = codes.groupby(["code", "git"], sort=True)["current"].agg(["size", "all"])
-    lines = [
-        f"`{code}` at commit `{git}`: {n} runs" + (" (current code)" if current else "")
-        for (code, git), n, current in zip(groups.index, groups["size"], groups["all"], strict=True)
-    ]
+    lines = []
+    for git, group in codes.groupby("git", sort=True):
+        state = (
+            "all from the current code"
+            if group["current"].all()
+            else f"{int(group['current'].sum())} from the current code"
+        )
+        lines.append(
+            f"{len(group)} runs at commit `{git}`, {state} "
+            f"({group['code'].nunique()} fingerprints: one per combination of registry entries)"
+        )
     rows = [["code of the runs", "; ".join(lines)]]
     stale = codes[~codes["current"]]
     if len(stale):

@@ -147,7 +147,8 @@ def test_c4_counts_the_runs_that_train_per_depth():
         {"resnet": UP}, {"resnet": 1.0}, {8: FLAT, 50: UP}, UP, _counts(1), MARGIN
     )
     assert "resmlp 6/6, 6/6; resmlp_noskip 6/6, 1/6" in v.key_number
-    assert "resmlp_noskip at 50 layers" in v.explanation and "resmlp never" in v.explanation
+    assert "resmlp_noskip from 50 layers" in v.explanation
+    assert "resmlp at no depth tried" in v.explanation
     assert v.numbers["depth_limit_resmlp_noskip"] == 50
 
 

@@ -189,7 +189,7 @@ def a2_sigmoid(
             _not(_above(shrink, 0.0)), _not(_above(shrink_vs_relu, 0.0))
         ),
         "it saturates": None if math.isnan(sat_frac) else sat_frac >= SATURATED,
-        "its non-zero mean costs accuracy (every depth)": _strata_part(readings, "higher"),
+        "its non-zero mean costs accuracy (per depth, below)": _strata_part(readings, "higher"),
         "it is costlier than relu (side by side, CI above 1)": cost,
     }
     verdict = from_parts("A2", parts, key, numbers, "Sigmoid in deep nets")
@@ -280,7 +280,12 @@ def a4_leaky(
     side = reading(pooled, margin)
     text = {
         "higher": ("supported", "Leaky ReLU is more accurate where ReLU units die."),
-        "lower": ("refuted", "ReLU is more accurate than Leaky ReLU where its units die."),
+        "lower": (
+            "refuted",
+            "ReLU scores higher than Leaky ReLU where its units die, a diverged run counting "
+            "at the majority-class share: what decides is which arm diverges (counts in the "
+            "key), not the dead units Leaky ReLU avoids.",
+        ),
         "none": (
             "refuted",
             f"No effect larger than ±{margin:.3f} ({ERROR_SHARE:.0%} of ReLU's error rate) "

@@ -319,7 +319,8 @@ def c4_architectures(
         gap.compare()
     ]
     stops = ", ".join(
-        f"{f} {'never' if d is None else f'at {d} layers'}" for f, d in sorted(limits.items())
+        f"{f} {'at no depth tried' if d is None else f'from {d} layers'}"
+        for f, d in sorted(limits.items())
     )
     verdict = from_parts(
         "C4",
@@ -327,7 +328,7 @@ def c4_architectures(
         key,
         numbers,
         "Families at matched FLOPs, and He et al. (2016)'s degradation test on residual MLP "
-        f"blocks; fewer than half the runs train: {stops}",
+        f"blocks; where fewer than half the runs train: {stops}",
     )
     verdict.explanation += equivalence_note(
         {f"{f} − plain": e for f, e in families.items()}, margin
