@@ -189,12 +189,24 @@ def w1(ctx: Context) -> Section:
     shallow, deep = int(df["depth"].min()), int(df["depth"].max())
     acts = [a for a in sorted(df["activation"].unique()) if a != "sigmoid_centered"]
     small = df[df["init"] == "small_normal"]
+    # A deep stratum whose Kaiming control does not train either says nothing about small
+    # init: it is set aside and named, never pooled with the strata whose control learned.
+    failed = [
+        a
+        for a in acts
+        if (k := _count(_cell(df, "kaiming", a, deep))).runs and 2 * k.trained < k.runs
+    ]
     verdict = rules.w1_small_init(
         {a: _count(_cell(small, "small_normal", a, shallow)) for a in acts},
-        {a: _count(_cell(small, "small_normal", a, deep)) for a in acts},
+        {a: _count(_cell(small, "small_normal", a, deep)) for a in acts if a not in failed},
         _signal(ctx, "small_normal", "relu", "act_std"),
         _signal(ctx, "small_normal", "relu", "act_grad_norm"),
     )
+    if failed:
+        verdict.explanation += (
+            f" Set aside at {deep} layers: {', '.join(failed)}, where Kaiming init does not "
+            "train either, so the failure there is not small init's."
+        )
     counts = [
         [a, int(d)]
         + [_count(_cell(df, init, a, int(d))).fmt() for init in ("small_normal", "kaiming")]
