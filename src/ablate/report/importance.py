@@ -364,7 +364,8 @@ def section(ctx: Context, verdicts: dict[str, Verdict]) -> Section:
         "share and its CI. A share is not a test: whether a term is told apart from seed "
         "noise is its F test, its mean square against the within-cell mean square (p in the "
         "table below).*",
-        "**Key findings**\n\n"
+        f"**Key findings** (among nets that train, so within the {subset}: a choice "
+        "that decides whether a net trains at all is read in the table above)\n\n"
         + "\n".join(f"- {s}" for s in findings(ctx.importance, rows, verdicts)),
     ]
     if ctx.importance.loc[ctx.importance["study"] == STUDY, "scope"].nunique() > 1:

@@ -13,6 +13,7 @@ from ablate.training.keys import CHOICE_FIELDS, code_choices
 
 # Files that `dvc repro` itself rewrites before the report stage: not "local changes".
 PIPELINE_OUTPUTS = ("dvc.lock", "results/", "reports/", "runs/", "data/")
+FEW_CODES = 4  # up to this many fingerprints are named in the header; more are counted
 
 
 def _git(*args: str) -> str:
@@ -64,17 +65,26 @@ def code_rows(runs: pd.DataFrame) -> list[list[str]]:
     rather than listing dozens (runs.csv's `code` column has each run's)."""
     codes = runs.assign(code=runs["code"].fillna("unrecorded"), git=runs["git"].fillna("?"))
     codes = codes.assign(current=codes["code"] == current_fingerprints(runs))
-    lines = []
-    for git, group in codes.groupby("git", sort=True):
-        state = (
-            "all from the current code"
-            if group["current"].all()
-            else f"{int(group['current'].sum())} from the current code"
-        )
-        lines.append(
-            f"{len(group)} runs at commit `{git}`, {state} "
-            f"({group['code'].nunique()} fingerprints: one per combination of registry entries)"
-        )
+    if codes["code"].nunique() <= FEW_CODES:  # few enough to name
+        groups = codes.groupby(["code", "git"], sort=True)["current"].agg(["size", "all"])
+        lines = [
+            f"`{code}` at commit `{git}`: {n} runs" + (" (current code)" if current else "")
+            for (code, git), n, current in zip(
+                groups.index, groups["size"], groups["all"], strict=True
+            )
+        ]
+    else:
+        lines = [
+            f"{len(group)} runs at commit `{git}`, "
+            + (
+                "all from the current code"
+                if group["current"].all()
+                else f"{int(group['current'].sum())} from the current code"
+            )
+            + f" ({group['code'].nunique()} fingerprints: one per combination of registry "
+            "entries)"
+            for git, group in codes.groupby("git", sort=True)
+        ]
     rows = [["code of the runs", "; ".join(lines)]]
     stale = codes[~codes["current"]]
     if len(stale):

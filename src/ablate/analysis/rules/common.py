@@ -39,10 +39,10 @@ def needs(est: Estimate) -> str:
     n = power_n(est)
     if n is None:
         return ""
-    if n <= est.n:  # the units are there: the effect is about as large as the unit noise
+    if n <= est.n:  # the units are there: the exact test, after Holm, is what holds it back
         return (
-            f" Undecided at n = {est.n} {est.unit}, enough units for the effect seen: it is "
-            "about as large as the differences between units."
+            f" Undecided at n = {est.n} {est.unit}: the exact test gives p = {est.p:.3g} after "
+            "Holm's correction across the verdict's comparisons."
         )
     return (
         f" Inconclusive at n = {est.n} {est.unit}: at the observed mean and spread it would "
