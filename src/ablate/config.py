@@ -98,12 +98,14 @@ class TrainerConfig:
     stall_margin: float = 0.03
     converge_loss: float = 0.0
     max_time_s: float = 300.0  # per-run wall-clock limit; over it the run is `timeout`
-    diverge_factor: float = 20.0  # loss above this times its first value is `diverged`
     accelerator: str = "cpu"
     precision: str = "32-true"
     deterministic: bool = True
     threads: int = 0  # torch CPU threads (0: torch decides); keyed, as it moves the numbers
     history_every: int = 10  # record the training loss every this many steps
+    # Each rate draws its init and batch order anew (training/seeding.py): for studies whose
+    # units are (rate, seed) pairs, so that seed 0 at two rates is not one draw twice.
+    seed_by_rate: bool = False
     progress_bar: bool = False
     channels_last: bool = False  # GPU: NHWC memory layout for convs (tensor-core friendly)
 
@@ -247,7 +249,6 @@ def validate(cfg: DictConfig | TrainConfig) -> None:
         ("optim.lr", o.lr),
         ("trainer.max_epochs", t.max_epochs),
         ("trainer.max_time_s", t.max_time_s),
-        ("trainer.diverge_factor", t.diverge_factor),
         ("trainer.history_every", t.history_every),
         ("data.batch_size", d.batch_size),
         ("probes.batch", cfg.probes.batch),

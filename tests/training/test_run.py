@@ -82,13 +82,13 @@ def test_key_ignores_paths_and_budgets_but_not_axes(make_cfg):
 
 
 def test_exploding_loss_is_recorded_as_diverged(make_cfg):
-    result = run(make_cfg("optim=sgd", "optim.lr=1000", "model.norm=none"))
+    result = run(make_cfg("optim=sgd", "optim.lr=1e30", "model.norm=none"))
     assert result["status"] == "diverged"
     assert isinstance(result["diverged_step"], int)
     assert (
         json.loads(
             (
-                run_dir(make_cfg("optim=sgd", "optim.lr=1000", "model.norm=none")) / "result.json"
+                run_dir(make_cfg("optim=sgd", "optim.lr=1e30", "model.norm=none")) / "result.json"
             ).read_text()
         )["status"]
         == "diverged"

@@ -44,6 +44,7 @@ from ablate.training.callbacks import EarlyStop, RunTimeout, TimeBudget
 from ablate.training.fingerprint import git_state
 from ablate.training.keys import config_key, run_code, run_key
 from ablate.training.module import Classifier, Diverged
+from ablate.training.seeding import run_seed
 
 FINISHED = ("ok", "diverged")  # statuses a rerun keeps; `failed` and `timeout` are retried
 HISTORY_COLUMNS = ["step", "epoch", "train_loss", "val_loss", "val_acc"]
@@ -106,9 +107,10 @@ def train(
     logger: Any | None = None,
 ) -> None:
     """Fit, validate and test; fill `result` as it goes, so a crash keeps what was measured."""
-    pl.seed_everything(cfg.seed, workers=False, verbose=False)
+    seed = run_seed(cfg)
+    pl.seed_everything(seed, workers=False, verbose=False)
     on_gpu = cfg.trainer.accelerator in ("gpu", "cuda") and torch.cuda.is_available()
-    dm = TensorDataModule(cfg.data, seed=cfg.seed, device="cuda" if on_gpu else "cpu")
+    dm = TensorDataModule(cfg.data, seed=seed, device="cuda" if on_gpu else "cpu")
     dm.setup()
     result.update(data_hash=dm.data_hash, classes=dm.num_classes)
     if cfg.probes.input_condition:
@@ -121,7 +123,7 @@ def train(
         dm.to_channels_last()
     result["params"] = sum(p.numel() for p in net.parameters())
     result["flops_per_image"] = count_flops(net, dm.input_shape)
-    module = Classifier(net, cfg.optim, cfg.trainer.diverge_factor, cfg.trainer.history_every)
+    module = Classifier(net, cfg.optim, cfg.trainer.history_every)
     module_out.append(module)
     t = cfg.trainer
     stop = EarlyStop(dm.num_classes, t.stall_steps, t.stall_margin, t.converge_loss)

@@ -37,6 +37,7 @@ from ablate.errors import ConfigError
 from ablate.models import build_model
 from ablate.training.keys import config_key, key_fields
 from ablate.training.module import schedule
+from ablate.training.seeding import run_seed
 
 # The fields that may differ within a stacked group: they change values, never shapes.
 FREE = {"seed": None, "optim": {"lr"}, "model": {"init", "init_std"}}
@@ -183,13 +184,9 @@ def evaluate(stack: Stack, x: torch.Tensor, y: torch.Tensor, batch: int, prefix:
     ]
 
 
-def _diverged_at(losses: list[float], factor: float) -> int | None:
-    """The first step whose loss breaks the module's divergence rule, or None."""
-    limit = factor * max(losses[0], 1e-3) if losses else math.inf
-    for step, value in enumerate(losses):
-        if not math.isfinite(value) or value > limit:
-            return step
-    return None
+def _diverged_at(losses: list[float]) -> int | None:
+    """The first step whose loss is NaN or inf (the module's divergence rule), or None."""
+    return next((step for step, value in enumerate(losses) if not math.isfinite(value)), None)
 
 
 def train_stacked(cfgs: Sequence[DictConfig]) -> list[dict[str, Any]]:
@@ -208,11 +205,13 @@ def train_stacked(cfgs: Sequence[DictConfig]) -> list[dict[str, Any]]:
     dm.setup()  # the data does not depend on the seed, and loading it draws no torch RNG
     nets = []
     for cfg in cfgs:
-        pl.seed_everything(cfg.seed, workers=False, verbose=False)  # as the separate run
+        pl.seed_everything(run_seed(cfg), workers=False, verbose=False)  # as the separate run
         nets.append(build_model(cfg.model, dm.input_shape, dm.num_classes))
     stack = Stack(nets, device)
     x_train, y_train = dm.tensors["train"]
-    loaders = [IndexBatches(x_train, y_train, c.data.batch_size, True, cfg.seed) for cfg in cfgs]
+    loaders = [
+        IndexBatches(x_train, y_train, c.data.batch_size, True, run_seed(cfg)) for cfg in cfgs
+    ]
     per_epoch = len(loaders[0])
     total = t.max_steps if t.max_steps > 0 else per_epoch * t.max_epochs
     factor = schedule(c.optim.schedule, max(total, 1), c.optim.warmup)
@@ -293,7 +292,7 @@ def _result(
         history.append({"step": s, "epoch": s // per_epoch, "train_loss": losses[s]})
     history.sort(key=lambda row: (row["step"], row["epoch"]))
     result["train_loss"] = losses[-1] if losses else math.nan
-    bad = _diverged_at(losses, t.diverge_factor)
+    bad = _diverged_at(losses)
     if bad is not None:
         result.update(
             status="diverged", diverged_step=bad, error=f"loss {losses[bad]} at step {bad}"
