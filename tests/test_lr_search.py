@@ -179,3 +179,22 @@ def test_a_grid_that_sweeps_the_rate_needs_no_search():
 def test_a_fixed_profile_setting_travels_into_the_search():
     search = search_grid("cpu", "depth_arch", None)
     assert search is not None and search["trainer.max_steps"] == "500"
+
+
+def test_an_arm_that_partly_learns_at_an_edge_is_extended_toward_it():
+    levels, by = [0.01, 0.03, 0.1], ["model.activation"]
+    # Below the mark (0.1 + 0.1) everywhere, but above chance by 0.07 at the lowest rate.
+    jobs = two_seeds("sigmoid", {0.01: (0.17, 0.17), 0.03: (0.11, 0.1), 0.1: (0.1, 0.1)})
+    table = build_table(levels, by, jobs)
+    entry = arm(table, "sigmoid")
+    assert entry["trains"] is False and entry["edge"] == "no-train"
+    assert pending(table) == {"model.activation=sigmoid": 0.00316}
+    # At chance everywhere: nothing points beyond an edge, so nothing is extended.
+    jobs = two_seeds("sigmoid", {0.01: (0.12, 0.12), 0.03: (0.11, 0.1), 0.1: (0.1, 0.1)})
+    assert pending(build_table(levels, by, jobs)) == {}
+    # Three half-decades later, still only partly: the search stops there.
+    jobs = two_seeds("sigmoid", {0.01: (0.17, 0.17), 0.03: (0.11, 0.1), 0.1: (0.1, 0.1)})
+    beyond = {0.00316: (0.17, 0.18), 0.001: (0.18, 0.18), 0.000316: (0.19, 0.19)}
+    jobs += two_seeds("sigmoid", beyond)
+    entry = arm(build_table(levels, by, jobs), "sigmoid")
+    assert entry["lr"] == 0.000316 and "next" not in entry and entry["edge"] == "no-train"

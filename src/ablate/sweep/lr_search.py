@@ -10,9 +10,11 @@ A choice at an edge of the rates tried says only that the best may lie beyond it
 arm is extended by half a decade in that direction (`next_rate`), both seeds, and chooses
 again, until its choice is interior (`edge: false`), the next rate diverged on every seed
 (`"diverged-next"`), or MAX_EXTENSIONS rates were added (`"limit"`). An arm that learns at
-no rate tried (every mean at most the majority-class share + LEARNED_MARGIN) is not
-extended: it records `trains: false`, `edge: "no-train"`, and its grid runs at its lowest
-rate that did not diverge, so the report still has its runs and says it trains at no rate.
+no rate tried (every mean at most the majority-class share + LEARNED_MARGIN) records
+`trains: false`, `edge: "no-train"`. It is extended only where its best mean sits at an edge
+and above chance by half that margin (it partly learns there, so the rate that trains may
+lie beyond); otherwise its grid runs at its lowest rate that did not diverge, so the report
+still has its runs and says it trains at no rate.
 A grid that sweeps the rate itself has no search; with `study.extend_lr` its cells (every
 axis but seed and rate) are extended the same way after the grid, recorded in
 `runs/<study>/extended_lr.json`.
@@ -152,9 +154,18 @@ def _entry(levels: list[float], seeds: dict[float, dict[str, float | None]], flo
         "extended": [lr for lr in tried if lr not in levels],
         "trains": trains,
     }
-    if not trains:  # no rate is better than another: the lowest that ran keeps the runs
+    if not trains:
         live = [lr for lr in tried if means[lr] is not None]
-        return {**entry, "lr": (live or tried)[0], "edge": "no-train"}
+        best = choose(means)
+        partly = means[best] is not None and means[best] > floor - LEARNED_MARGIN / 2
+        if not (partly and len(levels) > 1 and best in (tried[0], tried[-1])):
+            # no rate is better than another: the lowest that ran keeps the runs
+            return {**entry, "lr": (live or tried)[0], "edge": "no-train"}
+        # Above chance at an edge, below the mark: the rate that trains may lie beyond it.
+        entry["lr"], entry["edge"] = best, "no-train"
+        if len(entry["extended"]) < MAX_EXTENSIONS:
+            entry["next"] = next_rate(best, up=best == tried[-1])
+        return entry
     lr = choose(means)
     entry["lr"], entry["edge"] = lr, False
     at = tried.index(lr)
