@@ -313,3 +313,41 @@ def test_paired_units_test_one_difference_per_unit_by_sign_flip():
     assert three.unit == "rates" and three.n == 3 and three.p == 0.25  # 2 / 2**3: undecidable
     six = paired_units([0.01, 0.02, 0.015, 0.03, 0.01, 0.02], "seeds")
     assert six.p < 0.05 and six.lo > 0
+
+
+def test_the_paired_interval_inverts_the_sign_flip_test():
+    from ablate.analysis.paired import paired_units
+    from ablate.analysis.significance import sign_flip_ci
+
+    rng = np.random.default_rng(11)
+    for i in range(300):
+        n = 6 + i % 7
+        x = rng.normal(0.01 * (i % 4), 0.02, n) * rng.choice([1, 10], n)  # some skewed
+        lo, hi = sign_flip_ci(x)
+        assert lo <= x.mean() <= hi
+        # 0 lies outside the interval exactly when the test rejects "centred on 0"
+        assert (lo > 0 or hi < 0) == (sign_flip_p(x) < 0.05), x
+    # Six units of one sign, one far out: the t-interval spans 0, the exact test (p = 2/64)
+    # and its interval do not, so the two never contradict each other.
+    skewed = [0.78, 0.01, 0.02, 0.55, 0.1, 0.1]
+    assert mean_ci(skewed).lo < 0 < paired_units(skewed, "seeds").lo
+    assert paired_units(skewed, "seeds").compare() == "higher"
+    assert np.isnan(sign_flip_ci([0.1, 0.2, 0.3, 0.4, 0.5])).all()  # 5 units: no p < 0.05
+
+
+def test_noninferiority_p_rejects_exactly_where_the_interval_clears_the_margin():
+    from ablate.analysis.paired import noninferiority_p
+
+    diffs = [-0.004, -0.001, 0.0, -0.003, 0.001, -0.002, -0.001]
+    df = pd.DataFrame(
+        {
+            "arm": ["a"] * 7 + ["b"] * 7,
+            "seed": list(range(7)) * 2,
+            "test_acc": [0.97 + d for d in diffs] + [0.97] * 7,
+        }
+    )
+    est = paired_diff(df, "arm", "a", "b", ["seed"])
+    assert est.p > 0.05  # no difference is resolved ...
+    assert noninferiority_p(df, "arm", "a", "b", ["seed"], 0.0075) < 0.05  # ... nor a loss
+    assert est.lo > -0.0075
+    assert noninferiority_p(df, "arm", "a", "b", ["seed"], 0.001) >= 0.05  # too tight

@@ -1,5 +1,6 @@
 """Paired differences at the level of the design: seeds are averaged within each cell, and
-the cells are the independent units, each with a t-interval and an exact sign-flip p-value;
+the cells are the independent units, each with an exact sign-flip p-value and the interval
+that inverts that test (a t-interval below 6 units, where the test cannot reject);
 where both arms ran the same rates and seeds, each (rate, seed) is a unit instead
 (`paired_on_units`). Pairs where an arm has no value, or (on request) collapsed or failed,
 are left out and counted, never shown as effects.
@@ -15,11 +16,12 @@ import numpy as np
 import pandas as pd
 
 from ablate.analysis.floor import flag_collapsed
-from ablate.analysis.significance import holm_family, sign_flip_p
+from ablate.analysis.significance import holm_family, sign_flip_ci, sign_flip_p
 from ablate.analysis.stats import (
     ACCURACY_DIFF,
     NAN,
     Estimate,
+    clip,
     finite_values,
     is_accuracy,
     mean_ci,
@@ -29,7 +31,13 @@ from ablate.analysis.stats import (
 def _units_estimate(
     units: np.ndarray, unit: str, dropped: Mapping[str, int], bounds: tuple[float, float] | None
 ) -> Estimate:
+    """Mean, interval and p of paired units. Where the sign-flip test can reject (n >= 6),
+    the interval is the one that inverts it, so it excludes 0 exactly when p < 0.05; on
+    fewer units, where no p can go below 0.05, the t-interval describes the spread."""
     est = mean_ci(units, bounds)
+    lo, hi = sign_flip_ci(units)
+    if np.isfinite(lo) and np.isfinite(hi):
+        est = clip(replace(est, lo=lo, hi=hi), bounds)
     return replace(est, p=sign_flip_p(units), unit=unit, dropped=dict(dropped))
 
 
@@ -123,6 +131,26 @@ def paired_diff(
     else:
         units = diffs["d"].to_numpy()
     return _units_estimate(units, "cells", dropped, bounds)
+
+
+def noninferiority_p(
+    df: pd.DataFrame,
+    axis: str,
+    a: str,
+    b: str,
+    pair_on: Sequence[str],
+    margin: float,
+    metric: str = "test_acc",
+    drop_failed: bool = False,
+) -> float:
+    """p of "a is worse than b by `margin` or more", on `paired_diff`'s units: the sign-flip
+    test of the differences shifted up by the margin, two-sided so that p < 0.05 exactly
+    when the 95% interval's lower end lies above -margin (1 where the shifted mean is not
+    above 0). It is the test that decides a "no cost" sub-claim, so it is the one a Holm
+    family of sub-claims should hold, not the superiority p of the same difference."""
+    shifted = df.assign(**{metric: df[metric] + np.where(df[axis] == a, margin, 0.0)})
+    est = paired_diff(shifted, axis, a, b, pair_on, metric, drop_failed)
+    return float(est.p) if est.n and est.mean > 0 else 1.0
 
 
 UNIT_NAMES = {("lr", "seed"): "(rate, seed) pairs", ("seed",): "seeds", ("lr",): "rates"}

@@ -93,6 +93,10 @@ def test_a2_depths_that_disagree_make_it_nuanced_and_are_named():
     )
     assert verdict.verdict == "nuanced"  # every other part fails: still not "refuted"
     assert "depth 2: no effect" in verdict.explanation and "depth 5: higher" in verdict.explanation
+    # each depth is its own sub-claim: it holds at 5 and fails at 2, not "fails" as a whole
+    assert verdict.parts["its non-zero mean costs accuracy at depth 5"] is True
+    assert verdict.parts["its non-zero mean costs accuracy at depth 2"] is False
+    assert _a2(centering={}).parts["its non-zero mean costs accuracy (no stratum measured)"] is None
 
 
 def test_a2_cost_is_decided_by_its_side_of_one_alone():

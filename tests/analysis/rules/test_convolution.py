@@ -58,6 +58,18 @@ def test_c1_needs_a_test_that_agrees_after_holm():
     assert verdict.verdict == "inconclusive"
 
 
+def test_c1_no_cost_is_decided_by_its_noninferiority_test():
+    flat_matched = Estimate(-0.002, -0.006, 0.001, 7, p=0.19)  # within the margin, p large
+    held = convolution.c1_bottleneck(UP, flat_matched, PRICE, 0.1, 0.4, 1.0, MARGIN, 0.016)
+    assert held.parts[next(k for k in held.parts if k.startswith("no accuracy cost"))] is True
+    assert "worse by ≥" in held.key_number
+    open_ = convolution.c1_bottleneck(UP, flat_matched, PRICE, 0.1, 0.4, 1.0, MARGIN, 0.09)
+    assert open_.parts[next(k for k in open_.parts if k.startswith("no accuracy cost"))] is None
+    costly = Estimate(-0.05, -0.08, -0.02, 7, p=0.01)  # a clear loss refutes it, whatever p
+    lost = convolution.c1_bottleneck(UP, costly, PRICE, 0.1, 0.4, 1.0, MARGIN, 0.5)
+    assert lost.parts[next(k for k in lost.parts if k.startswith("no accuracy cost"))] is False
+
+
 @pytest.mark.parametrize(
     ("unread", "remainder", "expected"),
     [

@@ -66,17 +66,17 @@ def strata_text(estimates: Mapping[object, Estimate], margin: float, name: str) 
     )
 
 
-def _strata_part(readings: Mapping[object, str], want: str) -> bool | None:
-    """A sub-claim read from its strata: True when every stratum shows `want`, False when
-    none can and at least one is resolved against it, None when some are unclear."""
-    values = set(readings.values())
-    if not values:
-        return None
-    if values == {want}:
-        return True
-    if "unclear" in values:
-        return None if values <= {want, "unclear"} else False
-    return False
+def per_stratum_parts(
+    readings: Mapping[object, str], want: str, claim: str, stratum: str
+) -> dict[str, bool | None]:
+    """One sub-claim per stratum, `claim` followed by `stratum` formatted with its name:
+    true where it reads `want`, unclear where its CI cannot tell, false where it reads
+    otherwise. So a claim that holds at depth 5 and not at depth 2 says exactly that, not
+    "fails" as a whole. With no stratum measured, the claim is one unclear part."""
+    if not readings:
+        return {f"{claim} (no stratum measured)": None}
+    answer = {want: True, "unclear": None}
+    return {f"{claim} {stratum.format(k)}": answer.get(r, False) for k, r in readings.items()}
 
 
 def _nuanced_if(verdict: Verdict, split: list[str]) -> Verdict:
@@ -189,7 +189,7 @@ def a2_sigmoid(
             _not(_above(shrink, 0.0)), _not(_above(shrink_vs_relu, 0.0))
         ),
         "it saturates": None if math.isnan(sat_frac) else sat_frac >= SATURATED,
-        "its non-zero mean costs accuracy (per depth, below)": _strata_part(readings, "higher"),
+        **per_stratum_parts(readings, "higher", "its non-zero mean costs accuracy", "at depth {}"),
         "it is costlier than relu (side by side, CI above 1)": cost,
     }
     verdict = from_parts("A2", parts, key, numbers, "Sigmoid in deep nets")
@@ -384,7 +384,9 @@ def a5_relu(
         if mixed(by_cell, "higher")
         else _dir(cells),
         "relu reaches the training-loss threshold in fewer steps than tanh": _dir(speed_vs_tanh),
-        "a saturating slope slows training (each stratum)": _strata_part(sat, "higher"),
+        **per_stratum_parts(
+            sat, "higher", "a saturating slope slows training", "among {} activations"
+        ),
     }
     verdict = from_parts("A5", parts, key, numbers, "ReLU against tanh, and saturation apart")
     found = [property_text(p, s) for p, s in props.items() if s]

@@ -3,8 +3,10 @@ vs pooling, C4 families at matched cost and the shortcut at depth."""
 
 from __future__ import annotations
 
+import math
+
 from ablate.analysis.rules.common import Verdict, from_parts, needs, with_needs, within
-from ablate.analysis.stats import Estimate
+from ablate.analysis.stats import ALPHA, Estimate
 
 MATCH_TOLERANCE = 0.10  # "matched FLOPs": within ±10% of the reference's FLOPs per image
 
@@ -54,6 +56,7 @@ def c1_bottleneck(
     params_ratio: float,
     matched_flops_ratio: float,
     margin: float,
+    noninferior_p: float = float("nan"),
 ) -> Verdict:
     """Claim: a pointwise (1x1) convolution reduces dimensionality (FLOPs and parameters fall
     at equal width) and mixes information across channels (so it beats a branch that mixes
@@ -63,9 +66,12 @@ def c1_bottleneck(
     channel crosses groups inside the branch) at equal width; `matched_cost`: the pointwise
     net widened to the control's FLOPs minus the control (no reduction); `equal_width_cost`:
     pointwise minus the control at equal width (the price of the cut, reported, not a
-    sub-claim); all paired over seeds, Holm-adjusted as one family by the caller. "No
-    cost" needs evidence: higher, or a CI within ±margin (`common.margin`); FLOPs off by
-    more than MATCH_TOLERANCE leave it undecided, as the comparison is then not matched."""
+    sub-claim); all paired over seeds. `noninferior_p`: the test of "the matched net is worse
+    by the margin or more" (`paired.noninferiority_p`), Holm-adjusted by the caller together
+    with `mixing`'s p, the two tests that decide sub-claims. "No cost" needs evidence: that
+    test rejects (or, without it, the CI lies within ±margin, `common.margin`); a clear loss
+    refutes it; FLOPs off by more than MATCH_TOLERANCE leave it undecided, as the comparison
+    is then not matched."""
     numbers = {
         "mixing": mixing.mean,
         "matched_cost": matched_cost.mean,
@@ -82,15 +88,22 @@ def c1_bottleneck(
         f"{equal_width_cost.fmt(signed=True)} at equal width; pointwise − grouped "
         f"{mixing.fmt(signed=True)}; at FLOPs ×{matched_flops_ratio:.2f} Δacc "
         f"{matched_cost.fmt(signed=True)}"
+        + (
+            f", worse by ≥{margin:.3f}: p={noninferior_p:.3g}"
+            if math.isfinite(noninferior_p)
+            else ""
+        )
     )
     matched = abs(matched_flops_ratio - 1) <= MATCH_TOLERANCE
     cost = _costs(matched_cost, margin) if matched else None
+    if matched and math.isfinite(noninferior_p) and cost is not True:
+        cost = False if noninferior_p < ALPHA else None
     parts = {
         "it cuts FLOPs and parameters at equal width": bool(flops_ratio < 1 and params_ratio < 1),
         "its mixing beats a grouped branch that mixes no channel across groups": _beats(
             mixing, margin
         ),
-        f"no accuracy cost at matched FLOPs (CI above 0 or within ±{margin:.3f})": _not(cost),
+        f"no accuracy cost at matched FLOPs (not worse by ±{margin:.3f} or more)": _not(cost),
     }
     price = {True: "costs accuracy", False: "costs no accuracy beyond the margin"}.get(
         _costs(equal_width_cost, margin), "has an accuracy cost its CI cannot size"
