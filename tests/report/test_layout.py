@@ -1,6 +1,6 @@
 """The report's files: report.md answers every ID in one line linked to its full section in
-another file, stays short however long the sections grow, states the README's rules, and a
-new report leaves no file of an earlier one behind."""
+another file, stays short however long the sections grow, states the rules of
+docs/usage.md, and a new report leaves no file of an earlier one behind."""
 
 from __future__ import annotations
 
@@ -144,11 +144,11 @@ def test_prune_pages_keeps_only_the_files_written(tmp_path: Path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "report.md"]
 
 
-def test_report_opens_with_the_readme_statement_of_the_rules(report: Path):
+def test_report_opens_with_the_usage_page_statement_of_the_rules(report: Path):
     main = (report / layout.MAIN).read_text()
     assert main.split("\n\n")[1] == layout.RULES
-    readme = " ".join((REPO / "README.md").read_text().split())
-    assert layout.RULES in readme
+    usage = " ".join((REPO / "docs" / "usage.md").read_text().split())
+    assert layout.RULES in usage
     assert "no effect larger than ±m" in layout.RULES and "25% of the reference arm" in layout.RULES
 
 

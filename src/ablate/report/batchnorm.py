@@ -120,7 +120,7 @@ def b1(ctx: Context) -> Section:
             "Before − after, per stratum, each (rate, seed) pair of runs that differ only in "
             "the position one unit: the difference in whether it trains (the share of the "
             "sweep), and in test accuracy over the pairs where both train, each with a "
-            "t-interval and an exact sign-flip p, Holm-adjusted per measure over the "
+            "an exact sign-flip p and its interval, Holm-adjusted per measure over the "
             f"{len(strata)} strata. Accuracy near the ceiling leaves few errors to "
             f"win, so *no difference* means a CI within ±{common.ERROR_SHARE:.0%} of the "
             "better position's error rate (at least "

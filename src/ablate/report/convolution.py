@@ -105,8 +105,8 @@ def c3(ctx: Context) -> Section:
                 per_pool(costs, df, pool),
             ),
             "Paired differences from max-pool, matched on every other axis and seed; seeds "
-            "are averaged within each cell and the cells are the units of the t-interval and "
-            "of the exact sign-flip p-value (Holm-adjusted over the families). Pairs where "
+            "are averaged within each cell and the cells are the units of the exact "
+            "sign-flip p-value and its interval (Holm-adjusted over the families). Pairs where "
             "either arm collapsed to one class are left out of the effect and counted. The "
             f"verdict reads `{claim}`:",
             table(
@@ -384,7 +384,7 @@ def c2(ctx: Context) -> Section:
             "alone: `unread` pairs differ only in whether pixels go unread, `remainder` pairs "
             "(both reading every pixel) only in whether the window tiles the map. Each pair "
             "is a stratum, judged on its own before any pooling. Paired differences over "
-            "seeds (arm − partner; t-interval, exact sign-flip p, Holm-adjusted over the "
+            "seeds (arm − partner; exact sign-flip p and its interval, Holm-adjusted over the "
             f"pairs on moved digits); no effect means a CI within ±{margin:.4f}, a quarter "
             "of the control's test errors:",
             table(
