@@ -13,7 +13,7 @@ def test_choices_lists_every_registry_value_and_study():
     text = describe()
     for name in [*ACTIVATIONS.names(), *ARCHITECTURES.names()]:
         assert name in text
-    assert re.search(r"depth_init\s+answers W1, A2", text)
+    assert re.search(r"depth_init\s+answers W1\b", text)
     assert "model.depth = 2,20" in text and "cpu, gpu, smoke" in text
 
 

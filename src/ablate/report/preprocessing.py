@@ -158,7 +158,8 @@ def d1(ctx: Context) -> Section:
             "Paired per seed within each activation, each arm at its own rate; steps to a "
             f"smoothed training loss under {LOSS:g} (a run that never got there counts at "
             f"its budget): {paired}. Where the activations agree in sign, the verdict tests "
-            "them pooled, one (activation, seed) pair per unit, Holm-adjusted across the "
+            "them pooled, the seeds as units with the activations averaged inside each (the nets "
+            "of one seed share its init draw and batch order), Holm-adjusted across the "
             "input levels; where they disagree, each activation is its own comparison.",
         ]
     )
@@ -172,9 +173,9 @@ def _pool_agreeing(
     acts: list[str],
 ) -> dict[tuple[str, str], Estimate]:
     """Per input level, the activations pooled where their effects point the same way, with
-    each (activation, seed) run pair as one unit (different nets, so independent draws);
-    where they disagree, one comparison per activation, so the verdict names the stratum.
-    Pooling agreeing strata gives the exact test units enough to decide; per-stratum
+    the seeds as units and the activations averaged inside each seed (two nets of one seed
+    share its init draw and batch order, so they are not independent draws); where they
+    disagree, one comparison per activation, so the verdict names the stratum. Per-stratum
     estimates stay in the section's text."""
     decided: dict[tuple[str, str], Estimate] = {}
     for level in levels:
@@ -182,7 +183,7 @@ def _pool_agreeing(
         signs = {est.mean > 0 for est in own.values() if est.n and est.mean != 0}
         if len(own) > 1 and len(signs) == 1:
             decided[(level, f"{', '.join(own)} pooled")] = paired_on_units(
-                df, "preprocessing", level, CENTRED, ["activation", "seed"], (), "steps_censored"
+                df, "preprocessing", level, CENTRED, ["seed"], ["activation"], "steps_censored"
             )
         else:
             decided |= {(level, act): est for act, est in own.items()}

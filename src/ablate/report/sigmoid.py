@@ -71,13 +71,13 @@ def a2(ctx: Context) -> Section:
     acts = ctx.layers("depth_init", "act")
     acts = acts[(acts["init"] == "xavier") & (acts["depth"] == depth)]
     sig = df[df["activation"] == "sigmoid"]
-    # Saturation where it can show: sigmoid nets of any depth that learned, at the end of
-    # training (a net that never trained is still at init); at init in the deepest nets.
-    sigmoid = study[study["activation"] == "sigmoid"]
+    # Saturation where it can show: the deciding study's sigmoid nets that learned, at the
+    # end of training (a net that never trained is still at init); at init in the deepest.
+    offset = _offset_runs(ctx)
+    sigmoid = offset[offset["activation"] == "sigmoid"]
     learned = sigmoid[sigmoid["test_acc"] > sigmoid["majority_acc"].fillna(0.1) + 0.1]
     sat = float(learned["probe_sat_frac_end"].median()) if len(learned) else float("nan")
     sat_init = float(sig["probe_sat_frac_init"].median())
-    offset = _offset_runs(ctx)
     pair = ["sigmoid_centered"], ["sigmoid"]
     both, neither = outcomes.either_trained(offset, [*pair[0], *pair[1]], ["depth", "seed"])
     centering = {int(d): e for d, e in by_stratum(both, "depth", "activation", *pair).items()}
@@ -193,11 +193,11 @@ def a2(ctx: Context) -> Section:
             measures.slope_table(acts),
             f"Saturation (outputs within 2% of 0 or 1; the claim needs at least "
             f"{rules.SATURATED:.0%}): {sat:.1%} at the end of training in the "
-            f"{len(learned)} sigmoid runs that learned (depth "
+            f"{len(learned)} sigmoid runs of `sigmoid_offset` that learned (depth "
             f"{', '.join(map(str, sorted(learned['depth'].unique().astype(int))))}; median over "
-            f"runs), against {sat_init:.2%} at init in the deepest nets. So the deep nets' "
-            "gradients shrink at init, before anything saturates: that part is the slope bound "
-            "σ′ ≤ 1/4; saturation is what training drives the units into.",
+            f"runs), against {sat_init:.2%} at init in `depth_init`'s deepest nets. So the "
+            "deep nets' gradients shrink at init, before anything saturates: that part is the "
+            "slope bound σ′ ≤ 1/4; saturation is what training drives the units into.",
             ctx.describe("sigmoid_offset"),
             "Offset against slope: σ(x) − ½ (`sigmoid_centered`) has sigmoid's slope and a zero "
             "mean, so its difference from sigmoid isolates the cost of the non-zero mean; tanh "
