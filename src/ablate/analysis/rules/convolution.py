@@ -58,20 +58,17 @@ def c1_bottleneck(
     margin: float,
     noninferior_p: float = float("nan"),
 ) -> Verdict:
-    """Claim: a pointwise (1x1) convolution reduces dimensionality (FLOPs and parameters fall
-    at equal width) and mixes information across channels (so it beats a branch that mixes
-    none), at no accuracy cost once compute is equal.
+    """Claim, as the notes make it: a pointwise (1x1) convolution reduces dimensionality
+    (FLOPs and parameters fall at equal width) and mixes information across channels (so it
+    beats a branch that mixes none). The accuracy it costs is measured and reported, not a
+    sub-claim: the notes claim none.
 
     `mixing`: pointwise minus the grouped bottleneck (one group per reduced channel, so no
-    channel crosses groups inside the branch) at equal width; `matched_cost`: the pointwise
-    net widened to the control's FLOPs minus the control (no reduction); `equal_width_cost`:
-    pointwise minus the control at equal width (the price of the cut, reported, not a
-    sub-claim); all paired over seeds. `noninferior_p`: the test of "the matched net is worse
-    by the margin or more" (`paired.noninferiority_p`), Holm-adjusted by the caller together
-    with `mixing`'s p, the two tests that decide sub-claims. "No cost" needs evidence: that
-    test rejects (or, without it, the CI lies within ±margin, `common.margin`); a clear loss
-    refutes it; FLOPs off by more than MATCH_TOLERANCE leave it undecided, as the comparison
-    is then not matched."""
+    channel crosses groups inside the branch) at equal width, the one test that decides a
+    sub-claim; `matched_cost`: the pointwise net widened to the control's FLOPs minus the
+    control (no reduction), with `noninferior_p`, the test of "worse by the margin or more"
+    (`paired.noninferiority_p`); `equal_width_cost`: pointwise minus the control at equal
+    width (the price of the cut); all paired over seeds."""
     numbers = {
         "mixing": mixing.mean,
         "matched_cost": matched_cost.mean,
@@ -95,16 +92,20 @@ def c1_bottleneck(
         )
     )
     matched = abs(matched_flops_ratio - 1) <= MATCH_TOLERANCE
-    cost = _costs(matched_cost, margin) if matched else None
-    if matched and math.isfinite(noninferior_p) and cost is not True:
-        cost = False if noninferior_p < ALPHA else None
     parts = {
         "it cuts FLOPs and parameters at equal width": bool(flops_ratio < 1 and params_ratio < 1),
         "its mixing beats a grouped branch that mixes no channel across groups": _beats(
             mixing, margin
         ),
-        f"no accuracy cost at matched FLOPs (not worse by ±{margin:.3f} or more)": _not(cost),
     }
+    if not matched:
+        at_matched = "not measured (FLOPs not matched within 10%)"
+    elif _costs(matched_cost, margin) is True:
+        at_matched = "costs accuracy"
+    elif math.isfinite(noninferior_p) and noninferior_p < ALPHA:
+        at_matched = f"is not worse by ±{margin:.3f} or more"
+    else:
+        at_matched = f"may cost up to its CI's lower end ({matched_cost.lo:+.3f})"
     price = {True: "costs accuracy", False: "costs no accuracy beyond the margin"}.get(
         _costs(equal_width_cost, margin), "has an accuracy cost its CI cannot size"
     )
@@ -114,12 +115,13 @@ def c1_bottleneck(
         key,
         numbers,
         "Pointwise reduction against the basic block and a grouped (non-mixing) branch; at "
-        f"equal width the cheaper bottleneck {price} (Δacc {equal_width_cost.fmt(signed=True)})",
+        f"equal width the cheaper bottleneck {price} (Δacc {equal_width_cost.fmt(signed=True)}), "
+        f"and widened to the control's FLOPs it {at_matched} (reported, not a sub-claim)",
     )
     verdict.explanation += equivalence_note(
         {"pointwise − grouped": mixing, "matched FLOPs − control": matched_cost}, margin
     )
-    return with_needs(verdict, mixing, matched_cost)
+    return with_needs(verdict, mixing)
 
 
 def _not(value: bool | None) -> bool | None:
