@@ -12,6 +12,7 @@ from ablate.analysis.paired import paired_units
 from ablate.analysis.rules import activations as rules
 from ablate.analysis.rules import common
 from ablate.analysis.rules.common import MissingEvidence, pow10_fmt
+from ablate.analysis.significance import holm_family
 from ablate.analysis.stats import mean_ci
 from ablate.report import activation_measures as measures
 from ablate.report import activation_outcomes as outcomes
@@ -80,7 +81,10 @@ def a2(ctx: Context) -> Section:
     sat_init = float(sig["probe_sat_frac_init"].median())
     pair = ["sigmoid_centered"], ["sigmoid"]
     both, neither = outcomes.either_trained(offset, [*pair[0], *pair[1]], ["depth", "seed"])
-    centering = {int(d): e for d, e in by_stratum(both, "depth", "activation", *pair).items()}
+    # one comparison per depth, Holm-adjusted across the depths as C2 and B1 adjust theirs
+    centering = holm_family(
+        {int(d): e for d, e in by_stratum(both, "depth", "activation", *pair).items()}
+    )
     margin = _offset_margin(offset)
     counts = {
         int(d): ", ".join(
@@ -205,7 +209,8 @@ def a2(ctx: Context) -> Section:
             "each arm and depth at its own rate; a diverged run counts at the majority-class "
             "share):",
             table(["depth", "activation", "lr", "trained", "test accuracy [95% CI]"], offset_rows),
-            "σ(x) − ½ minus sigmoid per depth, the seeds as units (equivalence margin "
+            "σ(x) − ½ minus sigmoid per depth, the seeds as units, p Holm-adjusted across the "
+            "depths (equivalence margin "
             f"±{margin:.3f}, {common.ERROR_SHARE:.0%} of the control's error rate): "
             + rules.strata_text(centering, margin, "depth")
             + f". {neither} (depth, seed) pair{'s' if neither != 1 else ''} where neither arm "
