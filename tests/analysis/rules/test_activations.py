@@ -156,6 +156,13 @@ def test_a4_undecided_names_the_units_the_claims_effect_would_need():
     assert "(rate, seed) pairs (80% power)" in verdict.explanation
 
 
+def test_a4_a_rate_resolved_against_and_none_for_refutes_naming_the_unclear_ones():
+    verdict = activations.a4_leaky(FLAT, {0.1: NONE, 0.15: FLAT, 0.3: FLAT}, 0.01, DEAD)
+    assert verdict.verdict == "refuted"
+    assert "die (lr 0.1): Leaky ReLU is not more accurate" in verdict.explanation
+    assert "unclear at lr 0.3" in verdict.explanation  # 0.15 has no dead share: not a stratum
+
+
 def test_a4_rates_where_units_live_do_not_decide():
     # lr 0.03 (no dead units) disagrees with the dying rates: it is not a stratum of the claim
     assert activations.a4_leaky(UP, {0.03: DOWN, 0.1: UP, 0.3: UP}, 0.01, DEAD).verdict == (

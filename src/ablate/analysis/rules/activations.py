@@ -247,7 +247,10 @@ def a4_leaky(
     majority-class share (what a net that names one class scores), so failing to train
     counts against an arm instead of leaving the pair out; a pair where neither arm trained
     is left out (two failures do not say which arm is better). `margin`: the equivalence margin
-    (`margin` of ReLU's control). `runs`: per arm, trained and diverged runs in words."""
+    (`margin` of ReLU's control). `runs`: per arm, trained and diverged runs in words.
+    Each dying rate is a stratum: strata that disagree make it nuanced; a claim resolved
+    against in some rate and for in none refutes it (unclear rates named); only where no
+    rate decides does the pooled estimate."""
     dying = dying_rates(dead_relu)
     worst = max(dead_relu.values(), default=float("nan"))
     numbers = {"acc_diff": pooled.mean, "dead_relu_max": worst, "margin": margin}
@@ -275,6 +278,20 @@ def a4_leaky(
             key,
             f"The rates where units die disagree: {strata}. Equivalence margin ±{margin:.3f} "
             f"({ERROR_SHARE:.0%} of ReLU's error rate).",
+            numbers,
+        )
+    against = sorted(lr for lr, r in readings.items() if r in ("lower", "none"))
+    if against and "higher" not in readings.values():
+        unclear = [f"{lr:g}" for lr, r in readings.items() if r == "unclear"]
+        return Verdict(
+            "A4",
+            "refuted",
+            key,
+            f"No effect larger than ±{margin:.3f} ({ERROR_SHARE:.0%} of ReLU's error rate), "
+            "or a loss, where the rates decide although ReLU units die (lr "
+            f"{', '.join(f'{lr:g}' for lr in against)}): Leaky ReLU is not more accurate"
+            + (f"; unclear at lr {', '.join(unclear)}" if unclear else "")
+            + f". A diverged run counts at the majority-class share. Per rate: {strata}.",
             numbers,
         )
     side = reading(pooled, margin)
