@@ -77,7 +77,7 @@ def sign_flip_ci(values: Sequence[float] | np.ndarray, level: float = 1 - ALPHA)
     mean, ends = float(x.mean()), []
     for far in (float(x.min()), float(x.max())):
         inside, outside = mean, far
-        if p_at(outside) >= alpha:  # cannot happen past the extremes; kept for safety
+        if p_at(outside) >= alpha:  # a unit tied with the extreme keeps it accepted
             ends.append(outside)
             continue
         for _ in range(60):

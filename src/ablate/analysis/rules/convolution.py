@@ -124,10 +124,6 @@ def c1_bottleneck(
     return with_needs(verdict, mixing)
 
 
-def _not(value: bool | None) -> bool | None:
-    return None if value is None else not value
-
-
 def c2_stride_fit(
     unread: dict[str, Estimate],
     remainder: dict[str, Estimate],
