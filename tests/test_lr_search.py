@@ -106,6 +106,27 @@ def test_an_extension_stops_at_a_diverging_rate_and_after_three():
     assert arm(table, "tanh")["edge"] == "limit" and pending(table) == {}
 
 
+def test_a_best_rate_next_to_a_cliff_backs_off_within_one_standard_error():
+    levels, by = [0.01, 0.03, 0.1, 0.3], ["model.activation"]
+    # 0.03 is best by 0.005, and 0.1 falls off (0.615 < 0.929 - 0.1): with 400 validation
+    # images one SE of 0.929 is 0.0128, so 0.01 (0.924) is as good, and stabler.
+    cliff = {0.01: (0.92, 0.927), 0.03: (0.927, 0.93), 0.1: (0.695, 0.535), 0.3: (None, None)}
+    entry = arm(build_table(levels, by, two_seeds("relu", cliff), val_images=400))
+    assert entry["lr"] == 0.01 and entry["edge"] == "cliff" and entry["cliff_from"] == 0.03
+    # Unknown validation size, a lower rate more than one SE worse, a gentle slope above,
+    # or one diverged seed above with a lower rate far behind: the best rate stays.
+    assert arm(build_table(levels, by, two_seeds("relu", cliff)))["lr"] == 0.03
+    behind = {**cliff, 0.01: (0.90, 0.90)}
+    assert arm(build_table(levels, by, two_seeds("relu", behind), val_images=400))["lr"] == 0.03
+    gentle = {**cliff, 0.1: (0.90, 0.91)}
+    entry = arm(build_table(levels, by, two_seeds("relu", gentle), val_images=400))
+    assert entry["lr"] == 0.03 and entry["edge"] is False
+    one_nan = {**cliff, 0.1: (0.95, None)}  # mean 0.475, and a seed diverged
+    assert arm(build_table(levels, by, two_seeds("relu", one_nan), val_images=400))["lr"] == 0.01
+    # More validation images shrink the SE below the 0.005 gap: no back-off.
+    assert arm(build_table(levels, by, two_seeds("relu", cliff), val_images=5000))["lr"] == 0.03
+
+
 def test_an_arm_that_trains_at_no_rate_is_flagged_not_extended():
     levels, by = [0.01, 0.03, 0.1], ["model.activation"]
     # Majority share 0.12: 0.2 is within the 0.1 margin; the top rate diverged.

@@ -5,7 +5,10 @@ ran out, or the arm trains at no rate tried."""
 
 from __future__ import annotations
 
+import pandas as pd
+
 from ablate.analysis.collect import AXES
+from ablate.analysis.outcomes import LEARNED_MARGIN
 from ablate.analysis.tuning import select_best_lr
 from ablate.report.context import Context, Section
 from ablate.report.markdown import table
@@ -17,6 +20,7 @@ FLAGS = {
     "diverged-next": "the next half-decade diverged",
     "limit": "**still at the edge after 3 extensions**",
     "no-train": "**trains at no rate tried**",
+    "cliff": "backed off from {cliff_from:g}: the next rate up falls off",
 }  # cross-validation folds are replicates, not cells
 
 
@@ -31,14 +35,23 @@ def kept_rates(ctx: Context, study: str) -> str:
     axes = [a for a in [*AXES, "preprocessing"] if a in ok and ok[a].nunique() > 1]
     if not axes:
         return ""
-    kept = select_best_lr(ok, axes).drop_duplicates(axes)
+    best = select_best_lr(ok, axes)
+    floor = best["majority_acc"].fillna(1.0 / best["classes"]) + LEARNED_MARGIN
+    kept = (
+        best.assign(learned=best["val_acc"] > floor)
+        .groupby(axes, dropna=False)
+        .agg(lr=("lr", "first"), learned=("learned", "mean"))
+        .reset_index()
+    )
     low, high = swept[0], swept[-1]
+
+    def flag(r: pd.Series) -> str:
+        if r["learned"] < 0.5:  # most seeds at the floor at the best rate: none trains
+            return "**trains at no rate tried**"
+        return "**at the edge**" if r["lr"] in (low, high) else ""
+
     rows = [
-        [
-            *(str(r[a]) for a in axes),
-            f"{r['lr']:g}",
-            "**at the edge**" if r["lr"] in (low, high) else "",
-        ]
+        [*(str(r[a]) for a in axes), f"{r['lr']:g}", flag(r)]
         for _, r in kept.sort_values(axes).iterrows()
     ]
     return (
@@ -89,7 +102,7 @@ def section(ctx: Context) -> Section | None:
                 for lr, score in entry["scores"].items()
             )
             arm_text = arm.replace("model.", "").replace("data.", "").replace(",", ", ")
-            flag = FLAGS[entry["edge"]]
+            flag = FLAGS[entry["edge"]].format(**entry)
             rows.append([f"`{study}`", arm_text, f"{entry['lr']:g}", scores, flag])
         seeds = ", ".join(str(s) for s in found["seeds"])
         searched = f"*searched: {', '.join(f'{lr:g}' for lr in levels)}; seeds {seeds}*"
@@ -106,11 +119,15 @@ def section(ctx: Context) -> Section | None:
     body = (
         "A study with a rate search trains each arm (a combination of the axes named in "
         "`study.tune.by`) at every searched rate on two seeds and keeps the one with the best "
-        "mean validation accuracy (a diverged run scores 0); a choice at an edge of the rates "
-        "tried adds the next half-decade rate (*in italics*) until the choice is interior, "
-        "the next rate diverges, or three were added. An arm no better than the majority "
-        "class + 0.1 at every rate trains at no rate tried: it is flagged, and its grid runs "
-        "at its lowest rate that did not diverge. Its grid then reuses the chosen rate "
+        "mean validation accuracy (a diverged run scores 0). A best rate next to a cliff (the "
+        "next rate up loses more than 0.1 of accuracy, or a seed diverges there) backs off "
+        "to the next rate down when that one scores within one standard error of it "
+        "(binomial, on the validation images): two seeds cannot show that a third would "
+        "fall off the cliff, and the lower rate is as good within noise. A choice at an edge "
+        "of the rates tried adds the next half-decade rate (*in italics*) until the choice "
+        "is interior, the next rate diverges, or three were added. An arm no better than the "
+        "majority class + 0.1 at every rate trains at no rate tried: it is flagged, and its "
+        "grid runs at its lowest rate that did not diverge. Its grid then reuses the chosen rate "
         "for every seed and for every level of the axes outside the arm. Those axes are "
         "judged at a rate chosen on one of their levels (`study.tune.at`): a confound in "
         "favour of that level, which the verdicts on those axes inherit"

@@ -408,7 +408,7 @@ def _settle(
     # choice sits at the edge again and asks for it; counted, it would read as diverged.
     scored = [(c, read_result(run_dir(c))) for _, c in jobs]
     scored = [(c, r) for c, r in scored if r is not None or float(c.optim.lr) in levels]
-    table = build_table(levels, by, scored)
+    table = build_table(levels, by, scored, validation_images(jobs[0][1]) if jobs else None)
     atomic_write_text(path, json.dumps(table, indent=2) + "\n")
     todo = pending(table)
     grids = {}
@@ -425,6 +425,20 @@ def _settle(
         file=sys.stderr,
     )
     return list(grids.values())
+
+
+def validation_images(cfg: Any) -> int:
+    """How many images score a job's validation accuracy (its held-out fold under
+    cross-validation): the size behind the standard error of the search's back-off rule."""
+    import numpy as np
+
+    from ablate.data.prepare import load
+
+    splits = load(cfg.data).splits
+    if not cfg.data.folds:
+        return len(splits["val"])
+    train = splits["train"][: cfg.data.train_limit] if cfg.data.train_limit else splits["train"]
+    return len(np.array_split(train, cfg.data.folds)[cfg.data.fold])
 
 
 def expected_keys(

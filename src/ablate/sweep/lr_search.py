@@ -6,6 +6,12 @@ Each arm keeps the rate with the best validation accuracy averaged over the seed
 diverged or failed seed scores 0, the worst; ties go to the lower rate). One seed cannot
 choose: two rates a few tenths of a point apart swap places from seed to seed.
 
+A best rate next to a cliff (the next rate up loses more than LEARNED_MARGIN of accuracy, or
+a seed diverges there) is where a seed the search did not see may fall off: two seeds
+cannot show that risk. There the arm backs off to the next rate down when that rate scores
+within one standard error of the best (binomial, on the validation images): the one-SE
+rule (Breiman et al. 1984), applied toward stability (`edge: "cliff"`, `cliff_from`).
+
 A choice at an edge of the rates tried says only that the best may lie beyond it, so the
 arm is extended by half a decade in that direction (`next_rate`), both seeds, and chooses
 again, until its choice is interior (`edge: false`), the next rate diverged on every seed
@@ -42,7 +48,7 @@ TABLE = "tuned_lr.json"
 EXTENDED = "extended_lr.json"
 SEARCH_SEEDS = 2  # seeds 0 and 1: the grid's first two seeds, so those runs are shared
 MAX_EXTENSIONS = 3  # half-decade steps past the searched levels, per arm
-EDGES = (False, "diverged-next", "limit", "no-train")
+EDGES = (False, "diverged-next", "limit", "no-train", "cliff")
 
 
 def arm_of(cfg: DictConfig, by: list[str]) -> dict[str, Any]:
@@ -108,14 +114,18 @@ def choose(scores: dict[float, float | None]) -> float:
 
 
 def build_table(
-    levels: list[float], by: list[str], jobs: list[tuple[DictConfig, dict[str, Any] | None]]
+    levels: list[float],
+    by: list[str],
+    jobs: list[tuple[DictConfig, dict[str, Any] | None]],
+    val_images: int | None = None,
 ) -> dict:
     """The search's outcome from its jobs (config, finished result or None), the arms'
     extension runs included: per arm, every rate's validation accuracy per seed and its
     mean, the chosen rate, `trains`, `edge` (one of EDGES) and, while the arm must still be
     extended, `next`: the rate to run next. The arm comes from the job's config, not the
     result's: jobs that differ only in a moot field (a linear model's activation) share one
-    run and its result."""
+    run and its result. `val_images` sizes the standard error of the back-off from a cliff;
+    None (unknown) never backs off."""
     found: dict[str, dict[str, Any]] = {}
     seeds = sorted({int(cfg.seed) for cfg, _ in jobs})
     for cfg, result in jobs:
@@ -124,11 +134,15 @@ def build_table(
         per_seed = arm["seeds"].setdefault(float(cfg.optim.lr), {})
         per_seed[str(cfg.seed)] = result.get("val_acc") if ok else None
         arm["floor"] = max(arm["floor"], _floor(result))
-    arms = {name: _entry(sorted(levels), arm["seeds"], arm["floor"]) for name, arm in found.items()}
+    arms = {
+        name: _entry(sorted(levels), arm["seeds"], arm["floor"], val_images)
+        for name, arm in found.items()
+    }
     return {
         "levels": sorted(levels),
         "by": by,
         "seeds": seeds,
+        "val_images": val_images,
         "arms": dict(sorted(arms.items())),
     }
 
@@ -143,7 +157,36 @@ def _floor(result: dict[str, Any] | None) -> float:
     return 1 / result["classes"] + LEARNED_MARGIN if result.get("classes") else 0.0
 
 
-def _entry(levels: list[float], seeds: dict[float, dict[str, float | None]], floor: float):
+def back_off(
+    means: dict[float, float | None],
+    seeds: dict[float, dict[str, float | None]],
+    lr: float,
+    val_images: int | None,
+) -> float:
+    """`lr`, or the next rate down where `lr` sits next to a cliff and that rate scores
+    within one binomial standard error of `lr`'s mean (the one-SE rule, toward stability)."""
+    tried = sorted(means)
+    at = tried.index(lr)
+    best = means[lr]
+    if not val_images or best is None or at == 0 or at == len(tried) - 1:
+        return lr
+    up, down = tried[at + 1], tried[at - 1]
+    cliff = (
+        means[up] is None
+        or means[up] < best - LEARNED_MARGIN
+        or any(score is None for score in seeds[up].values())
+    )
+    se = math.sqrt(best * (1 - best) / val_images)
+    lower = means[down]
+    return down if cliff and lower is not None and lower >= best - se else lr
+
+
+def _entry(
+    levels: list[float],
+    seeds: dict[float, dict[str, float | None]],
+    floor: float,
+    val_images: int | None,
+):
     means = {lr: mean_score(list(per_seed.values())) for lr, per_seed in seeds.items()}
     tried = sorted(means)
     trains = any(mean is not None and mean > floor for mean in means.values())
@@ -166,8 +209,11 @@ def _entry(levels: list[float], seeds: dict[float, dict[str, float | None]], flo
         if len(entry["extended"]) < MAX_EXTENSIONS:
             entry["next"] = next_rate(best, up=best == tried[-1])
         return entry
-    lr = choose(means)
-    entry["lr"], entry["edge"] = lr, False
+    best = choose(means)
+    lr = back_off(means, seeds, best, val_images)
+    entry["lr"], entry["edge"] = lr, False if lr == best else "cliff"
+    if lr != best:
+        entry["cliff_from"] = best
     at = tried.index(lr)
     neighbours = tried[max(at - 1, 0) : at] + tried[at + 1 : at + 2]
     if len(levels) > 1 and lr in (tried[0], tried[-1]):
