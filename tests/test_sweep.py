@@ -36,7 +36,7 @@ def test_convolution_studies_have_six_seeds_and_their_deciding_levels():
     stride = expand(study_grid("cpu", "stride_fit", None))
     assert stride["data.shift_px"] == ["0", "4"]
     mixing = expand(study_grid("cpu", "mixing", None))
-    assert mixing["model.reduction"] == ["none", "pointwise", "grouped"]
+    assert mixing["model.width"] == ["12", "20"]  # grouped at pointwise's width, and wider
     families = expand(study_grid("cpu", "families", None))
     assert families["model.arch"] == ["plain", "resnet", "inception"]
     degradation = expand(study_grid("cpu", "degradation", None))

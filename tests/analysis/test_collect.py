@@ -104,10 +104,15 @@ def test_steps_to_thresholds_read_the_smoothed_training_loss(tmp_path: Path):
     write(runs / "main" / "none", {**result("none", "ok", 0.9, "relu"), "classes": 10})
     row = collect(runs, ["main"])[0].set_index("key")
     # Means of 5 logged losses, dated by their last step: at 120, (4 * 2.303 + 2.0) / 5 = 2.242
-    # is still above 0.97 ln 10 = 2.233; at 130 it is 1.98. Under 0.5: at 170 the mean is
-    # exactly 0.5 (not under), at 180 0.32.
-    assert row.loc["late", "steps_to_plateau_exit"] == 130
-    assert row.loc["late", "steps_to_loss"] == 180
+    # is still above 0.97 ln 10 = 2.233; at 130 it is 1.98: the crossing, placed linearly
+    # between, lies 3.5% of the way from 120. Under 0.5: at 170 the mean is exactly 0.5 (not
+    # under), at 180 0.32: placed at 170 itself.
+    plateau = 0.97 * np.log(10)
+    at_120, at_130 = (4 * 2.303 + 2.0) / 5, (3 * 2.303 + 3.0) / 5
+    expected = 120 + 10 * (at_120 - plateau) / (at_120 - at_130)
+    assert row.loc["late", "steps_to_plateau_exit"] == pytest.approx(expected)
+    assert 120 < expected < 121
+    assert row.loc["late", "steps_to_loss"] == pytest.approx(170)
     assert row.loc["late", "final_train_loss"] == pytest.approx(0.12)  # the last 5
     assert np.isnan(row.loc["flat", ["steps_to_plateau_exit", "steps_to_loss"]]).all()
     assert row.loc["flat", "final_train_loss"] == pytest.approx(2.303)

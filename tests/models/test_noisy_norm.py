@@ -42,3 +42,17 @@ def test_noisy_net_trains_its_noise_in_every_layer_and_the_norm_is_found_as_bn()
 def test_negative_noise_is_refused_by_name():
     with pytest.raises(ValueError, match="norm_noise"):
         NoisyBatchNorm(4, -0.1)
+
+
+def test_skewed_batch_norm_is_standardised_but_log_normal_and_stable():
+    layer = NORMS["skewed_batch"](8, 1, 0.0).train()
+    out = layer(torch.randn(20000, 8) * 3 + 5).detach()
+    z = (out - out.mean(0)) / out.std(0)
+    assert out.mean(0).abs().max() < 0.05 and (out.var(0) - 1).abs().max() < 0.05
+    assert (z**3).mean().item() == pytest.approx(1.75, abs=0.2)  # normal: 0
+    assert ((z**4).mean() - 3).item() == pytest.approx(5.9, abs=1.5)  # normal: 0
+    fixed = NORMS["skewed_batch"](4, 2, 0.0).train()
+    assert torch.allclose(fixed(X), fixed(X))  # no draw: the same shape at every step
+    spec = ModelConfig(arch="mlp", norm="skewed_batch", width=16, depth=3)
+    net = build_model(spec, (1, 8, 8), 10)
+    assert net(torch.randn(5, 1, 8, 8)).shape == (5, 10)

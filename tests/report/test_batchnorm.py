@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pandas as pd
+import pytest
 
 from ablate.analysis.rules import batchnorm as rules
 from ablate.report.batchnorm import position_strata
@@ -110,7 +111,7 @@ def noise_runs(noisy_trains_to: float, drift: float, noisy_acc: float = 0.94) ->
 
 
 def test_noisy_bn_that_keeps_the_advantage_while_shifting_more_refutes_normality():
-    bn_adv, levels, bound, text = noise_experiment(FakeContext({"bn_noise": noise_runs(9, 0.3)}))
+    bn_adv, levels, bound, text, _ = noise_experiment(FakeContext({"bn_noise": noise_runs(9, 0.3)}))
     level = levels[0.3]
     assert bn_adv.n == 20 and bn_adv.compare() == "higher"
     assert level.vs_none.compare() == "higher" and level.drift.mean > 0  # 0.3 vs 0.05
@@ -122,8 +123,23 @@ def test_noisy_bn_that_keeps_the_advantage_while_shifting_more_refutes_normality
 
 def test_noisy_bn_that_loses_the_advantage_supports_it_and_a_tame_noise_decides_nothing():
     lost = noise_runs(0.1, 0.3, noisy_acc=0.93)  # no better than no BN at any rate
-    bn_adv, levels, bound, _ = noise_experiment(FakeContext({"bn_noise": lost}))
+    bn_adv, levels, bound, _, _ = noise_experiment(FakeContext({"bn_noise": lost}))
     assert rules.b2_why_bn(1, 0.1, bn_adv, {}, bn_adv, levels, bound).verdict == "supported"
-    bn_adv, levels, bound, _ = noise_experiment(FakeContext({"bn_noise": noise_runs(9, 0.01)}))
+    bn_adv, levels, bound, _, _ = noise_experiment(FakeContext({"bn_noise": noise_runs(9, 0.01)}))
     assert levels[0.3].drift.compare() == "lower"
     assert rules.b2_why_bn(1, 0.1, bn_adv, {}, bn_adv, levels, bound).verdict == "inconclusive"
+
+
+def test_a_fixed_log_normal_bn_is_measured_against_no_bn_and_bn():
+    runs = noise_runs(9, 0.3)
+    bent = runs[runs["norm"] == "batch"].assign(
+        norm="skewed_batch", probe_act_in_kurt=lambda d: d["probe_act_in_kurt"] + 5
+    )
+    bn_adv, levels, bound, text, skewed = noise_experiment(
+        FakeContext({"bn_noise": pd.concat([runs, bent], ignore_index=True)})
+    )
+    assert skewed is not None and skewed.vs_none.compare() == "higher"
+    assert skewed.kurtosis.mean == pytest.approx(5) and "Normal apart from fixed" in text
+    verdict = rules.b2_why_bn(0.3, 0.1, bn_adv, {}, bn_adv, levels, bound, skewed)
+    assert verdict.verdict == "refuted" and "log-normal shape" in verdict.explanation
+    assert noise_experiment(FakeContext({"bn_noise": runs}))[4] is None  # not run: no arm

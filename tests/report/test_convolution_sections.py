@@ -74,16 +74,24 @@ def test_c1_reads_the_grouped_branch_and_the_equal_width_cost(tmp_path):
         rows("bottleneck", 0.975, **control),
         rows("bottleneck", 0.966, **pointwise),
         rows("bottleneck", 0.975, **{**pointwise, "match_flops": True, "flops_per_image": 1e7}),
-        rows("mixing", 0.975, **control),
-        rows("mixing", 0.966, **pointwise),
-        rows("mixing", 0.950, **arm, reduction="grouped", flops_per_image=900_000),
+        rows("mixing", 0.950, **arm, reduction="grouped", flops_per_image=600_000),
+        rows("mixing", 0.955, **{**arm, "width": 20}, reduction="grouped", flops_per_image=1.2e6),
     )
     section = c1(ctx)
     (verdict,) = section.verdicts
     assert verdict.verdict == "supported"  # cuts cost, mixing helps, no loss when matched
     assert verdict.numbers["equal_width_cost"] == pytest.approx(-0.009)
     assert "lower than the control in 7 of 7 seeds" in section.body
-    assert "pointwise − grouped" in section.body
+    # The grouped arm with at least pointwise's FLOPs decides; equal width is reported.
+    assert verdict.numbers["mixing"] == pytest.approx(0.011)
+    assert verdict.numbers["mixing_flops_ratio"] == pytest.approx(1.2e6 / 1.1e6)
+    assert "pointwise − grouped @ width 20 (decides)" in section.body
+    assert "pointwise − grouped, at ×0.55 the FLOPs (reported)" in section.body
+    # Without the wider arm, equal width decides and the sub-claim names the confound.
+    narrow = ctx.runs[ctx.runs["width"] != 20]
+    (verdict,) = c1(context(tmp_path, narrow.to_dict("records"))).verdicts
+    assert verdict.numbers["mixing"] == pytest.approx(0.016)
+    assert "capacity not ruled out" in verdict.explanation
 
 
 def test_c2_decides_on_moved_digits_per_padding_pair(tmp_path):

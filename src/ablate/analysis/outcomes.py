@@ -32,7 +32,9 @@ def loss_outcomes(history: pd.DataFrame, classes: int | float | None) -> dict[st
     """From one run's history (`step`, `train_loss`): the first step whose smoothed loss is
     under PLATEAU_SHARE * ln(classes) (`steps_to_plateau_exit`) and under LOSS_THRESHOLD
     (`steps_to_loss`), NaN when it never is; and the mean of the last WINDOW logged losses
-    (`final_train_loss`). A step is the last one of its window."""
+    (`final_train_loss`). A step is the last one of its window; a crossing is placed by
+    linear interpolation between the two logged steps around it, so runs that cross within
+    one logging interval of each other are not tied."""
     logged = history.dropna(subset=["train_loss"]).sort_values("step")
     steps = logged["step"].to_numpy(dtype=float)
     smooth = logged["train_loss"].rolling(WINDOW).mean().to_numpy(dtype=float)
@@ -48,7 +50,14 @@ def loss_outcomes(history: pd.DataFrame, classes: int | float | None) -> dict[st
 def _first_below(steps: np.ndarray, values: np.ndarray, threshold: float) -> float:
     with np.errstate(invalid="ignore"):
         below = np.flatnonzero(values < threshold)
-    return float(steps[below[0]]) if len(below) else math.nan
+    if not len(below):
+        return math.nan
+    at = below[0]
+    before = values[at - 1] if at > 0 else math.nan
+    if not before >= threshold:  # the first smoothed value is already under it (or NaN)
+        return float(steps[at])
+    share = (before - threshold) / (before - values[at])
+    return float(steps[at - 1] + share * (steps[at] - steps[at - 1]))
 
 
 def trained(runs: pd.DataFrame) -> pd.Series:

@@ -116,9 +116,11 @@ def a3(ctx: Context) -> Section:
         raise MissingEvidence("zero_init has no relu runs with zero init")
     grads = ctx.layers("zero_init", "grad")
     zero_grads = grads[(grads["init"] == "zeros") & (grads["activation"] == "relu")]
-    chance = ctx.chance("zero_init")
+    # Guessing the test split's most frequent class: the accuracy of a net that learned nothing.
+    majority = zero_relu["majority_acc"].max() if "majority_acc" in zero_relu else float("nan")
+    floor = majority if majority == majority else ctx.chance("zero_init")
     verdict = rules.a3_zero_init(
-        float(zero_grads["grad_norm"].max()), mean_ci(zero_relu["test_acc"]), chance
+        float(zero_grads["grad_norm"].max()), mean_ci(zero_relu["test_acc"]), floor
     )
     both = pd.concat(
         [grads.assign(when="init"), ctx.layers("zero_init", "grad", "end").assign(when="end")]
@@ -154,7 +156,8 @@ def a3(ctx: Context) -> Section:
                 ],
                 rows,
             ),
-            f"Chance is {chance:.3f}. With zero weights every hidden output is act(0): 0 for "
+            f"The majority-class share (guessing the most frequent class) is {floor:.3f}. "
+            "With zero weights every hidden output is act(0): 0 for "
             "ReLU and tanh, so every weight gradient (upstream gradient × input) is 0 and only "
             "the output bias learns (the class prior). Sigmoid(0) = 0.5 is not zero, so its "
             "weights do get gradients, but every unit of a layer stays identical (symmetry).",
@@ -217,7 +220,7 @@ def a4(ctx: Context) -> Section:
                     "activation",
                     "lr",
                     "runs",
-                    "dead units (end, finished runs)",
+                    "units never positive (end, finished runs; dead for ReLU only)",
                     "test accuracy [95% CI] (diverged at the majority share)",
                 ],
                 rows,

@@ -198,8 +198,10 @@ def b2(ctx: Context) -> Section:
     matched = run_medians(ok[ok["trains"]], ctx.probes, smooth_cols)
     beta = rate_seed_units(matched, "norm", "batch", "none", beta_col)
     easier, easy_rows = easier_units(ctx)
-    bn_adv, levels, bound, noise_text = noise_experiment(ctx)
-    verdict = rules.b2_why_bn(top["batch"], top["none"], beta, easier, bn_adv, levels, bound)
+    bn_adv, levels, bound, noise_text, skewed = noise_experiment(ctx)
+    verdict = rules.b2_why_bn(
+        top["batch"], top["none"], beta, easier, bn_adv, levels, bound, skewed
+    )
     curves = ctx.curves("bn")
     curves = curves[curves["train_loss"].notna()].assign(arm=lambda d: bn_arms(d))
     path, link = ctx.figure("b2_loss_by_lr.png")

@@ -23,20 +23,26 @@ from ablate.report.bn_measures import (
 from ablate.report.context import Context
 from ablate.report.markdown import table
 
+SKEWED = "skewed"  # the `skewed_batch` arm: BN bent to a fixed log-normal shape
 
-def noise_experiment(ctx: Context) -> tuple[Estimate, dict[float, rules.NoiseLevel], float, str]:
+
+def noise_experiment(
+    ctx: Context,
+) -> tuple[Estimate, dict[float, rules.NoiseLevel], float, str, rules.ShapeArm | None]:
     """Santurkar et al.'s noisy-BN test (study `bn_noise`): per noise amplitude, noisy BN
     minus no BN and minus BN over (rate, seed) pairs (test accuracy, failed runs at
     chance), and log10 of its noise's per-step shift of the distribution entering each
     nonlinearity over the shift a training step gives the net without BN. Also BN minus
-    no BN in the same net, the equivalence margin, and the section's text."""
+    no BN in the same net, the equivalence margin, the section's text, and the stable but
+    log-normal BN (`skewed`) against no BN and BN, where it ran."""
     df = ctx.study("bn_noise", status=None)
     empty = paired_units([], PAIRS)
     if df.empty:
-        return empty, {}, common.MIN_MARGIN, ""
+        return empty, {}, common.MIN_MARGIN, "", None
     chance = ctx.chance("bn_noise")
     noise = df["norm_noise"] if "norm_noise" in df else pd.Series(np.nan, df.index)
     arm = df["norm"].where(df["norm"] != "noisy_batch", "noisy " + noise.map("{:g}".format))
+    arm = arm.where(arm != "skewed_batch", SKEWED)
     df = df.assign(arm=arm, score=scored(df, chance), trains=trained(df))
     bn_adv = rate_seed_units(df, "arm", "batch", "none", "score")
     bn_best = select_best_lr(df[(df["arm"] == "batch") & (df["status"] == "ok")], [])
@@ -75,15 +81,45 @@ def noise_experiment(ctx: Context) -> tuple[Estimate, dict[float, rules.NoiseLev
             rate_seed_units(df, "arm", name, "batch", "score"),
             paired_units(ratio.to_numpy(), PAIRS),
         )
-    # Any level may decide, so the deciding comparisons are Holm-adjusted across levels.
-    adjusted = holm_family({a: lv.vs_none for a, lv in levels.items()})
+    skewed = None
+    if SKEWED in set(df["arm"]):
+        ok = df[df["status"] == "ok"]
+        kurtosis = (
+            rate_seed_units(ok, "arm", SKEWED, "batch", "probe_act_in_kurt")
+            if "probe_act_in_kurt" in ok
+            else empty
+        )
+        skewed = rules.ShapeArm(
+            rate_seed_units(df, "arm", SKEWED, "none", "score"),
+            rate_seed_units(df, "arm", SKEWED, "batch", "score"),
+            kurtosis,
+        )
+    # Any arm may decide, so the deciding comparisons are Holm-adjusted across the noise
+    # levels and the skewed arm together.
+    family: dict[object, Estimate] = {a: lv.vs_none for a, lv in levels.items()}
+    if skewed is not None:
+        family[SKEWED] = skewed.vs_none
+    adjusted = holm_family(family)
     levels = {a: rules.NoiseLevel(adjusted[a], lv.vs_bn, lv.drift) for a, lv in levels.items()}
+    if skewed is not None:
+        skewed = rules.ShapeArm(adjusted[SKEWED], skewed.vs_bn, skewed.kurtosis)
     contrasts = "; ".join(
         f"noise {a:g}: − none {lv.vs_none.fmt(signed=True)}, − BN {lv.vs_bn.fmt(signed=True)}, "
         f"log10 shift ratio {lv.drift.fmt(signed=True, digits=2)}"
         for a, lv in levels.items()
     )
     shape = shape_sentence(df)
+    if skewed is not None:
+        shape += (
+            f" **Normal apart from fixed.** The `{SKEWED}` arm bends each BN output by a fixed "
+            "exponential before BN's learned scale and shift (g(z) = (e^(z/2) − e^(1/8)) / sd: "
+            "mean 0 and variance 1 for a normal z, but log-normal, skewness 1.75 and excess "
+            "kurtosis 5.9), so what enters each nonlinearity is as fixed as BN's and far "
+            "from normal. Over the same pairs: skewed − no BN "
+            f"{skewed.vs_none.fmt(signed=True)} (Holm-adjusted with the noise levels), "
+            f"skewed − BN {skewed.vs_bn.fmt(signed=True)}; its excess kurtosis minus BN's "
+            f"{skewed.kurtosis.fmt(signed=True, digits=2)}."
+        )
     text = "\n\n".join(
         [
             ctx.describe("bn_noise"),
@@ -126,7 +162,7 @@ def noise_experiment(ctx: Context) -> tuple[Estimate, dict[float, rules.NoiseLev
             "rate) or below zero." + shape,
         ]
     )
-    return bn_adv, levels, bound, text
+    return bn_adv, levels, bound, text, skewed
 
 
 def shape_sentence(df: pd.DataFrame) -> str:

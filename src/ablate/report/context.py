@@ -118,9 +118,18 @@ class Context:
         preprocessing = (
             "" if "preprocessing" in varied else f", preprocessing `{first['preprocessing']}`"
         )
+        every = self.runs[self.runs["study"] == study]
+        extra = every[every["role"] == "control"] if "role" in every else every.iloc[0:0]
+        controls = (
+            f" (and {len(extra)} runs of its control cell on seeds "
+            f"{', '.join(str(int(s)) for s in sorted(extra['seed'].unique()))}, which only "
+            "judge the control against its mark)"
+            if len(extra)
+            else ""
+        )
         text = (
             f"Study `{study}`: {len(df)} runs ({seeds} seed{'s' if seeds != 1 else ''} per "
-            f"cell) over {levels or 'one cell'}. Data `{first['dataset']}` "
+            f"cell{controls}) over {levels or 'one cell'}. Data `{first['dataset']}` "
             f"({_int(first['train_limit'])} training images{preprocessing}), "
             f"{_budget(first)} of {first['optimizer']}, batch "
             f"{_int(first['batch_size'])}, width {_int(first['width'])}; "

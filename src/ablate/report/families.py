@@ -179,7 +179,14 @@ def c4(ctx: Context) -> Section:
             "layers do not fit the cpu budget. What the scaling changes: MLP blocks have "
             "no spatial structure, and a few hundred steps on 3,600 images show whether a "
             "stack trains, not the final error of a long schedule. A run trains when it "
-            "finishes with test accuracy above the majority class by 0.1.",
+            "finishes with test accuracy above the majority class by 0.1. Depth counts "
+            "weight layers: `depth` blocks (the runs table's column) give 2 × depth + 2 "
+            "(stem, two per block, head): "
+            + ", ".join(
+                f"{int(d)} blocks = {layers_of(int(d))} layers"
+                for d in sorted(ctx.study("degradation", status=None)["depth"].dropna().unique())
+            )
+            + ".",
             f"![Final training loss against depth]({link})",
             table(
                 [

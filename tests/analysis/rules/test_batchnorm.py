@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ablate.analysis.rules import batchnorm
-from ablate.analysis.rules.batchnorm import NoiseLevel, PositionStratum
+from ablate.analysis.rules.batchnorm import NoiseLevel, PositionStratum, ShapeArm
 from ablate.analysis.stats import Estimate
 
 from .estimates import DOWN, FLAT, UP
@@ -91,3 +91,23 @@ def test_b2_keeps_rates_and_smoothness_apart_from_the_verdict():
     assert "BN makes training easier: unclear" in verdict.explanation
     assert verdict.numbers["top_lr_ratio"] == 10 and "(×10)" in verdict.key_number
     assert "noise 0.1 (deciding)" in verdict.key_number
+
+
+@pytest.mark.parametrize(
+    ("noisy", "skewed", "expected"),
+    [
+        # stability not needed (noise keeps it), normality not needed (bent BN keeps it)
+        (NoiseLevel(UP, TINY, SHIFTS), ShapeArm(UP, TINY, UP), "refuted"),
+        # noise loses it, and a fixed log-normal BN keeps it: normality is not what helps
+        (NoiseLevel(TINY, DOWN, SHIFTS), ShapeArm(UP, TINY, UP), "refuted"),
+        # both lose it: the account holds in both halves
+        (NoiseLevel(TINY, DOWN, SHIFTS), ShapeArm(DOWN, DOWN, UP), "supported"),
+        # the bent BN is no less normal than BN's output: its half is untested
+        (NoiseLevel(TINY, DOWN, SHIFTS), ShapeArm(UP, TINY, FLAT), "inconclusive"),
+    ],
+)
+def test_b2_tests_normal_apart_from_fixed_with_a_bent_bn(noisy, skewed, expected):
+    verdict = batchnorm.b2_why_bn(1.0, 0.1, DOWN, {"main": UP}, UP, {0.3: noisy}, 0.01, skewed)
+    assert verdict.verdict == expected
+    assert "fixed log-normal BN − no BN" in verdict.key_number
+    assert verdict.numbers["skewed_kurtosis_minus_bn"] == skewed.kurtosis.mean

@@ -215,11 +215,11 @@ def a2_sigmoid(
 
 def a3_zero_init(max_weight_grad: float, acc: Estimate, chance: float) -> Verdict:
     """Claim: ReLU with zero weights and biases outputs zeros, every weight gradient is 0,
-    and the net cannot learn (accuracy stays at chance)."""
+    and the net cannot learn (accuracy stays at `chance`: the majority-class share)."""
     numbers = {"max_weight_grad": max_weight_grad, "acc": acc.mean, "chance": chance}
     key = (
         f"max weight-gradient norm at init {max_weight_grad:.3g}; accuracy {acc.fmt()} "
-        f"(chance {chance:.3f})"
+        f"(majority-class share {chance:.3f})"
     )
     parts = {
         "every weight gradient is 0": max_weight_grad == 0.0,

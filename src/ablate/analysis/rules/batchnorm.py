@@ -156,6 +156,35 @@ class NoiseLevel:
     drift: Estimate
 
 
+@dataclass(frozen=True)
+class ShapeArm:
+    """BN bent to a fixed, far-from-normal shape, each estimate over (rate, seed) pairs:
+    `vs_none` and `vs_bn` in test accuracy (a failed run at chance), and `kurtosis`, its
+    excess kurtosis entering each nonlinearity minus BN's (> 0: less normal than BN's)."""
+
+    vs_none: Estimate
+    vs_bn: Estimate
+    kurtosis: Estimate
+
+
+def _shape(skewed: ShapeArm | None, bound: float) -> tuple[bool | None, str]:
+    """Does normality (apart from stability) carry BN's advantage? False when a BN whose
+    output is fixed but measurably less normal than BN's still trains better than no BN;
+    True when it loses the advantage; None when untested or undecided."""
+    if skewed is None or skewed.vs_none.n == 0:
+        return None, "the fixed, non-normal BN arm (`skewed_batch`) did not run"
+    if skewed.kurtosis.compare() != "higher":
+        return None, "the bent BN's input to the nonlinearity is not measurably less normal"
+    if skewed.vs_none.compare() == "higher":
+        return False, (
+            "a BN bent to a fixed log-normal shape, far less normal than BN's output, still "
+            "trains better than no BN"
+        )
+    if skewed.vs_none.compare() == "lower" or _within(skewed.vs_none, bound):
+        return True, "a BN bent to a fixed log-normal shape loses BN's advantage over no BN"
+    return None, "a BN bent to a fixed log-normal shape neither keeps nor loses the advantage"
+
+
 def _normality(
     bn_adv: Estimate, levels: dict[float, NoiseLevel], bound: float
 ) -> tuple[bool | None, str]:
@@ -200,11 +229,14 @@ def b2_why_bn(
     bn_adv: Estimate,
     levels: dict[float, NoiseLevel],
     bound: float,
+    skewed: ShapeArm | None = None,
 ) -> Verdict:
     """Open question: BN makes training easier; why? Because the data stays normally
-    distributed? The verdict answers that hypothesis with Santurkar et al.'s (2018)
-    noisy-BN test (`_normality`): refuted when a noisy BN whose distribution is neither
-    stable nor standard keeps BN's advantage over no BN, supported when it loses it.
+    distributed? The verdict answers that hypothesis in its two halves: fixed, with
+    Santurkar et al.'s (2018) noisy-BN test (`_normality`: a noisy BN whose distribution
+    is neither stable nor standard), and normal, with a BN bent to a fixed log-normal shape
+    (`_shape`). Refuted when either keeps BN's advantage over no BN (the advantage does
+    not need that half), supported when both lose it, inconclusive otherwise.
     Measured apart and reported beside it: whether BN makes training easier (`easier`:
     BN minus no BN, per setting, over paired units), whether it widens the trainable
     rates (highest swept rate that trains with and without), and whether it smooths the
@@ -227,7 +259,17 @@ def b2_why_bn(
         numbers[f"noisy_{amp:g}_minus_none"] = lv.vs_none.mean
         numbers[f"noisy_{amp:g}_minus_bn"] = lv.vs_bn.mean
         numbers[f"noisy_{amp:g}_log10_drift_ratio"] = lv.drift.mean
-    held, why = _normality(bn_adv, levels, bound)
+    fixed, why_fixed = _normality(bn_adv, levels, bound)
+    normal, why_normal = _shape(skewed, bound) if bn_adv.compare() == "higher" else (None, "")
+    halves = [h for h in (fixed, normal) if h is not None]
+    held = False if False in halves else (True if halves and all(halves) else None)
+    if skewed is not None and held is True and normal is None:
+        held = None  # the normal half ran and did not decide: the account is half tested
+    why = why_fixed + (f"; {why_normal}" if why_normal else "")
+    if skewed is not None:
+        numbers["skewed_minus_none"] = skewed.vs_none.mean
+        numbers["skewed_minus_bn"] = skewed.vs_bn.mean
+        numbers["skewed_kurtosis_minus_bn"] = skewed.kurtosis.mean
     deciding = [a for a, lv in sorted(levels.items()) if lv.drift.compare() == "higher"]
     noisy = "; ".join(
         f"noise {a:g}{' (deciding)' if a in deciding else ''}: "
@@ -238,6 +280,8 @@ def b2_why_bn(
         f"noisy BN − no BN over (rate, seed) pairs, {noisy or 'not run'}; BN − no BN "
         f"{bn_adv.fmt(signed=True)}"
     )
+    if skewed is not None:
+        key += f"; fixed log-normal BN − no BN {skewed.vs_none.fmt(signed=True)}"
     times = f" (×{ratio:g})" if ratio == ratio else ""
     key += f"; highest rate that trains: BN {rate(top_bn)}, none {rate(top_none)}{times}"
 
@@ -262,4 +306,6 @@ def b2_why_bn(
     )
     result = Verdict("B2", verdict, key, text, numbers)
     undecided = [levels[a].vs_none for a in deciding] or [bn_adv]
+    if skewed is not None and normal is None:
+        undecided.append(skewed.vs_none)
     return with_needs(result, *undecided)

@@ -57,6 +57,8 @@ def c1_bottleneck(
     matched_flops_ratio: float,
     margin: float,
     noninferior_p: float = float("nan"),
+    mixing_flops_ratio: float = 1.0,
+    mixing_params_ratio: float = 1.0,
 ) -> Verdict:
     """Claim, as the notes make it: a pointwise (1x1) convolution reduces dimensionality
     (FLOPs and parameters fall at equal width) and mixes information across channels (so it
@@ -64,11 +66,13 @@ def c1_bottleneck(
     sub-claim: the notes claim none.
 
     `mixing`: pointwise minus the grouped bottleneck (one group per reduced channel, so no
-    channel crosses groups inside the branch) at equal width, the one test that decides a
-    sub-claim; `matched_cost`: the pointwise net widened to the control's FLOPs minus the
-    control (no reduction), with `noninferior_p`, the test of "worse by the margin or more"
-    (`paired.noninferiority_p`); `equal_width_cost`: pointwise minus the control at equal
-    width (the price of the cut); all paired over seeds."""
+    channel crosses groups inside the branch), the one test that decides a sub-claim; the
+    grouped net has `mixing_flops_ratio` and `mixing_params_ratio` pointwise's FLOPs and
+    parameters (>= 1: a win for mixing is not capacity); `matched_cost`: the pointwise net
+    widened to the control's FLOPs minus the control (no reduction), with `noninferior_p`,
+    the test of "worse by the margin or more" (`paired.noninferiority_p`);
+    `equal_width_cost`: pointwise minus the control at equal width (the price of the cut);
+    all paired over seeds."""
     numbers = {
         "mixing": mixing.mean,
         "matched_cost": matched_cost.mean,
@@ -78,12 +82,14 @@ def c1_bottleneck(
         "flops_ratio": flops_ratio,
         "params_ratio": params_ratio,
         "matched_flops_ratio": matched_flops_ratio,
+        "mixing_flops_ratio": mixing_flops_ratio,
         "margin": margin,
     }
     key = (
         f"FLOPs ×{flops_ratio:.2f}, params ×{params_ratio:.2f}, Δacc "
         f"{equal_width_cost.fmt(signed=True)} at equal width; pointwise − grouped "
-        f"{mixing.fmt(signed=True)}; at FLOPs ×{matched_flops_ratio:.2f} Δacc "
+        f"{mixing.fmt(signed=True)} (grouped at ×{mixing_flops_ratio:.2f} the FLOPs); at "
+        f"FLOPs ×{matched_flops_ratio:.2f} Δacc "
         f"{matched_cost.fmt(signed=True)}"
         + (
             f", worse by ≥{margin:.3f}: p={noninferior_p:.3g}"
@@ -94,9 +100,15 @@ def c1_bottleneck(
     matched = abs(matched_flops_ratio - 1) <= MATCH_TOLERANCE
     parts = {
         "it cuts FLOPs and parameters at equal width": bool(flops_ratio < 1 and params_ratio < 1),
-        "its mixing beats a grouped branch that mixes no channel across groups": _beats(
-            mixing, margin
-        ),
+        (
+            "its mixing beats a grouped branch that mixes no channel across groups, "
+            + (
+                f"given ×{mixing_flops_ratio:.2f} the FLOPs and ×{mixing_params_ratio:.2f} "
+                "the parameters"
+                if mixing_flops_ratio >= 1
+                else f"at ×{mixing_flops_ratio:.2f} the FLOPs (capacity not ruled out)"
+            )
+        ): _beats(mixing, margin),
     }
     if not matched:
         at_matched = "not measured (FLOPs not matched within 10%)"
