@@ -121,9 +121,9 @@ class Context:
         every = self.runs[self.runs["study"] == study]
         extra = every[every["role"] == "control"] if "role" in every else every.iloc[0:0]
         controls = (
-            f" (and {len(extra)} runs of its control cell on seeds "
+            f"; plus {len(extra)} runs of its control cell on seeds "
             f"{', '.join(str(int(s)) for s in sorted(extra['seed'].unique()))}, which only "
-            "judge the control against its mark)"
+            "judge the control against its mark"
             if len(extra)
             else ""
         )

@@ -88,7 +88,10 @@ def d1(ctx: Context) -> Section:
     speed = holm_family(_pool_agreeing(df, per_act, compared, acts))
     acc = holm_family(acc)  # context only: every stratum
     centred = df[(df["preprocessing"] == CENTRED) & (df["status"] == "ok")]["test_acc"].mean()
-    verdict = rules.d1_centering(speed, acc, LOSS, margin(centred))
+    centred_steps = df[df["preprocessing"] == CENTRED]["steps_censored"].median()
+    verdict = rules.d1_centering(
+        speed, acc, LOSS, margin(centred), rules.STEP_SHARE * centred_steps
+    )
     edges = _edges(ctx)
     rows = []
     for (level, act), g in df.groupby(["preprocessing", "activation"]):

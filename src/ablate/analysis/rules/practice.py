@@ -136,7 +136,7 @@ def t4_cv(
     key += (
         f"CV picks lr {cv_choice:g}, the test set {test_choice:g}; regret per fold "
         f"{regret.fmt(signed=True)} (as good as peeking when its CI ends below "
-        f"{acc_margin:.3f}); CV − test {gap:+.3f}"
+        f"{acc_margin:.4f}); CV − test {gap:+.3f}"
     )
     # Regret is >= 0 by construction: "as good as peeking" needs its CI under the margin.
     small = regret.n > 1 and regret.hi <= acc_margin

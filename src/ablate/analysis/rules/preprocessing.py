@@ -20,16 +20,26 @@ from ablate.analysis.stats import Estimate
 Arm = tuple[str, str]  # (input level compared with centred inputs, activation)
 
 
+STEP_SHARE = 0.10  # a speed difference within 10% of centred inputs' steps: no effect
+
+
 def d1_centering(
-    speed: dict[Arm, Estimate], acc: dict[Arm, Estimate], loss: float, acc_margin: float
+    speed: dict[Arm, Estimate],
+    acc: dict[Arm, Estimate],
+    loss: float,
+    acc_margin: float,
+    step_margin: float = 0.0,
 ) -> Verdict:
     """Open question: why zero-centred inputs? Tested consequence: inputs with a mean train
     slower. `speed`: per (level, activation), the level's minus centred inputs' steps to a
     smoothed training loss under `loss` (a run that never got there counts at its budget;
-    positive: centred is faster); `acc`: centred minus the level's test accuracy (context,
-    with the equivalence margin `acc_margin` named where it holds)."""
+    positive: centred is faster), no faster where its CI lies within ±`step_margin` steps
+    (STEP_SHARE of centred inputs' median steps); `acc`: centred minus the level's test
+    accuracy (context, with the equivalence margin `acc_margin` named where it holds)."""
     parts = {
-        f"centred inputs reach the loss sooner than {level} ({act})": _dir(est)
+        f"centred inputs reach the loss sooner than {level} ({act})": (
+            False if step_margin > 0 and within(est, step_margin) else _dir(est)
+        )
         for (level, act), est in sorted(speed.items())
     }
     numbers = {f"steps_{level}_{act}": est.mean for (level, act), est in speed.items()}
@@ -39,6 +49,14 @@ def d1_centering(
         for (level, act), est in sorted(speed.items())
     )
     verdict = from_parts("D1", parts, key, numbers, "Zero-centred inputs train faster")
+    alike = [
+        f"{level} ({act})" for (level, act), e in sorted(speed.items()) if within(e, step_margin)
+    ]
+    if step_margin > 0 and alike:
+        verdict.explanation += (
+            f" Speed: no difference larger than ±{step_margin:.0f} steps ({STEP_SHARE:.0%} of "
+            f"centred inputs' median) between centred and {', '.join(alike)} inputs."
+        )
     same = [f"{level} ({act})" for (level, act), e in sorted(acc.items()) if within(e, acc_margin)]
     if same:
         verdict.explanation += (
