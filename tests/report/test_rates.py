@@ -30,3 +30,31 @@ def test_the_rates_table_shows_extensions_and_why_an_edge_stays(tmp_path: Path):
     assert "trains at no rate tried" in lines["activation=sigmoid"]
     assert lines["activation=tanh"].rstrip(" |").endswith("0.900")  # interior: no flag
     assert "at the edge**" not in body and "seeds 0, 1" in body
+
+
+def test_a_back_off_from_a_cliff_and_a_swept_cell_that_never_trains_are_named(tmp_path: Path):
+    cliff = {0.01: (0.92, 0.927), 0.03: (0.927, 0.93), 0.1: (0.695, 0.535)}
+    table = build_table([0.01, 0.03, 0.1], ["model.activation"], two_seeds("relu", cliff), 400)
+    rows = []  # a study sweeping the rate: one cell learns at 0.1, one learns at no rate
+    for lr in (0.01, 0.1, 1.0):
+        for norm, val in (("batch", 0.95 if lr == 0.1 else 0.9), ("none", 0.1)):
+            rows.append(
+                {
+                    "study": "bn",
+                    "key": f"{norm}{lr}",
+                    "status": "ok",
+                    "lr": lr,
+                    "norm": norm,
+                    "val_acc": val,
+                    "majority_acc": 0.11,
+                    "classes": 10,
+                }
+            )
+    runs = pd.DataFrame([{"study": "main", "key": "k", "status": "ok", "lr": 0.01}, *rows])
+    ctx = Context(runs=runs, params={"studies": ["main", "bn"]}, out_dir=tmp_path)
+    ctx.tuning = {"main": table}
+    body = section(ctx).body
+    assert "backed off from 0.03: the next rate up falls off" in body
+    kept = {line.split("|")[1].strip(): line for line in body.splitlines() if "| 0." in line}
+    assert "trains at no rate tried" in kept["none"] and "at the edge" not in kept["none"]
+    assert kept["batch"].rstrip(" |").endswith("0.1")  # interior, learned: no flag
