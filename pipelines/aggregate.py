@@ -22,7 +22,7 @@ from ablate.analysis.metrics import headline, per_study
 from ablate.analysis.plots import learning_curves, main_effects
 from ablate.cli import exit_on_input_error
 from ablate.io import atomic_write_text, clean_stale_temps
-from ablate.sweep.grid import expected_keys
+from ablate.sweep.grid import expected_keys, kept_rates
 from ablate.sweep.lr_search import table_path
 from ablate.sweep.params import load_params
 
@@ -63,8 +63,14 @@ def main() -> None:
         s: expected_keys(params["profile"], s, params["seeds"], params["overrides"])
         for s in studies
     }
-    roles = [current[study].get(key) for study, key in zip(runs["study"], runs["key"], strict=True)]
-    runs = runs.assign(role=roles)
+    pairs = list(zip(runs["study"], runs["key"], strict=True))
+    kept_lr = {
+        s: kept_rates(params["profile"], s, params["seeds"], params["overrides"]) for s in studies
+    }
+    runs = runs.assign(
+        role=[current[study].get(key) for study, key in pairs],
+        kept_lr=[kept_lr[study].get(key, float("nan")) for study, key in pairs],
+    )
     stale = int(runs["role"].isna().sum())
     runs = runs[runs["role"].notna()].reset_index(drop=True)
     for line in problems:

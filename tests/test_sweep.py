@@ -266,7 +266,7 @@ def test_a_rate_sweeping_grid_with_extend_lr_extends_each_edge_cell(tmp_path: Pa
         )
 
     monkeypatch.setattr(sweep, "_multirun", fake_multirun)
-    monkeypatch.setattr("ablate.training.fingerprint.code_fingerprint", lambda device: "x")
+    monkeypatch.setattr("ablate.training.fingerprint.code_fingerprint", lambda *args: "x")
     more = [f"runs_dir={tmp_path}", "study.extend_lr=true"]
     sweep.run_sweep("smoke", "bn", None, "disabled", [], more)
     # The grid (rates 0.03, 1), then each norm's cell at 3.16, where both diverge.
@@ -277,6 +277,10 @@ def test_a_rate_sweeping_grid_with_extend_lr_extends_each_edge_cell(tmp_path: Pa
     keys = expected_keys("smoke", "bn", None, more)
     assert len(keys) == len(expected_keys("smoke", "bn", None)) + 2  # one seed each
     assert set(keys.values()) == {"grid"}
+    # Every run of a cell carries the rate its table kept: 1, below the diverging 3.16.
+    kept = sweep.kept_rates("smoke", "bn", None, more)
+    assert set(kept) == set(keys) and set(kept.values()) == {1.0}
+    assert sweep.kept_rates("smoke", "bn", None, [f"runs_dir={tmp_path}/none"]) == {}  # no table
 
 
 def test_control_seeds_of_a_rate_sweep_go_to_the_best_validated_rate(monkeypatch):

@@ -34,3 +34,20 @@ def test_one_cell_keeps_its_best_validated_rate():
     df = pd.DataFrame({"lr": [0.1, 0.1, 1.0, 1.0], "val_acc": [0.9, 0.8, 0.95, None]})
     kept = select_best_lr(df, [])
     assert set(kept["lr"]) == {0.1} and len(kept) == 2  # a diverged run scores lowest
+
+
+def test_a_rate_the_sweep_kept_wins_over_the_best_mean():
+    # The sweep backed cell "a" off its best mean (0.1, next to a cliff) to 0.03.
+    df = pd.DataFrame(
+        {
+            "norm": ["a"] * 4 + ["b"] * 2,
+            "lr": [0.03, 0.03, 0.1, 0.1, 0.1, 0.3],
+            "val_acc": [0.95, 0.95, 0.96, 0.96, 0.9, 0.95],
+            "kept_lr": [0.03] * 4 + [0.3] * 2,
+        }
+    )
+    kept = select_best_lr(df, ["norm"])
+    assert kept.groupby("norm")["lr"].unique().map(list).to_dict() == {"a": [0.03], "b": [0.3]}
+    # Without the sweep's choice (a grid that does not extend), the best mean decides.
+    best = select_best_lr(df.drop(columns="kept_lr"), ["norm"])
+    assert set(best[best["norm"] == "a"]["lr"]) == {0.1}

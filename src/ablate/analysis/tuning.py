@@ -2,7 +2,9 @@
 
 Comparing arms at one shared learning rate is unfair to the arms it does not suit, so when
 a study sweeps several, each cell keeps the runs of the rate with the best mean validation
-accuracy, and only those runs' test accuracy enters the comparisons.
+accuracy, and only those runs' test accuracy enters the comparisons. Where the sweep
+extended the cell's rates it also chose the rate (`kept_lr`: backed off a cliff, the lowest
+that ran where none trains), and that choice is kept.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ def select_best_lr(df: pd.DataFrame, cell_axes: list[str]) -> pd.DataFrame:
     """Rows of the best-validated learning rate in each cell (all rows if only one rate)."""
     if df.empty or df["lr"].nunique() <= 1:
         return df
+    if "kept_lr" in df and df["kept_lr"].notna().all():
+        return df[df["lr"] == df["kept_lr"]]
     scored = df.assign(_score=df["val_acc"].fillna(-1.0))  # diverged: never the best
     if not cell_axes:  # one cell: the rate with the best mean validation accuracy
         by_lr = scored.groupby("lr")["_score"].mean()

@@ -159,7 +159,8 @@ def a3(ctx: Context) -> Section:
             f"The majority-class share (guessing the most frequent class) is {floor:.3f}. "
             "With zero weights every hidden output is act(0): 0 for "
             "ReLU and tanh, so every weight gradient (upstream gradient × input) is 0 and only "
-            "the output bias learns (the class prior). Sigmoid(0) = 0.5 is not zero, so its "
+            "the output bias can move: the net gives every image the same class. Sigmoid(0) = "
+            "0.5 is not zero, so its "
             "weights do get gradients, but every unit of a layer stays identical (symmetry).",
         ]
     )

@@ -247,23 +247,32 @@ def control_grids(
         return []
     cells = (control_cell(grid, cfg, dict(arm)) for arm in cfg.study.controls)
     return [
-        dict(_at_best_rate(profile, study, cell, fixed), seed=f"range({have},{want})")
+        dict(_at_best_rate(profile, study, cell, fixed, grid), seed=f"range({have},{want})")
         for cell in cells
         if cell is not None
     ]
 
 
 def _at_best_rate(
-    profile: str, study: str, cell: dict[str, str], fixed: Sequence[str]
+    profile: str, study: str, cell: dict[str, str], fixed: Sequence[str], grid: dict[str, str]
 ) -> dict[str, str]:
-    """A control cell of a grid that sweeps the rate, narrowed to the rate its grid seeds
-    validated best (mean over seeds; a run that did not finish ok scores 0; ties to the
-    lower rate): the control is judged at that rate, so its extra seeds are needed there
-    only. Before any grid run has finished, every rate is kept."""
+    """A control cell of a grid that sweeps the rate, narrowed to the rate its cell keeps:
+    its extension table's choice where the grid extends its rates (`kept_rates`), else the
+    rate its grid seeds validated best (mean over seeds; a run that did not finish ok scores
+    0; ties to the lower rate). The control is judged at that rate, so its extra seeds are
+    needed there only. Before any grid run has finished, every rate is kept."""
+    from ablate.sweep.lr_search import arm_id, arm_of, extension_path
     from ablate.training.run import read_result, run_dir
 
     if len(expand(cell).get("optim.lr", [])) < 2:
         return cell
+    base = compose([f"profile={profile}", f"study={study}", *fixed])
+    table = _read_json(extension_path(base.runs_dir, study)) if _extends(base, grid) else None
+    if table:
+        first = next(iter(job_configs(profile, study, cell, fixed)))
+        entry = table["arms"].get(arm_id(arm_of(first, cell_axes(grid))))
+        if entry is not None:
+            return dict(cell, **{"optim.lr": f"{float(entry['lr']):g}"})
     scores: dict[float, list[float]] = {}
     for cfg in job_configs(profile, study, cell, fixed):
         result = read_result(run_dir(cfg))
@@ -471,6 +480,35 @@ def expected_keys(
                 (run_key(c), "control") for c in job_configs(profile, study, control, fixed)
             )
     return keys
+
+
+def kept_rates(
+    profile: str, study: str, seeds: int | None, overrides: Sequence[str] = ()
+) -> dict[str, float]:
+    """For a grid that sweeps and extends its rates (`study.extend_lr`): run key -> the rate
+    its cell keeps, as its extension table chose it (best mean validation accuracy, a
+    diverged seed at 0, backed off a cliff; the lowest rate that ran where none trains).
+    Every run of a cell (its grid, extension and control seeds) maps to the same rate, so
+    the analysis compares each cell at the rate the sweep chose for it. Empty otherwise."""
+    from ablate.sweep.lr_search import arm_id, arm_of, extension_path
+    from ablate.training.keys import run_key
+
+    grid = study_grid(profile, study, seeds, overrides)
+    fixed = split_overrides(overrides, grid)[1]
+    base = compose([f"profile={profile}", f"study={study}", *fixed])
+    table = _read_json(extension_path(base.runs_dir, study)) if _extends(base, grid) else None
+    if not table:
+        return {}
+    by = cell_axes(grid)
+    jobs = [cfg for _, cfg in search_jobs(profile, study, grid, fixed, table)]
+    for control in control_grids(profile, study, seeds, overrides):
+        jobs += list(job_configs(profile, study, control, fixed))
+    kept = {}
+    for cfg in jobs:
+        entry = table["arms"].get(arm_id(arm_of(cfg, by)))
+        if entry is not None:
+            kept[run_key(cfg)] = float(entry["lr"])
+    return kept
 
 
 def _read_json(path: Path) -> dict | None:

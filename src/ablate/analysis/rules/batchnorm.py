@@ -167,15 +167,23 @@ class ShapeArm:
     kurtosis: Estimate
 
 
-def _shape(skewed: ShapeArm | None, bound: float) -> tuple[bool | None, str]:
+def _shape(skewed: ShapeArm | None, bound: float) -> tuple[bool | str | None, str]:
     """Does normality (apart from stability) carry BN's advantage? False when a BN whose
-    output is fixed but measurably less normal than BN's still trains better than no BN;
-    True when it loses the advantage; None when untested or undecided."""
+    output is fixed but measurably less normal than BN's keeps the advantage (better than
+    no BN, and not worse than BN beyond `bound`); "partly" when it keeps part of it (better
+    than no BN, worse than BN); True when it loses it; None when untested or undecided."""
     if skewed is None or skewed.vs_none.n == 0:
         return None, "the fixed, non-normal BN arm (`skewed_batch`) did not run"
     if skewed.kurtosis.compare() != "higher":
         return None, "the bent BN's input to the nonlinearity is not measurably less normal"
     if skewed.vs_none.compare() == "higher":
+        if skewed.vs_bn.compare() == "lower" and not _within(skewed.vs_bn, bound):
+            return "partly", (
+                "a BN bent to a fixed log-normal shape, far less normal than BN's output, "
+                f"keeps part of the advantage: better than no BN "
+                f"({skewed.vs_none.fmt(signed=True)}), worse than BN "
+                f"({skewed.vs_bn.fmt(signed=True)})"
+            )
         return False, (
             "a BN bent to a fixed log-normal shape, far less normal than BN's output, still "
             "trains better than no BN"
@@ -235,8 +243,10 @@ def b2_why_bn(
     distributed? The verdict answers that hypothesis in its two halves: fixed, with
     Santurkar et al.'s (2018) noisy-BN test (`_normality`: a noisy BN whose distribution
     is neither stable nor standard), and normal, with a BN bent to a fixed log-normal shape
-    (`_shape`). Refuted when either keeps BN's advantage over no BN (the advantage does
-    not need that half), supported when both lose it, inconclusive otherwise.
+    (`_shape`). Nuanced when the bent BN keeps only part of the advantage (better than no
+    BN, worse than BN: the shape matters in part); else refuted when either keeps BN's
+    advantage over no BN (the advantage does not need that half), supported when both lose
+    it, inconclusive otherwise.
     Measured apart and reported beside it: whether BN makes training easier (`easier`:
     BN minus no BN, per setting, over paired units), whether it widens the trainable
     rates (highest swept rate that trains with and without), and whether it smooths the
@@ -262,7 +272,13 @@ def b2_why_bn(
     fixed, why_fixed = _normality(bn_adv, levels, bound)
     normal, why_normal = _shape(skewed, bound) if bn_adv.compare() == "higher" else (None, "")
     halves = [h for h in (fixed, normal) if h is not None]
-    held = False if False in halves else (True if halves and all(halves) else None)
+    held: bool | str | None = (
+        "partly"
+        if "partly" in halves
+        else False
+        if False in halves
+        else (True if halves and all(halves) else None)
+    )
     if skewed is not None and held is True and normal is None:
         held = None  # the normal half ran and did not decide: the account is half tested
     why = why_fixed + (f"; {why_normal}" if why_normal else "")
@@ -299,7 +315,7 @@ def b2_why_bn(
     }
     tags = {True: "holds", False: "fails", None: "unclear"}
     besides = "; ".join(f"{name}: {tags[v]}" for name, v in aside.items())
-    verdict = {False: "refuted", True: "supported", None: "inconclusive"}[held]
+    verdict = {False: "refuted", True: "supported", None: "inconclusive", "partly": "nuanced"}[held]
     text = (
         f"Does BN help because the data stays normal and fixed? {why[0].upper()}{why[1:]}. "
         f"Measured apart: {besides}."
