@@ -127,9 +127,9 @@ def test_a_best_rate_next_to_a_cliff_backs_off_within_one_standard_error():
     assert arm(build_table(levels, by, two_seeds("relu", cliff), val_images=5000))["lr"] == 0.03
 
 
-def test_an_arm_that_trains_at_no_rate_is_flagged_not_extended():
+def test_an_arm_that_trains_at_no_rate_is_extended_up_until_a_seed_diverges():
     levels, by = [0.01, 0.03, 0.1], ["model.activation"]
-    # Majority share 0.12: 0.2 is within the 0.1 margin; the top rate diverged.
+    # Majority share 0.12: 0.2 is within the 0.1 margin; a seed diverged at the top rate.
     jobs = [
         result(lr, "sigmoid", val, status, seed, majority_acc=0.12)
         for lr, val, status in [(0.01, 0.2, "ok"), (0.03, 0.21, "ok"), (0.1, None, "diverged")]
@@ -139,6 +139,17 @@ def test_an_arm_that_trains_at_no_rate_is_flagged_not_extended():
     entry = arm(table, "sigmoid")
     assert entry["trains"] is False and entry["edge"] == "no-train" and pending(table) == {}
     assert entry["lr"] == 0.01  # the lowest rate that did not diverge
+    # At chance at every rate and no divergence: the cap may be why, so it goes up...
+    flat = {0.01: (0.1, 0.1), 0.03: (0.1, 0.1), 0.1: (0.1, 0.1)}
+    table = build_table(levels, by, two_seeds("relu", flat))
+    assert arm(table)["trains"] is False and pending(table) == {"model.activation=relu": 0.316}
+    # ...and trains where a larger step lets it, choosing again as any arm does.
+    table = build_table(levels, by, two_seeds("relu", {**flat, 0.316: (0.9, 0.92)}))
+    assert arm(table)["trains"] is True and pending(table) == {"model.activation=relu": 1.0}
+    # Still at chance after three half-decades: it stops and trains at no rate tried.
+    beyond = {0.316: (0.1, 0.1), 1.0: (0.1, 0.1), 3.16: (0.1, 0.1)}
+    entry = arm(build_table(levels, by, two_seeds("relu", {**flat, **beyond})))
+    assert entry["edge"] == "no-train" and "next" not in entry and entry["lr"] == 0.01
     # Without a recorded majority share, 1/classes is the floor: 0.25 > 0.1 + 0.1 trains.
     jobs = two_seeds("relu", {0.01: (0.25, 0.25), 0.03: (0.1, 0.1), 0.1: (0.1, 0.1)})
     assert arm(build_table(levels, by, jobs))["trains"] is True
@@ -210,9 +221,9 @@ def test_an_arm_that_partly_learns_at_an_edge_is_extended_toward_it():
     entry = arm(table, "sigmoid")
     assert entry["trains"] is False and entry["edge"] == "no-train"
     assert pending(table) == {"model.activation=sigmoid": 0.00316}
-    # At chance everywhere: nothing points beyond an edge, so nothing is extended.
+    # At chance at the bottom: only a larger step might train it, so it goes up.
     jobs = two_seeds("sigmoid", {0.01: (0.12, 0.12), 0.03: (0.11, 0.1), 0.1: (0.1, 0.1)})
-    assert pending(build_table(levels, by, jobs)) == {}
+    assert pending(build_table(levels, by, jobs)) == {"model.activation=sigmoid": 0.316}
     # Three half-decades later, still only partly: the search stops there.
     jobs = two_seeds("sigmoid", {0.01: (0.17, 0.17), 0.03: (0.11, 0.1), 0.1: (0.1, 0.1)})
     beyond = {0.00316: (0.17, 0.18), 0.001: (0.18, 0.18), 0.000316: (0.19, 0.19)}

@@ -129,3 +129,15 @@ def test_a_control_is_judged_on_its_extra_seeds_too(tmp_path):
     (c,) = study_checks(ctx)["lr_range"]
     assert c.seeds == 4 and c.acc.n == 4 and abs(c.acc.mean - 0.975) < 1e-9
     assert "| 4 |" in section({"lr_range": [c]}).body
+
+
+def test_a_control_is_judged_at_the_rate_its_extra_seeds_ran_at():
+    # Seed 0 at two rates; 0.3 validates best on that seed, but the sweep kept 0.1 (e.g.
+    # chosen by cross-validation or backed off a cliff) and ran the extra seeds there.
+    table = runs([0.95, 0.96, 0.97], [0.5])
+    table = table.assign(role=["grid", "control", "control", "grid"])
+    faster = table.iloc[:1].assign(key="fast", lr=0.3, val_acc=0.99, test_acc=0.99)
+    c = check(
+        "cv", pd.concat([table, faster]), pd.DataFrame(), {"model.norm": "batch"}, "conv", MARKS
+    )
+    assert c.lr == 0.1 and c.seeds == 3 and abs(c.acc.mean - 0.96) < 1e-9

@@ -1,6 +1,6 @@
 import pandas as pd
 
-from ablate.analysis.tuning import select_best_lr
+from ablate.analysis.tuning import select_best_level, select_best_lr
 
 
 def test_each_cell_keeps_its_best_validated_rate():
@@ -51,3 +51,19 @@ def test_a_rate_the_sweep_kept_wins_over_the_best_mean():
     # Without the sweep's choice (a grid that does not extend), the best mean decides.
     best = select_best_lr(df.drop(columns="kept_lr"), ["norm"])
     assert set(best[best["norm"] == "a"]["lr"]) == {0.1}
+
+
+def test_each_activation_keeps_the_init_that_validates_better():
+    df = pd.DataFrame(
+        {
+            "act": ["relu"] * 4 + ["abs"] * 4,
+            "init": ["xavier", "xavier", "kaiming", "kaiming"] * 2,
+            "val_acc": [0.80, 0.82, 0.90, 0.91, 0.90, 0.92, None, 0.99],  # a diverged run: 0
+        }
+    )
+    picked = select_best_level(df, "init", ["act"])
+    assert picked.groupby("act")["init"].unique().map(list).to_dict() == {
+        "abs": ["xavier"],
+        "relu": ["kaiming"],
+    }
+    assert len(picked) == 4

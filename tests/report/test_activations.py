@@ -133,3 +133,18 @@ def test_a2_offset_strata_and_gradient_pairs_come_from_sigmoid_offset(tmp_path):
     assert source == "sigmoid_offset, 5 hidden layers" and len(shrink) == 18
     sigmoid_shrink = shrink[shrink["activation"] == "sigmoid"]["shrink"]
     assert sigmoid_shrink.to_numpy() == pytest.approx([math.log10(0.25)] * 6)
+
+
+def test_a5_keeps_each_activation_at_the_init_that_validates_better(tmp_path):
+    good = runs.relu_properties(PROPERTIES_FAST_RELU)
+    # The same activations under xavier: worse on validation and slower, relu most of all.
+    worse = runs.relu_properties(
+        {a: s * (8 if a == "relu" else 2) for a, s in PROPERTIES_FAST_RELU.items()}
+    )
+    for row in worse:
+        row.update(init="xavier", key=row["key"] + "x", val_acc=row["val_acc"] - 0.05)
+    both = why_relu.a5(runs.context(good + worse + runs.main_grid(0.02), tmp_path / "both"))
+    alone = why_relu.a5(runs.context(good + runs.main_grid(0.02), tmp_path / "alone"))
+    assert both.verdicts[0].key_number == alone.verdicts[0].key_number
+    assert "| relu | — | yes | — | kaiming |" in both.body
+    assert "{kaiming, xavier} that validates better" in both.body

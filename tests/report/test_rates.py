@@ -58,3 +58,28 @@ def test_a_back_off_from_a_cliff_and_a_swept_cell_that_never_trains_are_named(tm
     kept = {line.split("|")[1].strip(): line for line in body.splitlines() if "| 0." in line}
     assert "trains at no rate tried" in kept["none"] and "at the edge" not in kept["none"]
     assert kept["batch"].rstrip(" |").endswith("0.1")  # interior, learned: no flag
+    # The sweep backed the batch cell off to 0.01 (its kept_lr): the table says so.
+    runs = runs.assign(kept_lr=runs["norm"].map({"batch": 0.01, "none": 0.01}))
+    ctx = Context(runs=runs, params={"studies": ["main", "bn"]}, out_dir=tmp_path)
+    ctx.tuning = {"main": table}
+    lines = section(ctx).body.splitlines()
+    kept = {line.split("|")[1].strip(): line for line in lines if line.startswith("| ")}
+    assert "| 0.01 | backed off from 0.1: the next rate up falls off |" in kept["batch"]
+
+
+def test_a_swept_grid_says_which_cells_ran_extra_rates():
+    from ablate.report.context import _extended
+
+    df = pd.DataFrame(
+        {
+            "norm": ["batch"] * 3 + ["noisy_batch"] * 7,
+            "norm_noise": [float("nan")] * 3 + [0.1] * 3 + [1.0] * 4,
+            "lr": [0.01, 0.1, 1.0] * 2 + [0.001, 0.01, 0.1, 1.0],
+        }
+    )
+    text = _extended(df)
+    assert text == (
+        " (every cell ran {0.01, 0.1, 1}; extended past an edge choice: "
+        "norm=noisy_batch, norm_noise=1.0 also 0.001)"
+    )
+    assert _extended(df[df["norm"] == "batch"]) == ""

@@ -47,14 +47,20 @@ def column(axis: str) -> str:
 
 
 def control_rows(runs: pd.DataFrame, arm: dict[str, Any]) -> pd.DataFrame:
-    """The finished runs of one control arm, at its best-validated rate."""
+    """The finished runs of one control arm, at the rate its extra control seeds ran at
+    (the sweep put them at the arm's kept rate), else at its best-validated rate."""
     rows = runs[runs["status"] == "ok"]
     for axis, level in arm.items():
         col = column(axis)
         if col not in rows:
             return rows.iloc[0:0]
         rows = rows[rows[col].astype(str) == str(level)]
-    return select_best_lr(rows, []) if len(rows) and "lr" in rows else rows
+    if not len(rows) or "lr" not in rows:
+        return rows
+    extra = rows[rows["role"] == "control"] if "role" in rows else rows.iloc[0:0]
+    if extra["lr"].nunique() == 1:
+        return rows[rows["lr"] == extra["lr"].iloc[0]]
+    return select_best_lr(rows, [])
 
 
 def val_drop(history: pd.DataFrame, keys: list[str], absolute: bool = False) -> float:

@@ -25,3 +25,15 @@ def select_best_lr(df: pd.DataFrame, cell_axes: list[str]) -> pd.DataFrame:
     means = scored.groupby([*cell_axes, "lr"], dropna=False)["_score"].mean().reset_index()
     best = means.loc[means.groupby(cell_axes, dropna=False)["_score"].idxmax(), [*cell_axes, "lr"]]
     return df.merge(best, on=[*cell_axes, "lr"], how="inner")
+
+
+def select_best_level(df: pd.DataFrame, axis: str, by: list[str]) -> pd.DataFrame:
+    """Rows of the level of `axis` with the best mean validation accuracy within each group
+    of `by` (a run without a score counts 0; ties go to the first level in sorted order):
+    another nuisance setting, e.g. the init that suits each activation."""
+    if df.empty or df[axis].nunique() <= 1:
+        return df
+    scored = df.assign(_score=df["val_acc"].fillna(0.0))
+    means = scored.groupby([*by, axis], dropna=False)["_score"].mean().reset_index()
+    best = means.loc[means.groupby(by, dropna=False)["_score"].idxmax(), [*by, axis]]
+    return df.merge(best, on=[*by, axis], how="inner")

@@ -85,7 +85,7 @@ def b1(ctx: Context) -> Section:
         raise MissingEvidence("bn needs BN runs both before and after the activation")
     strata, counts, best_rows = position_strata(ctx)
     verdict = rules.b1_position(strata)
-    shown = df.assign(arm=bn_arms(df), test_acc=scored(df, ctx.chance("bn")))
+    shown = df.assign(arm=bn_arms(df), test_acc=scored(df))
     path, link = ctx.figure("b1_accuracy_by_lr.png")
     figures.lines(
         shown,
@@ -93,7 +93,7 @@ def b1(ctx: Context) -> Section:
         "test_acc",
         "arm",
         path,
-        "Accuracy by learning rate and BN position (diverged runs at chance)",
+        "Accuracy by learning rate and BN position (failed runs at the majority share)",
         style="init",
         logx=True,
         xlabel="learning rate",
@@ -153,12 +153,12 @@ def easier_units(ctx: Context) -> tuple[dict[str, Estimate], list[list[str]]]:
     """BN minus no BN where it shows most: the conv rate sweep (`bn`, BN's positions
     averaged within a pair; paired by rate and seed) and the main grid per init (each arm
     at its own searched rate; paired by activation, family, downsampling and seed), in
-    test accuracy with runs that failed at chance. Also the rows of runs that train."""
+    test accuracy with runs that failed at the floor. Also the rows of runs that train."""
     out: dict[str, Estimate] = {}
     rows: list[list[str]] = []
     bn = ctx.study("bn", status=None)
     if len(bn) and bn["norm"].nunique() > 1:
-        bn = bn.assign(score=scored(bn, ctx.chance("bn")), trains=trained(bn))
+        bn = bn.assign(score=scored(bn), trains=trained(bn))
         for init, g in bn.groupby("init", sort=True):
             out[f"conv sweep, {init}"] = rate_seed_units(g, "norm", "batch", "none", "score")
             rows += [
@@ -167,7 +167,7 @@ def easier_units(ctx: Context) -> tuple[dict[str, Estimate], list[list[str]]]:
             ]
     main = ctx.study("main", status=None)
     if len(main) and main["norm"].nunique() > 1:
-        main = main.assign(score=scored(main, ctx.chance("main")), trains=trained(main))
+        main = main.assign(score=scored(main), trains=trained(main))
         cell = [c for c in ("activation", "arch", "downsampling", "seed") if c in main]
         for init, g in main.groupby("init", sort=True):
             wide = g.pivot_table(index=cell, columns="norm", values="score", aggfunc="mean")
@@ -240,7 +240,9 @@ def b2(ctx: Context) -> Section:
             "why (the data stays normally distributed). They are measured apart: first how "
             "much easier, then the paper's test of the hypothesis, then the two other "
             "accounts (wider trainable rates, a smoother landscape).",
-            "**Easier to train.** BN − no BN in test accuracy (runs that failed at chance), "
+            "**Easier to train.** BN − no BN in test accuracy (a run that diverged or "
+            "collapsed to one class at the majority-class share; a pair where both fail "
+            "differs by 0), "
             "each unit a pair of runs that differ only in BN: "
             + (
                 "; ".join(

@@ -1,11 +1,12 @@
 """Run measures the batch-normalisation questions (B1, B2) share: whether a run trains,
-its score with failed runs at chance, differences paired by (rate, seed), runs that train
+its score with failed runs at the floor, differences paired by (rate, seed), runs that train
 per rate, and per-run medians over probe points."""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from ablate.analysis.floor import flag_collapsed
 from ablate.analysis.paired import paired_units
 from ablate.analysis.stats import Estimate
 
@@ -34,10 +35,16 @@ def trained(df: pd.DataFrame) -> pd.Series:
     return (df["status"] == "ok") & (df["test_acc"].fillna(0) > majority.fillna(0.1) + 0.1)
 
 
-def scored(df: pd.DataFrame, chance: float) -> pd.Series:
-    """Test accuracy, a run that did not finish ok counting at chance: over a rate sweep,
-    one number that charges a diverged run as the loss it is."""
-    return df["test_acc"].where(df["status"] == "ok").fillna(chance)
+def scored(df: pd.DataFrame) -> pd.Series:
+    """Test accuracy, a run that did not finish ok or collapsed to one class counting at
+    the floor (the majority-class share, else 1/classes): over a rate sweep, one number
+    that charges a failure as the loss it is, the same whichever way the net failed, so a
+    pair where both arms fail differs by exactly 0."""
+    floor = 1.0 / (df["classes"] if "classes" in df else pd.Series(10.0, df.index))
+    if "majority_acc" in df:
+        floor = df["majority_acc"].fillna(floor)
+    failed = (df["status"] != "ok") | flag_collapsed(df)["collapsed"]
+    return df["test_acc"].mask(failed, floor)
 
 
 def rate_seed_units(

@@ -30,8 +30,8 @@ def noise_experiment(
     ctx: Context,
 ) -> tuple[Estimate, dict[float, rules.NoiseLevel], float, str, rules.ShapeArm | None]:
     """Santurkar et al.'s noisy-BN test (study `bn_noise`): per noise amplitude, noisy BN
-    minus no BN and minus BN over (rate, seed) pairs (test accuracy, failed runs at
-    chance), and log10 of its noise's per-step shift of the distribution entering each
+    minus no BN and minus BN over (rate, seed) pairs (test accuracy, failed runs at the
+    floor), and log10 of its noise's per-step shift of the distribution entering each
     nonlinearity over the shift a training step gives the net without BN. Also BN minus
     no BN in the same net, the equivalence margin, the section's text, and the stable but
     log-normal BN (`skewed`) against no BN and BN, where it ran."""
@@ -39,11 +39,10 @@ def noise_experiment(
     empty = paired_units([], PAIRS)
     if df.empty:
         return empty, {}, common.MIN_MARGIN, "", None
-    chance = ctx.chance("bn_noise")
     noise = df["norm_noise"] if "norm_noise" in df else pd.Series(np.nan, df.index)
     arm = df["norm"].where(df["norm"] != "noisy_batch", "noisy " + noise.map("{:g}".format))
     arm = arm.where(arm != "skewed_batch", SKEWED)
-    df = df.assign(arm=arm, score=scored(df, chance), trains=trained(df))
+    df = df.assign(arm=arm, score=scored(df), trains=trained(df))
     bn_adv = rate_seed_units(df, "arm", "batch", "none", "score")
     bn_best = select_best_lr(df[(df["arm"] == "batch") & (df["status"] == "ok")], [])
     bound = common.margin(bn_best["test_acc"].mean() if len(bn_best) else float("nan"))
@@ -153,7 +152,8 @@ def noise_experiment(
                 ],
                 rows,
             ),
-            f"Over the {PAIRS} (test accuracy, a run that failed counted at chance): BN − no "
+            f"Over the {PAIRS} (test accuracy, a run that diverged or collapsed counted at "
+            "the majority-class share): BN − no "
             f"BN {bn_adv.fmt(signed=True)}; {contrasts or 'no noisy arm ran'}. The shift "
             "ratio compares the noise's shift with the shift a training step gives the net "
             "without BN at the same rate and seed (> 0: the noise moves the distribution "

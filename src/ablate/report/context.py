@@ -158,7 +158,7 @@ class Context:
                 "choice), then reused: "
                 f"{_lrs(df)}"
             )
-        return f"lr {_lrs(df)}"
+        return f"lr {_lrs(df)}" + _extended(df)
 
     def reproduce(self, study: str) -> str:
         profile = self.params.get("profile", "cpu")
@@ -183,6 +183,33 @@ def _lrs(df: pd.DataFrame) -> str:
     if len(rates) == 1:
         return f"{rates[0]:g}"
     return "{" + ", ".join(f"{r:g}" for r in rates) + "}"
+
+
+def _extended(df: pd.DataFrame) -> str:
+    """Where a swept grid's cells ran different rates (some extended past an edge): the
+    rates every cell ran, and each cell's extra ones."""
+    cells = [a for a in [*AXES, "preprocessing"] if a in df and df[a].nunique(dropna=True) > 1]
+    if not cells or df["lr"].nunique() < 2:
+        return ""
+    per_cell = df.groupby(cells, dropna=False)["lr"].agg(lambda r: frozenset(r.dropna()))
+    common = frozenset.intersection(*per_cell)
+    extra = {cell: rates - common for cell, rates in per_cell.items() if rates - common}
+    if not extra:
+        return ""
+
+    def name(cell: object) -> str:
+        values = cell if isinstance(cell, tuple) else (cell,)
+        return ", ".join(f"{a}={v}" for a, v in zip(cells, values, strict=True) if v == v)
+
+    return (
+        f" (every cell ran {{{', '.join(f'{r:g}' for r in sorted(common))}}}; extended past an "
+        "edge choice: "
+        + "; ".join(
+            f"{name(c)} also {', '.join(f'{r:g}' for r in sorted(rates))}"
+            for c, rates in extra.items()
+        )
+        + ")"
+    )
 
 
 def _int(value: Any) -> str:

@@ -43,11 +43,17 @@ def kept_rates(ctx: Context, study: str) -> str:
         .agg(lr=("lr", "first"), learned=("learned", "mean"))
         .reset_index()
     )
+    # The best-validated rate per cell, before the sweep's back-off from a cliff.
+    plain = select_best_lr(ok.drop(columns="kept_lr", errors="ignore"), axes)
+    best_val = plain.groupby(axes, dropna=False)["lr"].first()
+    kept = kept.merge(best_val.rename("best_lr").reset_index(), on=axes, how="left")
     low, high = swept[0], swept[-1]
 
     def flag(r: pd.Series) -> str:
         if r["learned"] < 0.5:  # most seeds at the floor at the best rate: none trains
             return "**trains at no rate tried**"
+        if r["best_lr"] > r["lr"]:
+            return FLAGS["cliff"].format(cliff_from=r["best_lr"])
         return "**at the edge**" if r["lr"] in (low, high) else ""
 
     rows = [

@@ -77,7 +77,9 @@ def a2(ctx: Context) -> Section:
     offset = _offset_runs(ctx)
     sigmoid = offset[offset["activation"] == "sigmoid"]
     learned = sigmoid[sigmoid["test_acc"] > sigmoid["majority_acc"].fillna(0.1) + 0.1]
-    sat = float(learned["probe_sat_frac_end"].median()) if len(learned) else float("nan")
+    # Per depth, never pooled: the claim holds when every depth saturates (the smallest).
+    sat_by_depth = learned.groupby("depth")["probe_sat_frac_end"].agg(["median", "size"])
+    sat = float(sat_by_depth["median"].min()) if len(sat_by_depth) else float("nan")
     sat_init = float(sig["probe_sat_frac_init"].median())
     pair = ["sigmoid_centered"], ["sigmoid"]
     both, neither = outcomes.either_trained(offset, [*pair[0], *pair[1]], ["depth", "seed"])
@@ -102,6 +104,8 @@ def a2(ctx: Context) -> Section:
     verdict_vs_relu = contrast(
         shrink_runs, "activation", ["sigmoid"], ["relu"], "shrink", within=["init"]
     )
+    centred = shrink_runs[shrink_runs["activation"] == "sigmoid_centered"]
+    centred_shrink = paired_units(centred.groupby("seed")["shrink"].mean(), "seeds")
     verdict = rules.a2_sigmoid(
         verdict_shrink,
         verdict_vs_relu,
@@ -193,15 +197,27 @@ def a2(ctx: Context) -> Section:
             f"seeds: sigmoid's factor per layer ×{pow10_fmt(verdict_shrink)} "
             f"({verdict_shrink.n} {verdict_shrink.unit}), and its log10 difference from relu's "
             f"{verdict_vs_relu.fmt(signed=True)} ({verdict_vs_relu.n} {verdict_vs_relu.unit}, "
-            "paired by seed).",
+            "paired by seed)."
+            + (
+                f" σ − ½, with sigmoid's slope and a zero mean: ×{pow10_fmt(centred_shrink)} "
+                f"({centred_shrink.n} {centred_shrink.unit}). A weight gradient is the backward "
+                "signal times the layer's input: sigmoid's inputs keep the norm of their ½ mean "
+                "at every layer, σ − ½'s do not, so the weight-gradient factor measures the "
+                "slope together with the offset, not the slope alone."
+                if centred_shrink.n
+                else ""
+            ),
             measures.slope_table(acts),
             f"Saturation (outputs within 2% of 0 or 1; the claim needs at least "
-            f"{rules.SATURATED:.0%}): {sat:.1%} at the end of training in the "
-            f"{len(learned)} sigmoid runs of `sigmoid_offset` that learned (depth "
-            f"{', '.join(map(str, sorted(learned['depth'].unique().astype(int))))}; median over "
-            f"runs), against {sat_init:.2%} at init in `depth_init`'s deepest nets. So the "
-            "deep nets' gradients shrink at init, before anything saturates: that part is the "
-            "slope bound σ′ ≤ 1/4; saturation is what training drives the units into.",
+            f"{rules.SATURATED:.0%} at every depth), at the end of training in the sigmoid "
+            "runs of `sigmoid_offset` that learned, median over runs per depth: "
+            + "; ".join(
+                f"depth {int(d)}: {r['median']:.1%} ({int(r['size'])} runs)"
+                for d, r in sat_by_depth.iterrows()
+            )
+            + f"; against {sat_init:.2%} at init in `depth_init`'s deepest nets. So the deep "
+            "nets' backward signal shrinks at init, before anything saturates: that part is "
+            "the slope bound σ′ ≤ 1/4; saturation is what training drives the units into.",
             ctx.describe("sigmoid_offset"),
             "Offset against slope: σ(x) − ½ (`sigmoid_centered`) has sigmoid's slope and a zero "
             "mean, so its difference from sigmoid isolates the cost of the non-zero mean; tanh "

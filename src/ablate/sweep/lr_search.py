@@ -17,10 +17,12 @@ arm is extended by half a decade in that direction (`next_rate`), both seeds, an
 again, until its choice is interior (`edge: false`), the next rate diverged on every seed
 (`"diverged-next"`), or MAX_EXTENSIONS rates were added (`"limit"`). An arm that learns at
 no rate tried (every mean at most the majority-class share + LEARNED_MARGIN) records
-`trains: false`, `edge: "no-train"`. It is extended only where its best mean sits at an edge
-and above chance by half that margin (it partly learns there, so the rate that trains may
-lie beyond); otherwise its grid runs at its lowest rate that did not diverge, so the report
-still has its runs and says it trains at no rate.
+`trains: false`, `edge: "no-train"`. A cap on the rates tried must never be why a net does
+not train, so such an arm is extended upward until a seed diverges at the top rate (a larger
+step only diverges sooner) or MAX_EXTENSIONS rates were added; downward instead where its
+best mean sits at the bottom and above chance by half that margin (it partly learns there).
+Its grid runs at the rate where it partly learns, else at its lowest rate that did not
+diverge, so the report still has its runs and says it trains at no rate tried.
 A grid that sweeps the rate itself has no search; with `study.extend_lr` its cells (every
 axis but seed and rate) are extended the same way after the grid, recorded in
 `runs/<study>/extended_lr.json`.
@@ -201,13 +203,19 @@ def _entry(
         live = [lr for lr in tried if means[lr] is not None]
         best = choose(means)
         partly = means[best] is not None and means[best] > floor - LEARNED_MARGIN / 2
-        if not (partly and len(levels) > 1 and best in (tried[0], tried[-1])):
-            # no rate is better than another: the lowest that ran keeps the runs
-            return {**entry, "lr": (live or tried)[0], "edge": "no-train"}
-        # Above chance at an edge, below the mark: the rate that trains may lie beyond it.
-        entry["lr"], entry["edge"] = best, "no-train"
-        if len(entry["extended"]) < MAX_EXTENSIONS:
-            entry["next"] = next_rate(best, up=best == tried[-1])
+        down = partly and best == tried[0]  # above chance at the bottom: it may train below
+        # The lowest rate that ran keeps the runs, unless it partly learns at an edge.
+        at_edge = partly and best in (tried[0], tried[-1])
+        entry["lr"], entry["edge"] = best if at_edge else (live or tried)[0], "no-train"
+        top_diverged = any(score is None for score in seeds[tried[-1]].values())
+        if (
+            len(levels) > 1
+            and len(entry["extended"]) < MAX_EXTENSIONS
+            and (down or not top_diverged)
+        ):
+            # A cap on the rates tried must not be why a net does not train: up until a seed
+            # diverges (a larger step only diverges sooner), or down where it partly learns.
+            entry["next"] = next_rate(tried[0] if down else tried[-1], up=not down)
         return entry
     best = choose(means)
     lr = back_off(means, seeds, best, val_images)

@@ -160,7 +160,8 @@ def a2_sigmoid(
     `shrink`: log10 of the per-layer factor of the weight-gradient norm toward the input at
     init in the deepest sigmoid nets (below 0: it shrinks), `shrink_vs_relu` its difference
     from relu's; `sat_frac`: the share of outputs within 2% of a bound at the end of training
-    in sigmoid nets that learned (one that never trained still shows its init);
+    in sigmoid nets that learned, the smallest over depths (one that never trained still
+    shows its init);
     `centering`: per depth (the strata), accuracy of sigma - 1/2 (same slope, zero mean)
     minus sigmoid's with the seeds as units, `margin` its equivalence margin and `trained`
     per depth the runs that trained per arm, in words; `op_ratio`: log10 of sigmoid's time
@@ -180,7 +181,7 @@ def a2_sigmoid(
     cost_words = {True: "above", False: "below", None: "spans"}[cost]
     key = (
         f"gradient ×{pow10_fmt(shrink)} per layer toward the input; "
-        f"{sat_frac:.1%} saturated once trained; centred − sigmoid by depth: "
+        f"≥ {sat_frac:.1%} saturated once trained (every depth); centred − sigmoid by depth: "
         + ", ".join(f"{d}: {e.fmt(signed=True)}" for d, e in centering.items())
         + f"; sigmoid/relu op time side by side: CI {cost_words} 1"
     )

@@ -146,7 +146,7 @@ def b1_position(strata: dict[tuple[str, str], PositionStratum]) -> Verdict:
 @dataclass
 class NoiseLevel:
     """One noisy-BN amplitude, each estimate over (rate, seed) pairs: `vs_none` and
-    `vs_bn`, its test accuracy over the sweep (a run that failed counts at chance) minus
+    `vs_bn`, its test accuracy over the sweep (a run that failed counts at the floor) minus
     that of no BN and of plain BN; `drift`, log10 of the per-step shift its noise gives
     the distribution entering each nonlinearity over the shift one training step gives it
     in the net without BN (> 0: the noise moves it more than training moves no BN's)."""
@@ -159,7 +159,7 @@ class NoiseLevel:
 @dataclass(frozen=True)
 class ShapeArm:
     """BN bent to a fixed, far-from-normal shape, each estimate over (rate, seed) pairs:
-    `vs_none` and `vs_bn` in test accuracy (a failed run at chance), and `kurtosis`, its
+    `vs_none` and `vs_bn` in test accuracy (a failed run at the floor), and `kurtosis`, its
     excess kurtosis entering each nonlinearity minus BN's (> 0: less normal than BN's)."""
 
     vs_none: Estimate
