@@ -84,3 +84,18 @@ def test_cli_exits_nonzero_with_one_line_before_training(tmp_path):
 def test_no_profile_stops_a_run_for_stalling(profile):
     # A run still at ln(classes) early may leave it later: trainability is measured, not cut.
     assert compose([f"profile={profile}"]).trainer.stall_steps == 0
+
+
+def test_a_kept_composition_is_a_copy_and_follows_edits_to_conf(tmp_path, monkeypatch):
+    import shutil
+
+    from ablate import config
+
+    conf = shutil.copytree(config.CONF_DIR, tmp_path / "conf")
+    monkeypatch.setattr(config, "CONF_DIR", conf)
+    first = config.compose(["study=main"])
+    first.model.width = 999  # a caller's change stays its own
+    assert config.compose(["study=main"]).model.width != 999
+    study = conf / "study" / "main.yaml"
+    study.write_text(study.read_text() + "model:\n  width: 13\n")
+    assert config.compose(["study=main"]).model.width == 13

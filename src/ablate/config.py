@@ -7,6 +7,7 @@ registries and every number against its range, naming the bad value and the vali
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
@@ -304,7 +305,29 @@ CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 def compose(
     overrides: list[str] | None = None, config_name: str = "train", with_hydra: bool = False
 ) -> DictConfig:
-    """The config Hydra would give `python -m ablate.train <overrides>`, without running it."""
+    """The config Hydra would give `python -m ablate.train <overrides>`, without running it.
+
+    Composing takes Hydra a few tenths of a second, and planning a study asks for the same
+    config many times (its grid, search, controls and expected keys), so each composition
+    is kept for as long as no file under conf/ changes; every caller gets its own copy."""
+    key = (tuple(overrides or ()), config_name, with_hydra, _conf_state())
+    if key not in _COMPOSED:
+        _COMPOSED.clear()  # a conf/ edit makes every kept one stale
+        _COMPOSED[key] = _compose(list(key[0]), config_name, with_hydra)
+    return copy.deepcopy(_COMPOSED[key])
+
+
+_COMPOSED: dict[tuple, DictConfig] = {}
+
+
+def _conf_state() -> tuple:
+    """Each config file's path, size and modification time: changes when any file does."""
+    return tuple(
+        (str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(CONF_DIR.rglob("*.yaml"))
+    )
+
+
+def _compose(overrides: list[str], config_name: str, with_hydra: bool) -> DictConfig:
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
@@ -313,6 +336,4 @@ def compose(
     if GlobalHydra.instance().is_initialized():
         GlobalHydra.instance().clear()
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        return hydra_compose(
-            config_name, overrides=list(overrides or []), return_hydra_config=with_hydra
-        )
+        return hydra_compose(config_name, overrides=overrides, return_hydra_config=with_hydra)
