@@ -7,6 +7,7 @@ import itertools
 import pandas as pd
 import pytest
 
+from ablate.analysis.paired import paired_units
 from ablate.analysis.rules import batchnorm as rules
 from ablate.report.batchnorm import position_strata
 from ablate.report.bn_noise import noise_experiment
@@ -117,8 +118,17 @@ def test_noisy_bn_that_keeps_the_advantage_while_shifting_more_refutes_normality
     assert level.vs_none.compare() == "higher" and level.drift.mean > 0  # 0.3 vs 0.05
     assert "noisy 0.3" in text
     assert "|skewness| +0.00 [+0.00, +0.00]" in text  # 12 pairs where both finished
+    # Where no BN trains (lr 0.01-0.1, 4 seeds each), BN is 0.02 ahead and noisy BN 0.01.
+    assert "Over only the 12 (rate, seed) pairs where the net without BN trains" in text
+    assert "BN +0.020 [+0.020, +0.020]" in text and "noise 0.3 +0.010" in text
     verdict = rules.b2_why_bn(0.3, 0.1, bn_adv, {}, bn_adv, levels, bound)
     assert verdict.verdict == "refuted"
+    # A second, stronger level that does not keep the advantage is named, not dropped.
+    weak = rules.NoiseLevel(
+        paired_units([0.1, -0.1, 0.05, -0.02, 0.0, 0.01], "x"), *[level.vs_bn, level.drift]
+    )
+    verdict = rules.b2_why_bn(0.3, 0.1, bn_adv, {}, bn_adv, {**levels, 1.0: weak}, bound)
+    assert "(at amplitude 1 the advantage is not shown (" in verdict.explanation
 
 
 def test_noisy_bn_that_loses_the_advantage_supports_it_and_a_tame_noise_decides_nothing():

@@ -107,7 +107,8 @@ def noise_experiment(
         f"log10 shift ratio {lv.drift.fmt(signed=True, digits=2)}"
         for a, lv in levels.items()
     )
-    shape = shape_sentence(df)
+    shape = where_none_trains(df, [*levels, *([SKEWED] if skewed is not None else [])])
+    shape += shape_sentence(df)
     if skewed is not None:
         shape += (
             f" **Normal apart from fixed.** The `{SKEWED}` arm bends each BN output by a fixed "
@@ -163,6 +164,29 @@ def noise_experiment(
         ]
     )
     return bn_adv, levels, bound, text, skewed
+
+
+def where_none_trains(df: pd.DataFrame, arms: list[object]) -> str:
+    """Each arm minus no BN over only the (rate, seed) pairs where the net without BN
+    trains: the part of an advantage that is not just training at rates where no BN fails."""
+    none = df[(df["arm"] == "none") & df["trains"]]
+    pairs = set(zip(none["lr"], none["seed"], strict=True))
+    if not pairs:
+        return ""
+    kept = df[[(lr, seed) in pairs for lr, seed in zip(df["lr"], df["seed"], strict=True)]]
+    names = {a: a if isinstance(a, str) else f"noise {a:g}" for a in arms}
+    arm_of = {a: a if isinstance(a, str) else f"noisy {a:g}" for a in arms}
+    parts = [f"BN {rate_seed_units(kept, 'arm', 'batch', 'none', 'score').fmt(signed=True)}"]
+    parts += [
+        f"{names[a]} {rate_seed_units(kept, 'arm', arm_of[a], 'none', 'score').fmt(signed=True)}"
+        for a in arms
+    ]
+    rates = ", ".join(f"{lr:g}" for lr in sorted({lr for lr, _ in pairs}))
+    return (
+        f" Over only the {len(pairs)} {PAIRS} where the net without BN trains (lr {rates}), "
+        f"arm − no BN: {'; '.join(parts)}: what is left of each advantage once the rates "
+        "where no BN fails are set aside."
+    )
 
 
 def shape_sentence(df: pd.DataFrame) -> str:

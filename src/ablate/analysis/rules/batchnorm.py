@@ -215,11 +215,24 @@ def _normality(
     ]
     names = ", ".join(f"{a:g}" for a in sorted(unstable))
     if keep:
+        rest = [a for a in sorted(unstable) if a not in keep]
         return False, (
             f"with noise of amplitude {', '.join(f'{a:g}' for a in sorted(keep))} after "
             "BN, whose fresh draw each step moves the distribution entering the next layer "
             "more than a training step moves it without BN, the net still trains better "
-            "than without BN: a stable, normal distribution is not what BN's advantage rests on"
+            "than without BN: a stable, normal distribution is not what BN's advantage rests "
+            "on"
+            + (
+                " (at amplitude "
+                + ", ".join(
+                    f"{a:g} the advantage is {'lost' if a in lost else 'not shown'} "
+                    f"({unstable[a].vs_none.fmt(signed=True)})"
+                    for a in rest
+                )
+                + ")"
+                if rest
+                else ""
+            )
         )
     if len(lost) == len(unstable):
         return True, (
