@@ -373,7 +373,10 @@ def c2(ctx: Context) -> Section:
         "How often the first conv reads each input pixel",
     )
     accs = {(n, s): mean_ci(g["test_acc"]) for (n, s), g in df.groupby(["shift_px", "stem"])}
-    lrs = df.groupby("stem")["lr"].agg(lambda v: ", ".join(f"{x:g}" for x in sorted(set(v))))
+    rate = df.groupby(["stem", "shift_px"])["lr"].agg(
+        lambda v: ", ".join(f"{x:g}" for x in sorted(set(v)))
+    )
+    lrs = {s: f"{rate.get((s, 0), '—')} / {rate.get((s, shift), '—')}" for s in df["stem"].unique()}
     rows = [
         [
             s,
@@ -424,7 +427,7 @@ def c2(ctx: Context) -> Section:
                     "ink unread (stored / moved)",
                     "output size",
                     "FLOPs/image",
-                    "lr",
+                    "lr (stored / moved)",
                     "test accuracy, stored digits",
                     f"test accuracy, moved {shift}px",
                 ],
