@@ -148,3 +148,34 @@ def test_a5_keeps_each_activation_at_the_init_that_validates_better(tmp_path):
     assert both.verdicts[0].key_number == alone.verdicts[0].key_number
     assert "| relu | — | yes | — | kaiming |" in both.body
     assert "{kaiming, xavier} that validates better" in both.body
+
+
+def test_a4_gives_the_main_grids_leaky_minus_relu_per_init_as_context(tmp_path):
+    from ablate.report.activations import _across_inits
+
+    rows = []
+    for init, gap in (("kaiming", 0.004), ("xavier", -0.002)):
+        for norm in ("batch", "none"):
+            for down in ("maxpool", "strided_conv", "conv_layer"):
+                for seed in range(2):
+                    for act, acc in (("relu", 0.95), ("leaky_relu", 0.95 + gap)):
+                        rows.append(
+                            runs._run(
+                                "main",
+                                len(rows),
+                                seed=seed,
+                                activation=act,
+                                init=init,
+                                norm=norm,
+                                arch="plain",
+                                downsampling=down,
+                                lr=0.03,
+                                test_acc=acc + 0.001 * seed,
+                                val_acc=acc,
+                                probe_dead_frac_end=0.1 if act == "relu" else 0.0,
+                            )
+                        )
+    text = _across_inits(runs.context(rows, tmp_path))
+    assert "kaiming: +0.004" in text and "xavier: -0.002" in text and "(6 cells)" in text
+    assert "median 10%, up to 10%" in text
+    assert _across_inits(runs.context(runs.main_grid(0.02), tmp_path / "none")) == ""

@@ -7,6 +7,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from ablate.analysis.contrasts import by_stratum, contrast
+from ablate.analysis.paired import paired_diff
 from ablate.analysis.rules import activations as rules
 from ablate.analysis.rules import common
 from ablate.analysis.rules.common import MissingEvidence
@@ -240,10 +241,39 @@ def a4(ctx: Context) -> Section:
             "them). "
             f"Dead share against test accuracy over ReLU's finished runs: {rho}. "
             "A Leaky ReLU unit that is never positive still passes 1% of its gradient, so it is "
-            "not dead in the ReLU sense.",
+            "not dead in the ReLU sense." + _across_inits(ctx),
         ]
     )
     return Section("a4", "A4", body, [verdict])
+
+
+def _across_inits(ctx: Context) -> str:
+    """Context across inits (not deciding): leaky − relu in the main grid's conv cells per
+    init, each arm at its own searched rate, cells as units; pairs where either arm failed
+    or collapsed left out and counted."""
+    main = ctx.study("main", status=None)
+    if not {"relu", "leaky_relu"} <= set(main["activation"]):
+        return ""
+    pair_on = [c for c in ("norm", "downsampling", "arch", "seed") if c in main]
+    parts = []
+    for init, g in main.groupby("init", sort=True):
+        e = paired_diff(g, "activation", "leaky_relu", "relu", pair_on, drop_failed=True)
+        if e.n:
+            left = f"; {e.dropped_note()}" if e.dropped else ""
+            parts.append(f"{init}: {e.fmt(signed=True)} ({e.n} {e.unit}{left})")
+    if not parts:
+        return ""
+    relu = main[(main["activation"] == "relu") & outcomes.trained(main)]
+    dead = (
+        f"; ReLU's units never positive there: median {relu['probe_dead_frac_end'].median():.0%}"
+        f", up to {relu['probe_dead_frac_end'].max():.0%} over its runs that trained"
+        if "probe_dead_frac_end" in relu and relu["probe_dead_frac_end"].notna().any()
+        else ""
+    )
+    return (
+        " Across inits, for context (the main grid's conv nets, with and without BN, at the "
+        f"rates searched for them{dead}): leaky − relu per init, " + "; ".join(parts) + "."
+    )
 
 
 def _dead_vs_acc(runs: pd.DataFrame) -> str:
