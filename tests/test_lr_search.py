@@ -230,3 +230,12 @@ def test_an_arm_that_partly_learns_at_an_edge_is_extended_toward_it():
     jobs += two_seeds("sigmoid", beyond)
     entry = arm(build_table(levels, by, jobs), "sigmoid")
     assert entry["lr"] == 0.000316 and "next" not in entry and entry["edge"] == "no-train"
+
+
+def test_an_edge_rate_that_ties_the_best_is_extended_past():
+    levels, by = [0.01, 0.03, 0.1], ["model.activation"]
+    tied = {0.01: (0.90, 0.91), 0.03: (0.96, 0.97), 0.1: (0.97, 0.96)}
+    table = build_table(levels, by, two_seeds("relu", tied))
+    assert arm(table)["lr"] == 0.03 and pending(table) == {"model.activation=relu": 0.316}
+    beyond = build_table(levels, by, two_seeds("relu", {**tied, 0.316: (0.95, 0.95)}))
+    assert arm(beyond)["lr"] == 0.03 and pending(beyond) == {}  # worse beyond: settled

@@ -12,17 +12,18 @@ cannot show that risk. There the arm backs off to the next rate down when that r
 within one standard error of the best (binomial, on the validation images): the one-SE
 rule (Breiman et al. 1984), applied toward stability (`edge: "cliff"`, `cliff_from`).
 
-A choice at an edge of the rates tried says only that the best may lie beyond it, so the
-arm is extended by half a decade in that direction (`next_rate`), both seeds, and chooses
-again, until its choice is interior (`edge: false`), the next rate diverged on every seed
-(`"diverged-next"`), or MAX_EXTENSIONS rates were added (`"limit"`). An arm that learns at
-no rate tried (every mean at most the majority-class share + LEARNED_MARGIN) records
-`trains: false`, `edge: "no-train"`. A cap on the rates tried must never be why a net does
-not train, so such an arm is extended upward until a seed diverges at the top rate (a larger
-step only diverges sooner) or MAX_EXTENSIONS rates were added; downward instead where its
-best mean sits at the bottom and above chance by half that margin (it partly learns there).
-Its grid runs at the rate where it partly learns, else at its lowest rate that did not
-diverge, so the report still has its runs and says it trains at no rate tried.
+A choice at an edge of the rates tried (or one tied by the edge rate) says only that the
+best may lie beyond it, so the arm is extended by half a decade in that direction
+(`next_rate`), both seeds, and chooses again, until its choice is interior (`edge: false`),
+the next rate diverged on every seed (`"diverged-next"`), or MAX_EXTENSIONS rates were
+added (`"limit"`). An arm that learns at no rate tried (every mean at most the
+majority-class share + LEARNED_MARGIN) records `trains: false`, `edge: "no-train"`. A cap
+on the rates tried must never be why a net does not train, so such an arm is extended
+upward until a seed diverges at the top rate (a larger step only diverges sooner) or
+MAX_EXTENSIONS rates were added; downward instead where its best mean sits at the bottom
+and above chance by half that margin (it partly learns there). Its grid runs at the rate
+where it partly learns, else at its lowest rate that did not diverge, so the report still
+has its runs and says it trains at no rate tried.
 A grid that sweeps the rate itself has no search; with `study.extend_lr` its cells (every
 axis but seed and rate) are extended the same way after the grid, recorded in
 `runs/<study>/extended_lr.json`.
@@ -224,11 +225,21 @@ def _entry(
         entry["cliff_from"] = best
     at = tried.index(lr)
     neighbours = tried[max(at - 1, 0) : at] + tried[at + 1 : at + 2]
-    if len(levels) > 1 and lr in (tried[0], tried[-1]):
+    # An edge rate that ties the best (ties go to the lower rate) may be beaten beyond it.
+    tie = next(
+        (
+            e
+            for e in (tried[-1], tried[0])
+            if lr == best != e and means[e] is not None and math.isclose(means[e], means[best])
+        ),
+        None,
+    )
+    edge = lr if lr in (tried[0], tried[-1]) else tie
+    if len(levels) > 1 and edge is not None:
         if len(entry["extended"]) >= MAX_EXTENSIONS:
             entry["edge"] = "limit"
         else:
-            entry["next"] = next_rate(lr, up=lr == tried[-1])
+            entry["next"] = next_rate(edge, up=edge == tried[-1])
     elif any(means[n] is None and n in entry["extended"] for n in neighbours):
         entry["edge"] = "diverged-next"  # extended to a rate where every seed diverged
     return entry
