@@ -58,3 +58,24 @@ def test_a_collapsed_run_is_left_out_of_the_effect_and_counted():
     inflated = paired_diff(df, "arm", "leaky", "relu", ["lr", "seed"])
     assert inflated.n == 3 and inflated.mean > 0.2
     assert inflated.dropped == {"diverged: leaky": 1}
+
+
+def test_a_cell_where_one_seed_collapsed_is_left_out_whole():
+    # Three cells of two seeds; in cell "b" seed 1's maxpool run collapsed, and its seed 0
+    # (trained, but at the edge of training) differs wildly: it must not stand for "b".
+    rows = []
+    for cell, (d0, d1) in {"a": (-0.01, -0.012), "b": (0.3, None), "c": (-0.011, -0.009)}.items():
+        for seed, d in enumerate((d0, d1)):
+            collapsed = d is None
+            rows += [
+                {"cell": cell, "arm": "conv", "seed": seed, "test_acc": 0.6 + (d or 0.0)},
+                {"cell": cell, "arm": "pool", "seed": seed, "test_acc": 0.1 if collapsed else 0.6},
+            ]
+    df = pd.DataFrame(rows).assign(
+        status="ok",
+        classes=10,
+        test_classes_predicted=lambda d: np.where(d["test_acc"] == 0.1, 1, 10),
+    )
+    est = paired_diff(df, "arm", "conv", "pool", ["cell", "seed"], drop_failed=True)
+    assert est.unit == "cells" and est.n == 2 and est.mean == pytest.approx(-0.0105)
+    assert est.dropped == {"collapsed: pool": 1, "the other seeds of a cell where one failed": 1}

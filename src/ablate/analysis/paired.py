@@ -27,6 +27,8 @@ from ablate.analysis.stats import (
     mean_ci,
 )
 
+SURVIVOR = "the other seeds of a cell where one failed"
+
 
 def _units_estimate(
     units: np.ndarray, unit: str, dropped: Mapping[str, int], bounds: tuple[float, float] | None
@@ -78,7 +80,7 @@ def _paired_frame(
     drop_failed: bool,
 ) -> tuple[pd.DataFrame, Counter]:
     """One row per matched pair (`keys` and `d` = metric(a) - metric(b)), sorted by `keys`,
-    and the pairs left out, by reason."""
+    the pairs left out, by reason, and the keys of those pairs."""
     rows = df[df[axis].isin([a, b])]
     if drop_failed and "collapsed" not in rows.columns:
         rows = flag_collapsed(rows)
@@ -93,7 +95,7 @@ def _paired_frame(
     dropped = Counter(_label(x, y, a, b) for x, y in zip(why_a, why_b, strict=True) if x or y)
     keep = (why_a == "") & (why_b == "")
     diffs = (left[metric][keep] - right[metric][keep]).rename("d").reset_index()
-    return diffs, dropped
+    return diffs, dropped, joined.index[~keep.to_numpy()].to_frame(index=False)
 
 
 def paired_diff(
@@ -113,10 +115,11 @@ def paired_diff(
     seeds, or a single cell, the seeds (averaged over cells) are the units instead; `unit`
     says which. Pairs without a value are left out and counted in `dropped`; with
     `drop_failed`, so are pairs where either arm collapsed to one class (`floor.py`) or did
-    not finish ok: they are shown as counts, never as effects."""
+    not finish ok: they are shown as counts, never as effects. With cells as units, a cell
+    with such a pair is left out whole (its other seeds counted as SURVIVOR)."""
     keys = list(pair_on)
     bounds = ACCURACY_DIFF if is_accuracy(metric) else None
-    diffs, dropped = _paired_frame(df, axis, a, b, keys, metric, drop_failed)
+    diffs, dropped, lost = _paired_frame(df, axis, a, b, keys, metric, drop_failed)
     if diffs.empty:
         return Estimate(NAN, NAN, NAN, 0, dropped=dict(dropped))
     cells = [k for k in keys if k != seed_col]
@@ -126,6 +129,16 @@ def paired_diff(
     if has_seeds and (n_cells < 2 or n_cells < n_seeds):
         units = diffs.groupby(seed_col, sort=True)["d"].mean().to_numpy()
         return _units_estimate(units, "seeds", dropped, bounds)
+    if cells and has_seeds and len(lost):
+        # A cell whose seed failed leaves out whole: a mean over the seeds that trained
+        # would be conditioned on success (survivors only), and weigh unlike the others.
+        hit = diffs.merge(lost[cells].drop_duplicates(), on=cells, how="left", indicator=True)
+        survivors = (hit["_merge"] == "both").to_numpy()
+        if survivors.any():
+            dropped[SURVIVOR] += int(survivors.sum())
+        diffs = diffs[~survivors]
+        if diffs.empty:
+            return Estimate(NAN, NAN, NAN, 0, dropped=dict(dropped))
     if cells:
         units = diffs.groupby(cells, sort=True, dropna=False)["d"].mean().to_numpy()
     else:
@@ -187,7 +200,7 @@ def paired_on_units(
         raise ValueError(f"columns {missing} are not in the table; it has {list(df.columns)}")
     keys = [*units, *strata]
     bounds = ACCURACY_DIFF if is_accuracy(metric) else None
-    diffs, dropped = _paired_frame(df, axis, a, b, keys, metric, drop_failed)
+    diffs, dropped, _ = _paired_frame(df, axis, a, b, keys, metric, drop_failed)
     arms = df[df[axis].isin([a, b])].groupby(axis)
     sides = {arm: set(map(tuple, g[keys].itertuples(index=False))) for arm, g in arms}
     lone = len(sides.get(a, set()) ^ sides.get(b, set()))

@@ -105,8 +105,9 @@ def c3(ctx: Context) -> Section:
             ),
             "Paired differences from max-pool, matched on every other axis and seed; seeds "
             "are averaged within each cell and the cells are the units of the exact "
-            "sign-flip p-value and its interval (Holm-adjusted over the families). Pairs where "
-            "either arm collapsed to one class are left out of the effect and counted. The "
+            "sign-flip p-value and its interval (Holm-adjusted over the families). A cell where "
+            "either arm collapsed to one class or failed in any seed is left out whole and "
+            "counted (a mean over the seeds that trained would be conditioned on success). The "
             f"verdict reads `{claim}`:",
             table(
                 ["comparison", "arch", "Δ test accuracy [95% CI], p", "units", "left out"], paired
