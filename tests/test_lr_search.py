@@ -239,3 +239,13 @@ def test_an_edge_rate_that_ties_the_best_is_extended_past():
     assert arm(table)["lr"] == 0.03 and pending(table) == {"model.activation=relu": 0.316}
     beyond = build_table(levels, by, two_seeds("relu", {**tied, 0.316: (0.95, 0.95)}))
     assert arm(beyond)["lr"] == 0.03 and pending(beyond) == {}  # worse beyond: settled
+
+
+def test_an_arm_that_diverges_at_every_rate_is_extended_down():
+    levels, by = [0.01, 0.03, 0.1], ["model.activation"]
+    nan = {0.01: (None, None), 0.03: (None, None), 0.1: (None, None)}
+    table = build_table(levels, by, two_seeds("abs", nan))
+    assert arm(table, "abs")["trains"] is False
+    assert pending(table) == {"model.activation=abs": 0.00316}
+    lower = build_table(levels, by, two_seeds("abs", {**nan, 0.00316: (0.9, 0.91)}))
+    assert arm(lower, "abs")["trains"] is True and arm(lower, "abs")["lr"] == 0.00316

@@ -20,8 +20,9 @@ added (`"limit"`). An arm that learns at no rate tried (every mean at most the
 majority-class share + LEARNED_MARGIN) records `trains: false`, `edge: "no-train"`. A cap
 on the rates tried must never be why a net does not train, so such an arm is extended
 upward until a seed diverges at the top rate (a larger step only diverges sooner) or
-MAX_EXTENSIONS rates were added; downward instead where its best mean sits at the bottom
-and above chance by half that margin (it partly learns there). Its grid runs at the rate
+MAX_EXTENSIONS rates were added; downward instead where a seed diverges even at the
+lowest rate, or where its best mean sits at the bottom and above chance by half that margin
+(it partly learns there). Its grid runs at the rate
 where it partly learns, else at its lowest rate that did not diverge, so the report still
 has its runs and says it trains at no rate tried.
 A grid that sweeps the rate itself has no search; with `study.extend_lr` its cells (every
@@ -204,7 +205,9 @@ def _entry(
         live = [lr for lr in tried if means[lr] is not None]
         best = choose(means)
         partly = means[best] is not None and means[best] > floor - LEARNED_MARGIN / 2
-        down = partly and best == tried[0]  # above chance at the bottom: it may train below
+        # Above chance at the bottom, or a seed diverged even there: it may train below.
+        bottom_diverged = any(score is None for score in seeds[tried[0]].values())
+        down = (partly and best == tried[0]) or bottom_diverged
         # The lowest rate that ran keeps the runs, unless it partly learns at an edge.
         at_edge = partly and best in (tried[0], tried[-1])
         entry["lr"], entry["edge"] = best if at_edge else (live or tried)[0], "no-train"
