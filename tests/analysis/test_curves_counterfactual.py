@@ -116,3 +116,14 @@ def test_cure_counts_per_study_and_curves_judged_without_history():
     counts = cf.cure_counts(cf.cures(cf.label_runs(runs, pd.DataFrame())), "diverged")
     assert counts.loc["s", "lowering"] == 1 and counts.loc["s", "no curve"] == 1
     assert list(counts.columns) == [*cf.CURES, "no curve"]
+
+
+def test_a_divergence_is_cured_by_a_lower_rate_that_does_not_diverge_even_if_it_stalls():
+    nan = [2.3 * 2**i for i in range(20)]  # growing: diverged
+    cured, _ = _sweep({0.01: FLAT, 1.0: nan, 3.0: nan})
+    cure = cured.set_index("key")["cure"].to_dict()
+    # No rate of this net trains (0.01 stalls), yet lowering stops the divergence: what T3
+    # blames on the rate. The stalled run is still cured by no rate (T2's counterexample).
+    assert cure["k1.0"] == cure["k3.0"] == "lowering" and cure["k0.01"] == "none"
+    everywhere, _ = _sweep({0.01: nan, 1.0: nan})
+    assert set(everywhere.set_index("key")["cure"][["k0.01", "k1.0"]]) == {"none"}

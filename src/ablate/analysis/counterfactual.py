@@ -54,7 +54,10 @@ def label_runs(runs: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
 
 
 def cures(labelled: pd.DataFrame) -> pd.DataFrame:
-    """Per run, `cure`: which change of rate, all else fixed, gave a healthy curve.
+    """Per run, `cure`: which change of rate, all else fixed, cured its curve. A stalled
+    (or any other unhealthy) curve is cured by a rate whose curve is healthy; a diverged
+    one by a rate whose curve does not diverge, since that is what T3 blames on the rate
+    (a net that then trains at no rate has another fault besides, which T2 and W1 show).
     `raising` / `lowering`: only a higher / only a lower rate of its group did; `either`:
     both did; `none`: other rates were tried and none did; `untested`: its group has no
     other rate. Healthy runs get ''."""
@@ -62,6 +65,7 @@ def cures(labelled: pd.DataFrame) -> pd.DataFrame:
     cols = [c for c in CONFIG if c in labelled.columns]
     for _, group in labelled.groupby(cols, dropna=False, sort=False):
         healthy = group.loc[group["curve"] == "healthy", "lr"]
+        finite = group.loc[group["curve"] != "diverged", "lr"]
         rates = group["lr"].nunique()
         for idx, row in group.iterrows():
             if row["curve"] == "healthy":
@@ -69,7 +73,8 @@ def cures(labelled: pd.DataFrame) -> pd.DataFrame:
             elif rates < 2:
                 cure = "untested"
             else:
-                up, down = (healthy > row["lr"]).any(), (healthy < row["lr"]).any()
+                good = finite if row["curve"] == "diverged" else healthy
+                up, down = (good > row["lr"]).any(), (good < row["lr"]).any()
                 cure = {
                     (True, True): "either",
                     (True, False): "raising",

@@ -205,10 +205,16 @@ def _lr_section(ctx: Context, qid: str, kind: str) -> Section:
         f"**Does changing only the rate cure a `{kind}` curve?** Runs that differ only in "
         "the rate (same study, config and seed: the lr_range and bn sweeps, and each tuned "
         "arm's rate search on seeds 0 and 1 with its extensions) form a group. Per study, the "
-        f"`{kind}` runs by which change of rate gave a `healthy` curve in their group: only "
-        "a higher rate (raising), only a lower one (lowering), both (either), none of the "
-        "rates tried, or no other rate tried (untested; most grid runs of tuned studies, "
-        f"which train at one rate). The claim predicts {claimed}.",
+        f"`{kind}` runs by which change of rate gave "
+        + (
+            "a curve that does not diverge (what the claim blames on the rate; whether the "
+            "net then trains is T2's and W1's question)"
+            if kind == "diverged"
+            else "a `healthy` curve"
+        )
+        + " in their group: only a higher rate (raising), only a lower one (lowering), both "
+        "(either), none of the rates tried, or no other rate tried (untested; most grid runs "
+        f"of tuned studies, which train at one rate). The claim predicts {claimed}.",
         _cure_table(labelled, kind),
     ]
     if qid == "T2":
