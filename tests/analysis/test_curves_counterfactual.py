@@ -127,3 +127,10 @@ def test_a_divergence_is_cured_by_a_lower_rate_that_does_not_diverge_even_if_it_
     assert cure["k1.0"] == cure["k3.0"] == "lowering" and cure["k0.01"] == "none"
     everywhere, _ = _sweep({0.01: nan, 1.0: nan})
     assert set(everywhere.set_index("key")["cure"][["k0.01", "k1.0"]]) == {"none"}
+
+
+def test_a_loss_that_blew_up_and_fell_back_is_diverged():
+    spike = [2.3] * 10 + [2.7e16, 1e5, 40.0] + [2.3] * 20  # back on the plateau at the end
+    assert classify(spike, "ok", guessing=True) == "diverged"
+    bumpy = [2.3] * 10 + [9.0] + list(np.linspace(2.0, 0.2, 20))  # under 10x: still healthy
+    assert classify(bumpy, "ok") == "healthy"

@@ -18,6 +18,7 @@ MIN_WINDOW = 3  # ...and at least 3 points each
 STALL_NOISE = 2.0  # a total fall within 2 sds of the batch noise...
 STALL_SHARE = 0.10  # ...and under 10% of the first window's loss: the loss barely changed
 GROWTH = 1.5  # a curve whose last window is 50% above its first is diverging
+BLOWUP = 10.0  # a logged loss an order of magnitude above the first window blew up
 MAD_TO_SD = 1.4826  # a normal sample's sd from its median absolute deviation
 CLASSES = ("healthy", "stalled", "chance", "diverged")
 
@@ -48,7 +49,9 @@ def total_fall(losses: Sequence[float]) -> float:
 
 def classify(losses: Sequence[float], status: str, guessing: bool = False) -> str:
     """One run's class, the first rule that applies:
-    `diverged`: stopped as diverged, a NaN/inf loss, or the last window 1.5x above the first;
+    `diverged`: stopped as diverged, a NaN/inf loss, the last window 1.5x above the first,
+    or a logged loss 10x above the first window (it blew up, even if the decaying rate then
+    let it fall back to a plateau);
     `stalled`: the total fall is within 2 batch-noise sds and under 10% of the first
     window's loss (barely changed: a spiky curve that fell to ~0 has a large noise, not a
     stall);
@@ -63,7 +66,7 @@ def classify(losses: Sequence[float], status: str, guessing: bool = False) -> st
         return "diverged" if status != "ok" else "chance" if guessing else "healthy"
     first = float(np.mean(raw[: _width(len(raw))]))
     fall = total_fall(raw)
-    if first - fall > GROWTH * first:
+    if first - fall > GROWTH * first or max(raw) > BLOWUP * first:
         return "diverged"
     flat = fall <= STALL_NOISE * batch_noise(raw) and fall < STALL_SHARE * first
     if flat and len(raw) >= 2 * MIN_WINDOW:  # the noise needs a few differences

@@ -227,8 +227,10 @@ def a2(ctx: Context) -> Section:
             table(["depth", "activation", "lr", "trained", "test accuracy [95% CI]"], offset_rows),
             "σ(x) − ½ minus sigmoid per depth, the seeds as units, p Holm-adjusted across the "
             "depths (equivalence margin "
-            f"±{margin:.3f}, {common.ERROR_SHARE:.0%} of the control's error rate): "
-            + rules.strata_text(centering, margin, "depth")
+            f"±{margin:.3f}, {common.ERROR_SHARE:.0%} of the control's error rate; a "
+            "difference whose whole CI lies within it is no cost worth the name, even where "
+            "it excludes 0): "
+            + rules.strata_text(centering, margin, "depth", rules.practical)
             + f". {neither} (depth, seed) pair{'s' if neither != 1 else ''} where neither arm "
             "trained are left out (two failures do not say which is better; the table counts "
             "them). Where depths disagree the verdict names them rather than pool them.",

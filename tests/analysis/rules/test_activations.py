@@ -215,3 +215,10 @@ def test_a5_names_what_else_matters():
     assert "relu ahead in 16 of 18" in verdict.key_number
     small = _a5(sparse=Estimate(-0.1, -0.15, -0.05, 6, unit="seeds"))
     assert "speeds training, by less than ×1.25" in small.explanation
+
+
+def test_a_real_difference_within_the_margin_is_no_cost_worth_the_name():
+    small = Estimate(0.005, 0.002, 0.008, 12, p=0.008, unit="seeds")
+    assert activations.reading(small, 0.016) == "higher"
+    assert activations.practical(small, 0.016) == "none"
+    assert activations.practical(UP, 0.01) == "higher"

@@ -4,7 +4,7 @@ A4 leaky ReLU, A5 why ReLU works."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from ablate.analysis.power import power_n
 from ablate.analysis.rules.common import (
@@ -44,6 +44,15 @@ def reading(est: Estimate, margin: float = 0.0) -> str:
     return "unclear"
 
 
+def practical(est: Estimate, margin: float) -> str:
+    """`reading`, but a difference whose whole CI lies within ±margin reads `none` even
+    where it excludes 0: for a claim that a choice *costs* accuracy, a real effect smaller
+    than the margin is no cost worth the name (the margin says how large one must be)."""
+    if margin > 0 and est.n > 1 and -margin <= est.lo and est.hi <= margin:
+        return "none"
+    return reading(est, margin)
+
+
 def mixed(readings: Mapping[object, str], want: str | None = None) -> bool:
     """Strata disagree: resolved effects of opposite sign, or (with `want`, the reading the
     claim predicts) the claim resolved true in one stratum and resolved false (the opposite
@@ -58,10 +67,15 @@ def mixed(readings: Mapping[object, str], want: str | None = None) -> bool:
 WORDS = {"higher": "higher", "lower": "lower", "none": "no effect", "unclear": "unclear"}
 
 
-def strata_text(estimates: Mapping[object, Estimate], margin: float, name: str) -> str:
+def strata_text(
+    estimates: Mapping[object, Estimate],
+    margin: float,
+    name: str,
+    read: Callable[[Estimate, float], str] = reading,
+) -> str:
     """'depth 2: no effect (+0.001 [-0.004, +0.006], 6 seeds); depth 5: higher (...)'."""
     return "; ".join(
-        f"{name} {k}: {WORDS[reading(e, margin)]} ({e.fmt(signed=True)}, {e.n} {e.unit})"
+        f"{name} {k}: {WORDS[read(e, margin)]} ({e.fmt(signed=True)}, {e.n} {e.unit})"
         for k, e in estimates.items()
     )
 
@@ -169,7 +183,7 @@ def a2_sigmoid(
     ("costlier": the CI lies above 1): a magnitude timed on one machine does not carry to
     another, so none is claimed."""
     trained = dict(trained or {})
-    readings = {d: reading(e, margin) for d, e in centering.items()}
+    readings = {d: practical(e, margin) for d, e in centering.items()}
     split = mixed(readings, "higher")
     numbers = {
         "shrink_per_layer": 10**shrink.mean,
