@@ -59,6 +59,19 @@ def _shrink_runs(ctx: Context, offset: pd.DataFrame) -> tuple[pd.DataFrame, str]
     ), f"sigmoid_offset, {int(deepest['depth'].max())} hidden layers"
 
 
+def _exp_text(ctx: Context) -> str:
+    """What the op timing can and cannot say about exp(): an activation without exp() that
+    costs as much over relu as sigmoid does says the cost is not exp()'s alone."""
+    if ctx.cost.empty or "abs" not in set(ctx.cost["activation"]):
+        return ""
+    sig, no_exp = measures.cost_ratio(ctx, "sigmoid"), measures.cost_ratio(ctx, "abs")
+    return (
+        f"The timing shows sigmoid costing more than relu (×{pow10_fmt(sig)}), not that exp() "
+        f"is why: abs, one comparison and no exp(), costs ×{pow10_fmt(no_exp)} relu's on the "
+        "same tensor."
+    )
+
+
 def a2(ctx: Context) -> Section:
     study = ctx.study("depth_init")
     df = _deepest(study)
@@ -253,6 +266,7 @@ def a2(ctx: Context) -> Section:
                 ],
                 rows,
             ),
+            _exp_text(ctx),
             "The notes say sigmoid and another activation both squash to [0, 1]: in the table "
             "only sigmoid does; tanh spans [-1, 1] and ReLU is unbounded above.",
         ]
