@@ -134,3 +134,8 @@ def test_a_loss_that_blew_up_and_fell_back_is_diverged():
     assert classify(spike, "ok", guessing=True) == "diverged"
     bumpy = [2.3] * 10 + [9.0] + list(np.linspace(2.0, 0.2, 20))  # under 10x: still healthy
     assert classify(bumpy, "ok") == "healthy"
+
+
+def test_a_blow_up_inside_the_first_window_is_diverged():
+    early = [2.3, 2.3, 2.7e16, 1e9] + [2.3] * 30  # the first window's mean is the blow-up
+    assert classify(early, "ok", guessing=True) == "diverged"
