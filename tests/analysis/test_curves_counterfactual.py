@@ -139,3 +139,9 @@ def test_a_loss_that_blew_up_and_fell_back_is_diverged():
 def test_a_blow_up_inside_the_first_window_is_diverged():
     early = [2.3, 2.3, 2.7e16, 1e9] + [2.3] * 30  # the first window's mean is the blow-up
     assert classify(early, "ok", guessing=True) == "diverged"
+
+
+def test_a_fast_fall_then_noise_is_not_a_blow_up():
+    # A spike 50x the early low but 2x the start: the start is the reference.
+    fast = [2.3, 0.3, 0.1, *np.linspace(0.1, 0.06, 15), 5.0, *np.linspace(0.06, 0.05, 15)]
+    assert classify(fast, "ok") == "healthy"

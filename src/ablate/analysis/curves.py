@@ -50,9 +50,8 @@ def total_fall(losses: Sequence[float]) -> float:
 def classify(losses: Sequence[float], status: str, guessing: bool = False) -> str:
     """One run's class, the first rule that applies:
     `diverged`: stopped as diverged, a NaN/inf loss, the last window 1.5x above the first,
-    or a logged loss 10x above the lowest of the first window (it blew up, even if the
-    decaying rate then let it fall back to a plateau; the lowest, as a blow-up may start
-    inside the first window);
+    or a logged loss 10x above the first one, the loss before any step (it blew up, even if
+    the decaying rate then let it fall back to a plateau);
     `stalled`: the total fall is within 2 batch-noise sds and under 10% of the first
     window's loss (barely changed: a spiky curve that fell to ~0 has a large noise, not a
     stall);
@@ -67,7 +66,7 @@ def classify(losses: Sequence[float], status: str, guessing: bool = False) -> st
         return "diverged" if status != "ok" else "chance" if guessing else "healthy"
     first = float(np.mean(raw[: _width(len(raw))]))
     fall = total_fall(raw)
-    if first - fall > GROWTH * first or max(raw) > BLOWUP * min(raw[: _width(len(raw))]):
+    if first - fall > GROWTH * first or max(raw) > BLOWUP * raw[0]:
         return "diverged"
     flat = fall <= STALL_NOISE * batch_noise(raw) and fall < STALL_SHARE * first
     if flat and len(raw) >= 2 * MIN_WINDOW:  # the noise needs a few differences
