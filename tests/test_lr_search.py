@@ -249,3 +249,10 @@ def test_an_arm_that_diverges_at_every_rate_is_extended_down():
     assert pending(table) == {"model.activation=abs": 0.00316}
     lower = build_table(levels, by, two_seeds("abs", {**nan, 0.00316: (0.9, 0.91)}))
     assert arm(lower, "abs")["trains"] is True and arm(lower, "abs")["lr"] == 0.00316
+
+
+def test_an_arm_whose_runs_failed_without_diverging_is_not_extended_down():
+    levels, by = [0.01, 0.03, 0.1], ["model.activation"]
+    jobs = [result(lr, "abs", None, "failed", seed) for lr in levels for seed in (0, 1)]
+    table = build_table(levels, by, jobs)
+    assert arm(table, "abs")["trains"] is False and pending(table) == {}

@@ -133,13 +133,17 @@ def build_table(
     found: dict[str, dict[str, Any]] = {}
     seeds = sorted({int(cfg.seed) for cfg, _ in jobs})
     for cfg, result in jobs:
-        arm = found.setdefault(arm_id(arm_of(cfg, by)), {"seeds": {}, "floor": 0.0})
+        arm = found.setdefault(
+            arm_id(arm_of(cfg, by)), {"seeds": {}, "floor": 0.0, "diverged": set()}
+        )
         ok = result is not None and result.get("status") == "ok"
         per_seed = arm["seeds"].setdefault(float(cfg.optim.lr), {})
         per_seed[str(cfg.seed)] = result.get("val_acc") if ok else None
         arm["floor"] = max(arm["floor"], _floor(result))
+        if result is not None and result.get("status") == "diverged":
+            arm["diverged"].add(float(cfg.optim.lr))
     arms = {
-        name: _entry(sorted(levels), arm["seeds"], arm["floor"], val_images)
+        name: _entry(sorted(levels), arm["seeds"], arm["floor"], val_images, arm["diverged"])
         for name, arm in found.items()
     }
     return {
@@ -190,6 +194,7 @@ def _entry(
     seeds: dict[float, dict[str, float | None]],
     floor: float,
     val_images: int | None,
+    diverged: set[float] = frozenset(),
 ):
     means = {lr: mean_score(list(per_seed.values())) for lr, per_seed in seeds.items()}
     tried = sorted(means)
@@ -205,9 +210,9 @@ def _entry(
         live = [lr for lr in tried if means[lr] is not None]
         best = choose(means)
         partly = means[best] is not None and means[best] > floor - LEARNED_MARGIN / 2
-        # Above chance at the bottom, or a seed diverged even there: it may train below.
-        bottom_diverged = any(score is None for score in seeds[tried[0]].values())
-        down = (partly and best == tried[0]) or bottom_diverged
+        # Above chance at the bottom, or a seed diverged even there: it may train below
+        # (a run that failed for another reason, e.g. an error, says nothing of the rate).
+        down = (partly and best == tried[0]) or tried[0] in diverged
         # The lowest rate that ran keeps the runs, unless it partly learns at an edge.
         at_edge = partly and best in (tried[0], tried[-1])
         entry["lr"], entry["edge"] = best if at_edge else (live or tried)[0], "no-train"
