@@ -33,24 +33,25 @@ def _all_true(*values: bool | None) -> bool | None:
     return True if all(v is True for v in values) else None
 
 
+def _inside(est: Estimate, margin: float) -> bool:
+    """The whole CI lies within ±margin (a margin of 0 never holds one)."""
+    return margin > 0 and est.n > 1 and -margin <= est.lo and est.hi <= margin
+
+
 def reading(est: Estimate, margin: float = 0.0) -> str:
     """`higher` / `lower` (the difference is resolved), `none` (its whole CI lies within
     ±margin: no effect larger than the margin) or `unclear`."""
     side = est.compare()
     if side != "overlap":
         return side
-    if margin > 0 and est.n > 1 and -margin <= est.lo and est.hi <= margin:
-        return "none"
-    return "unclear"
+    return "none" if _inside(est, margin) else "unclear"
 
 
 def practical(est: Estimate, margin: float) -> str:
     """`reading`, but a difference whose whole CI lies within ±margin reads `none` even
     where it excludes 0: for a claim that a choice *costs* accuracy, a real effect smaller
     than the margin is no cost worth the name (the margin says how large one must be)."""
-    if margin > 0 and est.n > 1 and -margin <= est.lo and est.hi <= margin:
-        return "none"
-    return reading(est, margin)
+    return "none" if _inside(est, margin) else reading(est, margin)
 
 
 def mixed(readings: Mapping[object, str], want: str | None = None) -> bool:
