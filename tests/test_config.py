@@ -99,3 +99,17 @@ def test_a_kept_composition_is_a_copy_and_follows_edits_to_conf(tmp_path, monkey
     study = conf / "study" / "main.yaml"
     study.write_text(study.read_text() + "model:\n  width: 13\n")
     assert config.compose(["study=main"]).model.width == 13
+
+
+def test_compositions_are_kept_side_by_side(monkeypatch):
+    """Planning alternates between configs (one per level checked): each is composed once."""
+    from ablate import config
+
+    calls: list[list[str]] = []
+    real = config._compose
+    monkeypatch.setattr(config, "_compose", lambda o, *a: calls.append(o) or real(o, *a))
+    monkeypatch.setattr(config, "_COMPOSED", {})
+    for _ in range(3):
+        config.compose(["study=main"])
+        config.compose(["study=bn"])
+    assert calls == [["study=main"], ["study=bn"]]

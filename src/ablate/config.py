@@ -310,14 +310,17 @@ def compose(
     Composing takes Hydra a few tenths of a second, and planning a study asks for the same
     config many times (its grid, search, controls and expected keys), so each composition
     is kept for as long as no file under conf/ changes; every caller gets its own copy."""
-    key = (tuple(overrides or ()), config_name, with_hydra, _conf_state())
+    state = _conf_state()
+    if _COMPOSED.get("state") != state:  # a conf/ edit makes every kept one stale
+        _COMPOSED.clear()
+        _COMPOSED["state"] = state
+    key = (tuple(overrides or ()), config_name, with_hydra)
     if key not in _COMPOSED:
-        _COMPOSED.clear()  # a conf/ edit makes every kept one stale
         _COMPOSED[key] = _compose(list(key[0]), config_name, with_hydra)
     return copy.deepcopy(_COMPOSED[key])
 
 
-_COMPOSED: dict[tuple, DictConfig] = {}
+_COMPOSED: dict[Any, Any] = {}
 
 
 def _conf_state() -> tuple:

@@ -142,9 +142,12 @@ def _multirun(
     """One Hydra multirun of `grid`. Hydra's sweeper would first compose every job's config
     in this process, serially, while the workers wait (about 0.1 s a job, minutes over the
     pipeline); `check_grid` has already validated every level, and each worker composes its
-    own job, so that second check is skipped."""
+    own job, so that second check is skipped. Each job's config comes from
+    `KeptConfigLoader`: one composition per kind of job, not one per job."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra._internal.hydra import Hydra
 
+    from ablate.sweep.kept_config import KeptConfigLoader
     from ablate.train import main
 
     argv = ["ablate.train", "-m", f"profile={profile}", f"study={study}", f"wandb={wandb}"]
@@ -152,7 +155,13 @@ def _multirun(
     argv += [*fixed, *(f"{key}={value}" for key, value in grid.items()), *extra]
     saved, sys.argv = sys.argv, argv
     try:
-        with mock.patch.object(BasicSweeper, "validate_batch_is_legal", lambda self, batch: None):
+        with (
+            mock.patch.object(BasicSweeper, "validate_batch_is_legal", lambda self, batch: None),
+            mock.patch("hydra._internal.hydra.ConfigLoaderImpl", KeptConfigLoader),
+            # `-m` decides the mode: no config of this project sets `hydra.mode`, so Hydra's
+            # own look (one more composition of the whole sweep) would find None
+            mock.patch.object(Hydra, "get_mode", lambda self, config_name, overrides: None),
+        ):
             main()
     finally:
         sys.argv = saved
@@ -206,8 +215,8 @@ def run_sweep(
             phase(total)
             _multirun(profile, study, wandb, search, fixed, extra, reuse_runs)
             while todo := write_search_table(profile, study, search, job_level):
-                for arm_grid in todo:
-                    phase(check_grid(profile, study, expand(arm_grid), job_level))
+                for arm_grid in todo:  # levels checked above; only the rate is new
+                    phase(_count(arm_grid))
                     _multirun(profile, study, wandb, arm_grid, fixed, extra, reuse_runs)
         total = check_grid(profile, study, expand(grid), job_level)
         print(f"sweep {study} ({profile}): {total} runs over " + ", ".join(grid), file=sys.stderr)
@@ -216,14 +225,20 @@ def run_sweep(
         extend = _extends(compose([f"profile={profile}", f"study={study}", *fixed]), grid)
         while extend and (todo := write_extension_table(profile, study, grid, job_level)):
             for cell_grid in todo:
-                phase(check_grid(profile, study, expand(cell_grid), job_level))
+                phase(_count(cell_grid))
                 _multirun(profile, study, wandb, cell_grid, fixed, extra, reuse_runs)
         for control in control_grids(profile, study, seeds, overrides):
-            count = math.prod(len(v) for v in expand(control).values())
+            count = _count(control)
             print(f"sweep {study} ({profile}): {count} more control runs", file=sys.stderr)
             phase(count)
             _multirun(profile, study, wandb, control, fixed, extra, reuse_runs)
     return total
+
+
+def _count(grid: dict[str, str]) -> int:
+    """The number of jobs of a grid whose levels were checked already (an arm or cell of a
+    checked grid at a rate the search chose): composing each again would cost seconds."""
+    return math.prod(len(v) for v in expand(grid).values())
 
 
 def _extends(cfg: Any, grid: dict[str, str]) -> bool:
