@@ -297,3 +297,25 @@ def test_control_seeds_of_a_rate_sweep_go_to_the_best_validated_rate(monkeypatch
     monkeypatch.setattr("ablate.training.run.run_dir", lambda cfg: Path(f"x@{cfg.optim.lr}"))
     (after,) = control_grids("smoke", "bn", None, more)
     assert after["optim.lr"] == "0.03" and after["seed"] == "range(1,3)"
+
+
+def test_only_the_unfinished_part_of_a_grid_is_launched(tmp_path):
+    from ablate.sweep.grid import _jobs, unfinished
+    from ablate.training.run import run_dir
+
+    grid = {"model.activation": "relu,tanh", "seed": "range(0,2)"}
+    fixed = [f"runs_dir={tmp_path}", "optim.lr=0.1"]
+    assert unfinished("smoke", "main", grid, fixed) == [grid]
+
+    def finish(activation: str, status: str) -> None:
+        for levels, cfg in _jobs("smoke", "main", grid, fixed):
+            if levels["model.activation"] == activation:
+                run_dir(cfg).mkdir(parents=True, exist_ok=True)
+                (run_dir(cfg) / "result.json").write_text(json.dumps({"status": status}))
+
+    finish("relu", "ok")
+    assert unfinished("smoke", "main", grid, fixed) == [dict(grid, **{"model.activation": "tanh"})]
+    finish("tanh", "failed")  # a failed run is tried again
+    assert unfinished("smoke", "main", grid, fixed) == [dict(grid, **{"model.activation": "tanh"})]
+    finish("tanh", "diverged")
+    assert unfinished("smoke", "main", grid, fixed) == []

@@ -207,32 +207,62 @@ def run_sweep(
     job_level = [*fixed, *(o for o in extra if not o.lstrip("+~").startswith("hydra"))]
     search = search_grid(profile, study, seeds, overrides)
     with sigterm_as_ctrl_c(), _progress_phases() as phase:  # interrupted: workers stop too
+
+        def launch(part: dict[str, str]) -> None:
+            for todo in unfinished(profile, study, part, job_level):
+                phase(_count(todo))
+                _multirun(profile, study, wandb, todo, fixed, extra, reuse_runs)
+
         if search is not None:
             levels = expand(search)
             first_rate = levels["optim.lr"][0]
             total = check_grid(profile, study, levels, [*job_level, f"optim.lr={first_rate}"])
             print(f"sweep {study} ({profile}): rate search, {total} runs", file=sys.stderr)
-            phase(total)
-            _multirun(profile, study, wandb, search, fixed, extra, reuse_runs)
+            launch(search)
             while todo := write_search_table(profile, study, search, job_level):
                 for arm_grid in todo:  # levels checked above; only the rate is new
-                    phase(_count(arm_grid))
-                    _multirun(profile, study, wandb, arm_grid, fixed, extra, reuse_runs)
+                    launch(arm_grid)
         total = check_grid(profile, study, expand(grid), job_level)
         print(f"sweep {study} ({profile}): {total} runs over " + ", ".join(grid), file=sys.stderr)
-        phase(total)
-        _multirun(profile, study, wandb, grid, fixed, extra, reuse_runs)
+        launch(grid)
         extend = _extends(compose([f"profile={profile}", f"study={study}", *fixed]), grid)
         while extend and (todo := write_extension_table(profile, study, grid, job_level)):
             for cell_grid in todo:
-                phase(_count(cell_grid))
-                _multirun(profile, study, wandb, cell_grid, fixed, extra, reuse_runs)
+                launch(cell_grid)
         for control in control_grids(profile, study, seeds, overrides):
-            count = _count(control)
-            print(f"sweep {study} ({profile}): {count} more control runs", file=sys.stderr)
-            phase(count)
-            _multirun(profile, study, wandb, control, fixed, extra, reuse_runs)
+            print(
+                f"sweep {study} ({profile}): {_count(control)} more control runs", file=sys.stderr
+            )
+            launch(control)
     return total
+
+
+def unfinished(
+    profile: str, study: str, grid: dict[str, str], fixed: Sequence[str] = ()
+) -> list[dict[str, str]]:
+    """The parts of `grid` to launch: none when every job has finished, else the grid, or
+    the grid split by the levels of one axis where that leaves finished levels out (a grid
+    whose search already ran half its cells). A finished job would only be skipped by its
+    worker, after a second or so of dispatch and composition; a sweep started again after an
+    edit to its planning code skips thousands."""
+    from ablate.training.run import FINISHED, read_result, run_dir
+
+    jobs = list(_jobs(profile, study, grid, fixed))
+    if jobs and jobs[0][1].rerun:
+        return [grid]
+    todo = [
+        (levels, (read_result(run_dir(cfg)) or {}).get("status") not in FINISHED)
+        for levels, cfg in jobs
+    ]
+    if not any(left for _, left in todo):
+        return []
+    best, parts = len(todo), [grid]
+    for axis, values in expand(grid).items():
+        open_levels = [v for v in values if any(left and lv[axis] == v for lv, left in todo)]
+        size = len(todo) // len(values) * len(open_levels)
+        if size < best:
+            best, parts = size, [dict(grid, **{axis: v}) for v in open_levels]
+    return parts
 
 
 def _count(grid: dict[str, str]) -> int:
