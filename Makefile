@@ -27,5 +27,6 @@ lint: $(STAMP)
 	$(BIN)/ruff check src pipelines tests
 	$(BIN)/ruff format --check src pipelines tests
 
+# Two workers, one file at a time each: the pipeline's end-to-end files start first.
 test: lint $(RAY_STAMP)
-	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest
+	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest -n 2 --dist loadfile

@@ -14,6 +14,22 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("WANDB_MODE", "disabled")
 
 
+# The files that run the real pipeline, longest first: collected first, so that with two
+# workers (`make test`) they start at once while the other worker takes the fast tests.
+SLOW_FIRST = (
+    "test_pipeline_e2e.py",
+    "test_code_changes.py",
+    "test_dvc_experiment.py",
+    "test_gpu_profile_e2e.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow files first, each file's tests kept together and in their order (a stable sort)."""
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FIRST)))
+
+
 @pytest.fixture(scope="session")
 def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One data cache for the session: preparing a split is deterministic, so it is shared."""
