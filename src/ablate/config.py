@@ -310,20 +310,20 @@ def compose(
     Composing takes Hydra a few tenths of a second, and planning a study asks for the same
     config many times (its grid, search, controls and expected keys), so each composition
     is kept for as long as no file under conf/ changes; every caller gets its own copy."""
-    state = _conf_state()
-    if _COMPOSED.get("state") != state:  # a conf/ edit makes every kept one stale
-        _COMPOSED.clear()
-        _COMPOSED["state"] = state
+    state = conf_state()
+    if state not in _COMPOSED:
+        _COMPOSED.clear()  # a conf/ edit makes every kept one stale
+    kept = _COMPOSED.setdefault(state, {})
     key = (tuple(overrides or ()), config_name, with_hydra)
-    if key not in _COMPOSED:
-        _COMPOSED[key] = _compose(list(key[0]), config_name, with_hydra)
-    return copy.deepcopy(_COMPOSED[key])
+    if key not in kept:
+        kept[key] = _compose(list(key[0]), config_name, with_hydra)
+    return copy.deepcopy(kept[key])
 
 
-_COMPOSED: dict[Any, Any] = {}
+_COMPOSED: dict[tuple, dict[tuple, DictConfig]] = {}  # conf/ state -> kept compositions
 
 
-def _conf_state() -> tuple:
+def conf_state() -> tuple:
     """Each config file's path, size and modification time: changes when any file does."""
     return tuple(
         (str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(CONF_DIR.rglob("*.yaml"))

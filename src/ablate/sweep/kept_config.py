@@ -27,7 +27,7 @@ class KeptConfigLoader(ConfigLoaderImpl):
     a launcher's worker processes get their loader anew with each job)."""
 
     def load_sweep_config(self, master_config: DictConfig, sweep_overrides: list[str]) -> Any:
-        from ablate.config import _conf_state
+        from ablate.config import conf_state
 
         parsed = OverridesParser.create().parse_overrides(list(sweep_overrides))
         if any(o.is_hydra_override() for o in parsed):
@@ -35,7 +35,7 @@ class KeptConfigLoader(ConfigLoaderImpl):
         plain = [o for o in parsed if self._plain(o)]
         kind = tuple(o.key_or_group if o in plain else o.input_line for o in parsed)
         hydra_overrides = tuple(OmegaConf.to_container(master_config.hydra.overrides.hydra))
-        key = (master_config.hydra.job.config_name, hydra_overrides, kind, _conf_state())
+        key = (master_config.hydra.job.config_name, hydra_overrides, kind, conf_state())
         if key not in _KEPT:
             cfg = super().load_sweep_config(master_config, sweep_overrides)
             _KEPT[key] = copy.deepcopy(cfg)
