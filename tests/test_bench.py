@@ -32,3 +32,23 @@ def test_the_plain_loop_trains_the_runs_step_budget(tmp_path):
 
     cfg = _cfg(tmp_path / "runs", "profile=smoke", "trainer.max_steps=7", "model.stages=2")
     assert plain_loop(cfg)["steps"] == 7  # the same work as a run, not max_epochs of it
+
+
+def test_noop_repro_runs_nothing_where_the_pipeline_has_work(tmp_path, monkeypatch):
+    import os
+    import stat
+
+    from ablate.bench.cpu import noop_repro
+
+    calls = tmp_path / "calls"
+    fake = tmp_path / "bin" / "dvc"  # records its arguments; status says "not up to date"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n[ "$1" = status ] && exit 1\nexit 0\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    (tmp_path / "dvc.lock").write_text("")
+    assert noop_repro(reps=2, repo=tmp_path) is None
+    assert calls.read_text().split("\n")[:-1] == ["status --quiet"]  # no repro ran
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {calls}\nexit 0\n')  # now up to date
+    assert noop_repro(reps=2, repo=tmp_path) is not None
+    assert calls.read_text().count("repro") == 2
