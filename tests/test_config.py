@@ -46,6 +46,7 @@ def test_default_config_is_valid():
         ("study.name=/tmp/x", "study.name='/tmp/x' must be a plain folder name"),
         ("probes.shifts=[2,0]", "0] must be positive pixel counts"),
         ("model.norm_noise=-0.1", "model.norm_noise=-0.1 must be >= 0"),
+        ("data.image_size=0", "data.image_size=0 must be a positive number"),
     ],
 )
 def test_bad_value_is_named(override, message):

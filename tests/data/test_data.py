@@ -141,3 +141,27 @@ def test_shift_px_moves_every_split_down_and_right(data_root):
         x = moved.tensors[split][0]  # the training tensors are the moved images too
         assert torch.allclose(x[..., :2, :], moved.background.expand_as(x[..., :2, :]))
         assert not torch.equal(x, stored.tensors[split][0])
+
+
+def test_image_size_resamples_every_split_before_the_shift(data_root):
+    from dataclasses import replace
+
+    import torch
+
+    from ablate.data.translate import resize_images
+
+    flat = np.full((2, 28, 28, 1), 200, np.uint8)
+    assert np.allclose(resize_images(flat, 16), 200)  # a uniform image stays uniform
+    cfg = DataConfig(name="digits", root=str(data_root))
+    stored, small = TensorDataModule(cfg), TensorDataModule(replace(cfg, image_size=4))
+    both = TensorDataModule(replace(cfg, image_size=4, shift_px=1))
+    for dm in (stored, small, both):
+        dm.setup()
+    assert stored.input_shape == (1, 8, 8) and small.input_shape == (1, 4, 4)
+    for split in ("train", "val", "test"):
+        a, b = stored.raw(split), small.raw(split)
+        assert b.shape[-2:] == (4, 4) and b.min() >= 0 and b.max() <= 1
+        # the same digits, smaller: each image's ink is kept (up to the edge's weights)
+        assert torch.allclose(b.mean(dim=(1, 2, 3)), a.mean(dim=(1, 2, 3)), atol=0.03)
+        # the shift counts pixels of the resampled image
+        assert torch.equal(both.raw(split)[..., 1:, 1:], b[..., :-1, :-1])

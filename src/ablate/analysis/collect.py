@@ -36,6 +36,7 @@ AXES = [
 # What a run trained on and how, besides its axes and rate; and its budget.
 SETUP = [
     "dataset",
+    "image_size",
     "shift_px",
     "preprocessing",
     "folds",
@@ -103,6 +104,7 @@ def flatten(result: dict[str, Any]) -> dict[str, Any]:
     row.update({axis: model.get(axis) for axis in AXES})
     row.update(
         dataset=data.get("name"),
+        image_size=data.get("image_size"),
         shift_px=data.get("shift_px", 0),
         preprocessing=data.get("preprocessing"),
         folds=data.get("folds"),

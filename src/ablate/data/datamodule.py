@@ -15,7 +15,7 @@ import pytorch_lightning as pl
 import torch
 
 from ablate.data.prepare import Prepared, load
-from ablate.data.translate import shift_images
+from ablate.data.translate import resize_images, shift_images
 
 
 class IndexBatches:
@@ -102,11 +102,12 @@ class TensorDataModule(pl.LightningDataModule):
                 [c for i, c in enumerate(chunks) if i != self.cfg.fold]
             )
         used = np.concatenate(list(splits.values()))
+        moved = self._moved(data.x[used])
         # One blank image appended after the splits (outside the training statistics): what
         # a background pixel becomes after preprocessing, to fill shifted images with.
-        blank = np.zeros_like(data.x[:1])
+        blank = np.zeros_like(moved[:1])
         images = preprocess(
-            np.concatenate([self._moved(data.x[used]), blank]),
+            np.concatenate([moved, blank]),
             np.arange(len(splits["train"])),
             self.cfg.preprocessing,
         )
@@ -126,7 +127,11 @@ class TensorDataModule(pl.LightningDataModule):
         return torch.from_numpy(images.astype(np.float32) / 255.0)
 
     def _moved(self, images: np.ndarray) -> np.ndarray:
-        """Every split's images moved `data.shift_px` pixels down and right (question C2)."""
+        """Every split's images resampled to `data.image_size`, then moved `data.shift_px`
+        of those pixels down and right (question C2)."""
+        size = self.cfg.image_size
+        if size and size != images.shape[1]:
+            images = resize_images(images, size)
         return shift_images(images, self.cfg.shift_px) if self.cfg.shift_px else images
 
     def to_channels_last(self) -> None:

@@ -1,5 +1,6 @@
 """Images moved by whole pixels: the data variant of question C2 (`data.shift_px`, ink moved
-toward the bottom/right edge a non-tiling stem leaves unread) and its shift probes."""
+toward the bottom/right edge a non-tiling stem leaves unread) and its shift probes; and
+images resampled to a smaller side (`data.image_size`), the cpu profile's cheaper input."""
 
 from __future__ import annotations
 
@@ -23,9 +24,19 @@ def shift(x: torch.Tensor, pixels: int, fill: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def resize_images(images: np.ndarray, size: int) -> np.ndarray:
+    """N x H x W x C images (0-255) resampled to size x size by antialiased bilinear
+    interpolation, as float32 in 0-255: rounding back to uint8 would add its own noise."""
+    x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).permute(0, 3, 1, 2)
+    out = torch.nn.functional.interpolate(
+        x, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+    )
+    return out.clamp_(0, 255).permute(0, 2, 3, 1).contiguous().numpy()
+
+
 def shift_images(images: np.ndarray, pixels: int) -> np.ndarray:
-    """uint8 N x H x W x C images moved `pixels` down and right (negative: up and left);
-    the vacated pixels are 0, MNIST's background."""
+    """N x H x W x C images moved `pixels` down and right (negative: up and left); the
+    vacated pixels are 0, MNIST's background."""
     x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
     moved = shift(x, pixels, torch.zeros(x.shape[1], 1, 1, dtype=x.dtype))
     return moved.permute(0, 2, 3, 1).contiguous().numpy()

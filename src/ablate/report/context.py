@@ -130,7 +130,7 @@ class Context:
         text = (
             f"Study `{study}`: {len(df)} runs ({seeds} seed{'s' if seeds != 1 else ''} per "
             f"cell{controls}) over {levels or 'one cell'}. Data `{first['dataset']}` "
-            f"({_int(first['train_limit'])} training images{preprocessing}), "
+            f"({_int(first['train_limit'])} training images{_side(first)}{preprocessing}), "
             f"{_budget(first)} of {first['optimizer']}, batch "
             f"{_int(first['batch_size'])}, width {_int(first['width'])}; "
             + self._rates(study, df)
@@ -217,3 +217,9 @@ def _int(value: Any) -> str:
         return str(int(value))
     except (TypeError, ValueError):
         return "all"
+
+
+def _side(run: pd.Series) -> str:
+    """', resampled to N px' where the run's images were resampled (`data.image_size`)."""
+    size = run.get("image_size")
+    return f", resampled to {int(size)} px" if pd.notna(size) else ""

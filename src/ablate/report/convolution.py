@@ -325,6 +325,14 @@ def _pair_diffs(paired: pd.DataFrame) -> dict[str, Estimate]:
     }
 
 
+def _side(run: pd.Series) -> int:
+    """The side in pixels of the images a run trained on: its resampled size, else the
+    dataset's own."""
+    if pd.notna(run.get("image_size")):
+        return int(run["image_size"])
+    return {"digits": 8, "cifar10": 32}.get(str(run["dataset"]), 28)
+
+
 def c2(ctx: Context) -> Section:
     from ablate.analysis.coverage import coverage, summary
     from ablate.models.architectures import parse_stem
@@ -341,7 +349,7 @@ def c2(ctx: Context) -> Section:
         raise MissingEvidence("the stride_fit runs carry no ink share (probes.stem_coverage)")
     df = df.assign(shift_px=df["shift_px"].fillna(0).astype(int))
     shift = int(df["shift_px"].max())
-    size = {"digits": 8, "cifar10": 32}.get(str(df["dataset"].iloc[0]), 28)
+    size = _side(df.iloc[0])
     geometry = {stem: summary(size, *parse_stem(stem)) for stem in stems}
     pairs = padding_pairs(geometry)
     if not any(kind == "unread" for kind, _, _ in pairs):

@@ -76,6 +76,8 @@ def canonical(fields: dict[str, Any]) -> dict[str, Any]:
         fields["probes"].pop("drift")
     if not data.get("scramble_labels", True):
         data.pop("scramble_labels")
+    if not data.get("image_size", 1):
+        data.pop("image_size")
     if model["init"] != "small_normal":
         model["init_std"] = defaults.init_std
     if not data["folds"]:
