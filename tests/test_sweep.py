@@ -139,7 +139,7 @@ def test_expected_keys_follow_the_overrides():
 
 def _finish(jobs, score) -> None:
     """Fake finished runs: result.json of each job, its val acc from score(cfg)."""
-    from ablate.training.run import run_dir
+    from ablate.training.records import run_dir
 
     for _, cfg in jobs:
         val = score(cfg)
@@ -301,7 +301,7 @@ def test_control_seeds_of_a_rate_sweep_go_to_the_best_validated_rate(monkeypatch
 
 def test_only_the_unfinished_part_of_a_grid_is_launched(tmp_path):
     from ablate.sweep.grid import _jobs, unfinished
-    from ablate.training.run import run_dir
+    from ablate.training.records import run_dir
 
     grid = {"model.activation": "relu,tanh", "seed": "range(0,2)"}
     fixed = [f"runs_dir={tmp_path}", "optim.lr=0.1"]

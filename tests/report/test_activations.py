@@ -66,8 +66,9 @@ def test_a4_counts_a_diverged_run_against_its_arm(tmp_path):
     }
     section = activations.a4(runs.context(runs.dead_units(acc, DEAD), tmp_path))
     (verdict,) = section.verdicts
-    # lr 0.1: no effect beyond ±0.006; lr 0.3: leaky lower (diverged): no rate favours leaky
+    # lr 0.3: leaky diverges where ReLU trains; lr 0.1: no accuracy effect where both train
     assert verdict.verdict == "refuted", verdict.explanation
+    assert "Leaky ReLU trains less often" in verdict.explanation
     assert "16 (rate, seed) pairs at lr 0.1, 0.3" in verdict.key_number
     assert "leaky_relu trained 8/16, diverged 8/16" in verdict.key_number
     assert (tmp_path / "figures" / "a4_dead_units.png").exists()
@@ -82,9 +83,11 @@ def test_a4_leaves_out_pairs_where_neither_arm_trained(tmp_path):
     }
     section = activations.a4(runs.context(runs.dead_units(acc, DEAD), tmp_path))
     (verdict,) = section.verdicts
-    assert verdict.verdict == "refuted" and "No effect larger than ±" in verdict.explanation
-    assert "8 (rate, seed) pairs" in verdict.key_number
-    assert "8 (rate, seed) pairs where neither arm trained are left out" in section.body
+    assert verdict.verdict == "refuted" and "neither arm trains more often" in verdict.explanation
+    assert "no accuracy difference beyond ±" in verdict.explanation
+    assert "16 (rate, seed) pairs at lr 0.1, 0.3" in verdict.key_number  # trainability
+    assert "(8 (rate, seed) pairs); ReLU dead" in verdict.key_number  # accuracy: lr 0.1 only
+    assert "8 (rate, seed) pairs where an arm did not train left out" in section.body
 
 
 def test_a4_rates_that_disagree_are_named(tmp_path):
@@ -97,8 +100,10 @@ def test_a4_rates_that_disagree_are_named(tmp_path):
         ("leaky_relu", 0.3): 0.95,
     }
     (verdict,) = activations.a4(runs.context(runs.dead_units(acc, DEAD), tmp_path)).verdicts
+    # leaky trains at 0.3 where ReLU does not, but is less accurate at 0.1 where both train
     assert verdict.verdict == "nuanced"
-    assert "lr 0.1: lower" in verdict.explanation and "lr 0.3: higher" in verdict.explanation
+    assert "Leaky ReLU trains more often" in verdict.explanation
+    assert "lr 0.1: lower" in verdict.explanation
 
 
 def test_a2_offset_strata_and_gradient_pairs_come_from_sigmoid_offset(tmp_path):

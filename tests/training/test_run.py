@@ -13,7 +13,8 @@ import torch
 
 from ablate.training import run as run_module
 from ablate.training.keys import run_key
-from ablate.training.run import run, run_dir
+from ablate.training.records import run_dir
+from ablate.training.run import run
 
 from ..conftest import REPO
 

@@ -10,7 +10,8 @@ import math
 import pytest
 
 from ablate.errors import ConfigError
-from ablate.training.run import run, run_dir
+from ablate.training.records import run_dir
+from ablate.training.run import run
 from ablate.training.stacked import group_by_shape, train_stacked
 from ablate.training.stacked_cli import bench, main
 

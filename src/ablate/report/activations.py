@@ -169,26 +169,33 @@ def a3(ctx: Context) -> Section:
 
 
 def a4(ctx: Context) -> Section:
-    df = outcomes.failed_at_floor(ctx.study("dead_units", status=None))
+    df = ctx.study("dead_units", status=None)
     if not {"relu", "leaky_relu"} <= set(df["activation"]):
         raise MissingEvidence("dead_units needs relu and leaky_relu runs")
     df = df[df["activation"].isin(["relu", "leaky_relu"])]
+    df = df.assign(trained_share=outcomes.trained(df).astype(float))
     relu = df[df["activation"] == "relu"]
     dead = relu[relu["status"] == "ok"].groupby("lr")["probe_dead_frac_end"].mean().dropna()
     dead_relu = {float(lr): float(v) for lr, v in dead.items()}
     dying = rules.dying_rates(dead_relu)
-    pairs, neither = outcomes.either_trained(df, ["leaky_relu", "relu"], ["lr", "seed"])
+    at_dying = df[df["lr"].isin(dying)]
+    trains = contrast(
+        at_dying, "activation", ["leaky_relu"], ["relu"], "trained_share", units=["lr", "seed"]
+    )
+    both, left_out = _both_trained(df)
     per_lr = {
         float(lr): e
-        for lr, e in by_stratum(pairs, "lr", "activation", ["leaky_relu"], ["relu"]).items()
+        for lr, e in by_stratum(both, "lr", "activation", ["leaky_relu"], ["relu"]).items()
+        if e.n
     }
-    at_dying = pairs[pairs["lr"].isin(dying)]
-    pooled = contrast(at_dying, "activation", ["leaky_relu"], ["relu"], units=["lr", "seed"])
+    pooled = contrast(
+        both[both["lr"].isin(dying)], "activation", ["leaky_relu"], ["relu"], units=["lr", "seed"]
+    )
     # The margin is set by ReLU where it trains best: its error rate at its best rate.
     reference = float(relu.groupby("lr")["test_acc"].mean().max())
     margin = common.margin(reference)
-    runs = {a: outcomes.count(g) for a, g in df[df["lr"].isin(dying)].groupby("activation")}
-    verdict = rules.a4_leaky(pooled, per_lr, margin, dead_relu, runs)
+    runs = {a: outcomes.count(g) for a, g in at_dying.groupby("activation")}
+    verdict = rules.a4_leaky(trains, pooled, per_lr, margin, dead_relu, runs)
     finished = df[df["status"] == "ok"]
     rho = _dead_vs_acc(finished[finished["activation"] == "relu"])
     path, link = ctx.figure("a4_dead_units.png")
@@ -209,7 +216,7 @@ def a4(ctx: Context) -> Section:
             f"{lr:g}",
             outcomes.count(g),
             f"{g['probe_dead_frac_end'].mean():.1%}",
-            mean_ci(g["test_acc"]).fmt(),
+            mean_ci(g.loc[g["trained_share"] > 0, "test_acc"]).fmt(),
         ]
         for (a, lr), g in df.groupby(["activation", "lr"])
     ]
@@ -223,28 +230,54 @@ def a4(ctx: Context) -> Section:
                     "lr",
                     "runs",
                     "units never positive (end, finished runs; dead for ReLU only)",
-                    "test accuracy [95% CI] (diverged at the majority share)",
+                    "test accuracy of the runs that trained [95% CI]",
                 ],
                 rows,
             ),
             f"ReLU units die (≥ {rules.DYING:.0%} never positive at the end) at lr "
-            f"{', '.join(f'{lr:g}' for lr in dying) or 'none of the rates tried'}. Leaky − relu "
-            "test accuracy per rate, the seeds as units: "
-            + rules.strata_text(per_lr, margin, "lr")
-            + f"; pooled over the dying rates' (rate, seed) pairs: {pooled.fmt(signed=True)} "
-            f"({pooled.n} {pooled.unit}). Equivalence margin ±{margin:.3f}: "
+            f"{', '.join(f'{lr:g}' for lr in dying) or 'none of the rates tried'}. Trainability "
+            "first: leaky − relu share of runs that trained over the dying rates' (rate, seed) "
+            f"pairs, {trains.fmt(signed=True)} ({trains.n} {trains.unit}); a diverged run and a "
+            "run whose units all died both count as not trained. Then accuracy where both arms "
+            "trained, leaky − relu per rate, the seeds as units: "
+            + (rules.strata_text(per_lr, margin, "lr") or "no pair")
+            + f"; pooled over the dying rates' pairs: {pooled.fmt(signed=True)} "
+            f"({pooled.n} {pooled.unit}; {left_out} (rate, seed) pair"
+            f"{'s' if left_out != 1 else ''} where an arm did not train left out of the "
+            f"accuracy comparison). Equivalence margin ±{margin:.3f}: "
             f"{common.ERROR_SHARE:.0%} of ReLU's error rate at its best rate "
-            f"({1 - reference:.3f}). A diverged run counts at the majority-class share, so "
-            "an arm that fails to train loses the pair rather than leaving it out; "
-            f"{neither} (rate, seed) pair{'s' if neither != 1 else ''} where neither arm trained "
-            "are left out (two failures do not say which arm is better; the table counts "
-            "them). "
+            f"({1 - reference:.3f}). {_at_best_rates(df)} "
             f"Dead share against test accuracy over ReLU's finished runs: {rho}. "
             "A Leaky ReLU unit that is never positive still passes 1% of its gradient, so it is "
             "not dead in the ReLU sense." + _across_inits(ctx),
         ]
     )
     return Section("a4", "A4", body, [verdict])
+
+
+def _both_trained(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The runs whose (rate, seed) pair trained in both arms, and how many pairs are left
+    out because an arm did not train (the trainability comparison counts them)."""
+    keys = ["lr", "seed"]
+    both = df.groupby(keys)["trained_share"].transform("min") > 0
+    return df[both], int(df[~both].groupby(keys).ngroups)
+
+
+def _at_best_rates(df: pd.DataFrame) -> str:
+    """Context (not deciding): each arm at its own best rate, chosen on mean validation
+    accuracy over the seeds, leaky − relu test accuracy paired by seed."""
+    best = {
+        a: float(g.groupby("lr")["val_acc"].mean().idxmax())
+        for a, g in df[df["status"] == "ok"].groupby("activation")
+    }
+    if set(best) != {"leaky_relu", "relu"}:
+        return ""
+    at = pd.concat([df[(df["activation"] == a) & (df["lr"] == lr)] for a, lr in best.items()])
+    e = contrast(at, "activation", ["leaky_relu"], ["relu"])
+    return (
+        f"At each arm's own best rate on validation (leaky {best['leaky_relu']:g}, ReLU "
+        f"{best['relu']:g}), for context: leaky − relu {e.fmt(signed=True)} ({e.n} {e.unit})."
+    )
 
 
 def _across_inits(ctx: Context) -> str:

@@ -245,7 +245,7 @@ def unfinished(
     whose search already ran half its cells). A finished job would only be skipped by its
     worker, after about 0.4 s of CPU for dispatch and composition; a sweep started again
     after an edit to its planning code has thousands."""
-    from ablate.training.run import FINISHED, read_result, run_dir
+    from ablate.training.records import FINISHED, read_result, run_dir
 
     jobs = list(_jobs(profile, study, grid, fixed))
     if jobs and jobs[0][1].rerun:
@@ -307,7 +307,7 @@ def _at_best_rate(
     0; ties to the lower rate). The control is judged at that rate, so its extra seeds are
     needed there only. Before any grid run has finished, every rate is kept."""
     from ablate.sweep.lr_search import arm_id, arm_of, extension_path
-    from ablate.training.run import read_result, run_dir
+    from ablate.training.records import read_result, run_dir
 
     if len(expand(cell).get("optim.lr", [])) < 2:
         return cell
@@ -450,7 +450,7 @@ def _settle(
     return a grid per group still at an edge, at its next rate."""
     from ablate.io import atomic_write_text
     from ablate.sweep.lr_search import arm_id, arm_of, build_table, pending
-    from ablate.training.run import read_result, run_dir
+    from ablate.training.records import read_result, run_dir
 
     levels = [float(lr) for lr in expand(grid)["optim.lr"]]
     before = _read_json(path)

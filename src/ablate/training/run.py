@@ -28,7 +28,7 @@ import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from ablate.config import safe_name, validate
+from ablate.config import validate
 from ablate.data.datamodule import TensorDataModule
 from ablate.errors import AblateInputError
 from ablate.io import atomic_write_text, clean_stale_temps, pid_alive
@@ -42,11 +42,11 @@ from ablate.probes.stem import shifted_accuracy, unread_share
 from ablate.training import progress, tracking
 from ablate.training.callbacks import EarlyStop, RunTimeout, TimeBudget
 from ablate.training.fingerprint import git_state
-from ablate.training.keys import config_key, run_code, run_key
+from ablate.training.keys import config_key, run_code
 from ablate.training.module import Classifier, Diverged
+from ablate.training.records import FINISHED, read_result, run_dir
 from ablate.training.seeding import run_seed
 
-FINISHED = ("ok", "diverged")  # statuses a rerun keeps; `failed` and `timeout` are retried
 HISTORY_COLUMNS = ["step", "epoch", "train_loss", "val_loss", "val_acc"]
 
 log = logging.getLogger("ablate")
@@ -59,18 +59,6 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-
-
-def run_dir(cfg: DictConfig) -> Path:
-    return Path(cfg.runs_dir) / safe_name("study.name", cfg.study.name) / run_key(cfg)
-
-
-def read_result(folder: Path) -> dict[str, Any] | None:
-    """The result of a finished run folder, or None if absent or unreadable."""
-    try:
-        return json.loads((folder / "result.json").read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def environment() -> dict[str, Any]:

@@ -130,48 +130,60 @@ DEAD = {0.03: 0.0, 0.1: 0.2, 0.3: 0.7}  # ReLU's dead share per rate
 
 
 @pytest.mark.parametrize(
-    ("pooled", "per_lr", "expected"),
+    ("trains", "pooled", "per_lr", "expected"),
     [
-        (UP, {0.1: UP, 0.3: UP}, "supported"),
-        (DOWN, {0.1: DOWN, 0.3: FLAT}, "refuted"),
-        (FLAT, {0.1: DOWN, 0.3: UP}, "nuanced"),
-        (FLAT, {0.1: FLAT, 0.3: FLAT}, "inconclusive"),
-        (NONE, {0.1: NONE, 0.3: FLAT}, "refuted"),  # within the margin: no effect
+        (FLAT, UP, {0.1: UP, 0.3: UP}, "supported"),
+        (UP, FLAT, {0.1: FLAT, 0.3: FLAT}, "supported"),  # trains where ReLU does not
+        (FLAT, DOWN, {0.1: DOWN, 0.3: FLAT}, "refuted"),
+        (DOWN, FLAT, {0.1: FLAT, 0.3: FLAT}, "refuted"),  # diverges where ReLU trains
+        (DOWN, UP, {0.1: UP, 0.3: FLAT}, "nuanced"),  # better when it trains, trains less
+        (FLAT, FLAT, {0.1: DOWN, 0.3: UP}, "nuanced"),
+        (FLAT, UP, {0.1: NONE, 0.3: FLAT}, "nuanced"),  # the pooled gain lives at 0.3
+        (FLAT, FLAT, {0.1: FLAT, 0.3: FLAT}, "inconclusive"),
+        (FLAT, NONE, {0.1: NONE, 0.3: FLAT}, "refuted"),  # within the margin: no effect
     ],
 )
-def test_a4(pooled, per_lr, expected):
-    assert activations.a4_leaky(pooled, {0.03: DOWN, **per_lr}, 0.01, DEAD).verdict == expected
+def test_a4(trains, pooled, per_lr, expected):
+    per_lr = {0.03: DOWN, **per_lr}
+    assert activations.a4_leaky(trains, pooled, per_lr, 0.01, DEAD).verdict == expected
 
 
 def test_a4_equivalence_is_worded_with_its_margin():
-    verdict = activations.a4_leaky(NONE, {0.1: NONE, 0.3: NONE}, 0.01, DEAD)
-    assert "No effect larger than ±0.010" in verdict.explanation
+    verdict = activations.a4_leaky(FLAT, NONE, {0.1: NONE, 0.3: NONE}, 0.01, DEAD)
+    assert "no accuracy difference beyond ±0.010" in verdict.explanation
+
+
+def test_a4_says_trainability_before_accuracy():
+    verdict = activations.a4_leaky(DOWN, UP, {0.1: UP, 0.3: UP}, 0.01, DEAD)
+    assert verdict.explanation.index("trains less often") < verdict.explanation.index(
+        "more accurate"
+    )
+    assert "trained share leaky − relu -0.050" in verdict.key_number
 
 
 def test_a4_undecided_names_the_units_the_claims_effect_would_need():
     spread = Estimate(-0.002, -0.02, 0.016, 16, sd=0.034, unit="(rate, seed) pairs")
-    verdict = activations.a4_leaky(spread, {0.1: spread, 0.3: FLAT}, 0.01, DEAD)
+    verdict = activations.a4_leaky(FLAT, spread, {0.1: spread, 0.3: FLAT}, 0.01, DEAD)
     assert verdict.verdict == "inconclusive"
     assert "Finding a gain of +0.010" in verdict.explanation
     assert "(rate, seed) pairs (80% power)" in verdict.explanation
 
 
-def test_a4_a_rate_resolved_against_and_none_for_refutes_naming_the_unclear_ones():
-    verdict = activations.a4_leaky(FLAT, {0.1: NONE, 0.15: FLAT, 0.3: FLAT}, 0.01, DEAD)
+def test_a4_a_rate_resolved_against_and_none_for_refutes():
+    verdict = activations.a4_leaky(FLAT, FLAT, {0.1: NONE, 0.15: FLAT, 0.3: FLAT}, 0.01, DEAD)
     assert verdict.verdict == "refuted"
-    assert "die (lr 0.1): Leaky ReLU is not more accurate" in verdict.explanation
-    assert "unclear at lr 0.3" in verdict.explanation  # 0.15 has no dead share: not a stratum
+    assert "lr 0.1: no effect" in verdict.explanation
+    assert "lr 0.15" not in verdict.explanation  # 0.15 has no dead share: not a stratum
 
 
 def test_a4_rates_where_units_live_do_not_decide():
     # lr 0.03 (no dead units) disagrees with the dying rates: it is not a stratum of the claim
-    assert activations.a4_leaky(UP, {0.03: DOWN, 0.1: UP, 0.3: UP}, 0.01, DEAD).verdict == (
-        "supported"
-    )
+    per_lr = {0.03: DOWN, 0.1: UP, 0.3: UP}
+    assert activations.a4_leaky(FLAT, UP, per_lr, 0.01, DEAD).verdict == "supported"
 
 
 def test_a4_without_dying_units_is_inconclusive_and_says_why():
-    verdict = activations.a4_leaky(UP, {0.1: UP}, 0.01, {0.1: 0.014, 0.03: 0.0})
+    verdict = activations.a4_leaky(FLAT, UP, {0.1: UP}, 0.01, {0.1: 0.014, 0.03: 0.0})
     assert verdict.verdict == "inconclusive" and "barely die" in verdict.explanation
 
 

@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping
 
 from ablate.analysis.power import power_n
 from ablate.analysis.rules.common import (
-    ERROR_SHARE,
     Verdict,
     _above,
     _dir,
@@ -250,6 +249,7 @@ def dying_rates(dead_relu: Mapping[float, float]) -> list[float]:
 
 
 def a4_leaky(
+    trains: Estimate,
     pooled: Estimate,
     per_lr: Mapping[float, Estimate],
     margin: float,
@@ -257,24 +257,30 @@ def a4_leaky(
     runs: Mapping[str, str] | None = None,
 ) -> Verdict:
     """Claim: Leaky ReLU improves on ReLU by avoiding dead units. Tested where units die
-    (`dying_rates` of `dead_relu`, ReLU's dead share per rate): `per_lr`, leaky minus relu
-    test accuracy per rate with the seeds as units (each rate a stratum); `pooled`, the same
-    over the (rate, seed) pairs of the dying rates. A diverged run enters at the
-    majority-class share (what a net that names one class scores), so failing to train
-    counts against an arm instead of leaving the pair out; a pair where neither arm trained
-    is left out (two failures do not say which arm is better). `margin`: the equivalence margin
-    (`margin` of ReLU's control). `runs`: per arm, trained and diverged runs in words.
-    Each dying rate is a stratum: strata that disagree make it nuanced; a claim resolved
-    against in some rate and for in none refutes it (unclear rates named); only where no
-    rate decides does the pooled estimate."""
+    (`dying_rates` of `dead_relu`, ReLU's dead share per rate), trainability first:
+    `trains`, leaky minus relu share of runs that trained over the (rate, seed) pairs of the
+    dying rates (a diverged leaky run and a ReLU run whose units all died both fail to
+    train; neither is scored as an accuracy). Then accuracy where both arms trained:
+    `per_lr` per rate with the seeds as units (each rate a stratum), `pooled` over the dying
+    rates' (rate, seed) pairs. So a net that fails cannot pull a pair by 0.8 and hide what
+    the trained nets show. `margin`: the equivalence margin (`margin` of ReLU's control).
+    `runs`: per arm, trained and diverged runs in words. Strata that disagree make the
+    accuracy reading mixed; only where no rate decides does the pooled estimate. A resolved
+    trainability difference and an accuracy reading that point opposite ways are nuanced."""
     dying = dying_rates(dead_relu)
     worst = max(dead_relu.values(), default=float("nan"))
-    numbers = {"acc_diff": pooled.mean, "dead_relu_max": worst, "margin": margin}
+    numbers = {
+        "acc_diff": pooled.mean,
+        "trained_diff": trains.mean,
+        "dead_relu_max": worst,
+        "margin": margin,
+    }
     counts = "; ".join(f"{arm} {text}" for arm, text in (runs or {}).items())
+    rates = ", ".join(f"{lr:g}" for lr in dying) or "—"
     key = (
-        f"Δacc leaky − relu {pooled.fmt(signed=True)} ({pooled.n} {pooled.unit} at lr "
-        f"{', '.join(f'{lr:g}' for lr in dying) or '—'}); ReLU dead units up to {worst:.0%}"
-        + (f"; {counts}" if counts else "")
+        f"trained share leaky − relu {trains.fmt(signed=True)} ({trains.n} {trains.unit} at lr "
+        f"{rates}); Δacc where both trained {pooled.fmt(signed=True)} ({pooled.n} "
+        f"{pooled.unit}); ReLU dead units up to {worst:.0%}" + (f"; {counts}" if counts else "")
     )
     if not dying:
         return Verdict(
@@ -286,52 +292,43 @@ def a4_leaky(
             numbers,
         )
     readings = {lr: reading(per_lr[lr], margin) for lr in dying if lr in per_lr}
-    strata = strata_text({lr: per_lr[lr] for lr in readings}, margin, "lr")
-    if mixed(readings, "higher"):
-        return Verdict(
-            "A4",
-            "nuanced",
-            key,
-            f"The rates where units die disagree: {strata}. Equivalence margin ±{margin:.3f} "
-            f"({ERROR_SHARE:.0%} of ReLU's error rate).",
-            numbers,
-        )
-    against = sorted(lr for lr, r in readings.items() if r in ("lower", "none"))
-    if against and "higher" not in readings.values():
-        unclear = [f"{lr:g}" for lr, r in readings.items() if r == "unclear"]
-        return Verdict(
-            "A4",
-            "refuted",
-            key,
-            f"No effect larger than ±{margin:.3f} ({ERROR_SHARE:.0%} of ReLU's error rate), "
-            "or a loss, where the rates decide although ReLU units die (lr "
-            f"{', '.join(f'{lr:g}' for lr in against)}): Leaky ReLU is not more accurate"
-            + (f"; unclear at lr {', '.join(unclear)}" if unclear else "")
-            + f". A diverged run counts at the majority-class share. Per rate: {strata}.",
-            numbers,
-        )
-    side = reading(pooled, margin)
-    text = {
-        "higher": ("supported", "Leaky ReLU is more accurate where ReLU units die."),
-        "lower": (
-            "refuted",
-            "ReLU scores higher than Leaky ReLU where its units die, a diverged run counting "
-            "at the majority-class share: what decides is which arm diverges (counts in the "
-            "key), not the dead units Leaky ReLU avoids.",
-        ),
-        "none": (
-            "refuted",
-            f"No effect larger than ±{margin:.3f} ({ERROR_SHARE:.0%} of ReLU's error rate) "
-            "where ReLU units die: the whole interval lies within it.",
-        ),
-        "unclear": (
-            "inconclusive",
-            f"Neither an effect nor its absence is shown: the difference is not resolved "
-            f"(p = {pooled.p:.2g} on {pooled.n} {pooled.unit}) and its interval reaches beyond "
-            f"±{margin:.3f} ({ERROR_SHARE:.0%} of ReLU's error rate).{_toward(pooled, margin)}",
-        ),
-    }[side]
-    return Verdict("A4", text[0], key, f"{text[1]} Per rate: {strata}.", numbers)
+    strata = strata_text({lr: per_lr[lr] for lr in readings}, margin, "lr") or "no rate"
+    resolved = {r for r in readings.values() if r != "unclear"}
+    pooled_side = reading(pooled, margin)
+    # A rate resolved to no effect beside a pooled gain: the gain lives in other rates.
+    if mixed(readings, "higher") or (resolved == {"none"} and pooled_side == "higher"):
+        acc = "mixed"
+    elif resolved:
+        acc = "higher" if "higher" in resolved else "lower" if "lower" in resolved else "none"
+    else:
+        acc = pooled_side
+    acc_words = {
+        "mixed": f"where both train, the rates disagree ({strata}; pooled "
+        f"{pooled.fmt(signed=True)}, {pooled.n} {pooled.unit})",
+        "higher": f"where both train, Leaky ReLU is more accurate ({strata})",
+        "lower": f"where both train, Leaky ReLU is less accurate ({strata})",
+        "none": f"where both train, no accuracy difference beyond ±{margin:.3f} ({strata})",
+        "unclear": f"where both train, the accuracy difference is unresolved ({strata})",
+    }[acc]
+    train_side = trains.compare()
+    share = f"(share of runs that trained, leaky − relu: {trains.fmt(signed=True)})"
+    train_words = {
+        "higher": f"Leaky ReLU trains more often {share}",
+        "lower": f"Leaky ReLU trains less often {share}",
+        "overlap": f"neither arm trains more often {share}",
+    }[train_side]
+    says = f"Where ReLU units die (lr {rates}): {train_words}; {acc_words}."
+    opposed = {train_side, acc} == {"higher", "lower"}  # trains more often, less accurate
+    if acc == "mixed" or opposed:
+        verdict = "nuanced"
+    elif train_side == "higher" or acc == "higher":
+        verdict = "supported"
+    elif train_side == "lower" or acc in ("lower", "none"):
+        verdict = "refuted"
+    else:
+        verdict = "inconclusive"
+        says += _toward(pooled, margin)
+    return Verdict("A4", verdict, key, says, numbers)
 
 
 def _toward(est: Estimate, effect: float) -> str:
