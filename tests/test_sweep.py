@@ -31,10 +31,10 @@ def test_stride_fit_has_eight_seeds_for_three_holm_adjusted_sign_flip_tests():
 
 def test_convolution_studies_have_six_seeds_and_their_deciding_levels():
     """C2 runs every stem on stored and moved digits; C1 compares the grouped bottleneck;
-    C4 has families and depths; each with the seven seeds two Holm-adjusted sign-flip
-    tests need (2 * 2 / 2^7 < 0.05)."""
+    C4 has families and depths; each with at least the seven seeds two Holm-adjusted
+    sign-flip tests need (2 * 2 / 2^7 < 0.05), C1's two studies with twelve."""
     stride = expand(study_grid("cpu", "stride_fit", None))
-    assert stride["data.shift_px"] == ["0", "4"]
+    assert stride["data.shift_px"] == ["0", "2"]  # 2 of 16 px
     mixing = expand(study_grid("cpu", "mixing", None))
     assert mixing["model.width"] == ["12", "20"]  # grouped at pointwise's width, and wider
     families = expand(study_grid("cpu", "families", None))
@@ -42,8 +42,10 @@ def test_convolution_studies_have_six_seeds_and_their_deciding_levels():
     degradation = expand(study_grid("cpu", "degradation", None))
     assert degradation["model.depth"] == ["3", "9", "24"]
     bottleneck = expand(study_grid("cpu", "bottleneck", None))
-    for levels in (mixing, families, degradation, bottleneck):
+    for levels in (families, degradation):
         assert levels["seed"] == [str(i) for i in range(7)]
+    for levels in (mixing, bottleneck):
+        assert levels["seed"] == [str(i) for i in range(12)]
 
 
 def test_profile_replaces_levels_and_params_seeds_win():
@@ -291,10 +293,10 @@ def test_control_seeds_of_a_rate_sweep_go_to_the_best_validated_rate(monkeypatch
     assert before["optim.lr"] == "0.03,1.0"
     scores = {0.03: 0.9, 1.0: 0.5}
     monkeypatch.setattr(
-        "ablate.training.run.read_result",
+        "ablate.training.records.read_result",
         lambda path: {"status": "ok", "val_acc": scores[float(path.name.split("@")[-1])]},
     )
-    monkeypatch.setattr("ablate.training.run.run_dir", lambda cfg: Path(f"x@{cfg.optim.lr}"))
+    monkeypatch.setattr("ablate.training.records.run_dir", lambda cfg: Path(f"x@{cfg.optim.lr}"))
     (after,) = control_grids("smoke", "bn", None, more)
     assert after["optim.lr"] == "0.03" and after["seed"] == "range(1,3)"
 
