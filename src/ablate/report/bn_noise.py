@@ -92,6 +92,9 @@ def noise_experiment(
             rate_seed_units(df, "arm", SKEWED, "none", "score"),
             rate_seed_units(df, "arm", SKEWED, "batch", "score"),
             kurtosis,
+            rate_seed_units(
+                df.assign(trains=df["trains"].astype(float)), "arm", SKEWED, "batch", "trains"
+            ),
         )
     # Any arm may decide, so the deciding comparisons are Holm-adjusted across the noise
     # levels and the skewed arm together.
@@ -101,7 +104,9 @@ def noise_experiment(
     adjusted = holm_family(family)
     levels = {a: rules.NoiseLevel(adjusted[a], lv.vs_bn, lv.drift) for a, lv in levels.items()}
     if skewed is not None:
-        skewed = rules.ShapeArm(adjusted[SKEWED], skewed.vs_bn, skewed.kurtosis)
+        skewed = rules.ShapeArm(
+            adjusted[SKEWED], skewed.vs_bn, skewed.kurtosis, skewed.trains_vs_bn
+        )
     contrasts = "; ".join(
         f"noise {a:g}: − none {lv.vs_none.fmt(signed=True)}, − BN {lv.vs_bn.fmt(signed=True)}, "
         f"log10 shift ratio {lv.drift.fmt(signed=True, digits=2)}"
@@ -117,7 +122,8 @@ def noise_experiment(
             "kurtosis 5.9), so what enters each nonlinearity is as fixed as BN's and far "
             "from normal. Over the same pairs: skewed − no BN "
             f"{skewed.vs_none.fmt(signed=True)} (Holm-adjusted with the noise levels), "
-            f"skewed − BN {skewed.vs_bn.fmt(signed=True)}; its excess kurtosis minus BN's "
+            f"skewed − BN {skewed.vs_bn.fmt(signed=True)}; share of pairs that trained, skewed − "
+            f"BN {skewed.trains_vs_bn.fmt(signed=True)}; its excess kurtosis minus BN's "
             f"{skewed.kurtosis.fmt(signed=True, digits=2)}."
         )
     text = "\n\n".join(

@@ -165,6 +165,7 @@ class ShapeArm:
     vs_none: Estimate
     vs_bn: Estimate
     kurtosis: Estimate
+    trains_vs_bn: Estimate | None = None  # share of (rate, seed) pairs that trained, − BN's
 
 
 def _shape(skewed: ShapeArm | None, bound: float) -> tuple[bool | str | None, str]:
@@ -176,6 +177,20 @@ def _shape(skewed: ShapeArm | None, bound: float) -> tuple[bool | str | None, st
         return None, "the fixed, non-normal BN arm (`skewed_batch`) did not run"
     if skewed.kurtosis.compare() != "higher":
         return None, "the bent BN's input to the nonlinearity is not measurably less normal"
+    # Trainability first: a bent BN that fails at rates where BN trains has lost BN's
+    # trainable range, whatever its accuracy where it does train.
+    if skewed.trains_vs_bn is not None and skewed.trains_vs_bn.compare() == "lower":
+        fewer = (
+            "a BN bent to a fixed log-normal shape, far less normal than BN's output, trains "
+            "at fewer (rate, seed) pairs than BN (trained share "
+            f"{skewed.trains_vs_bn.fmt(signed=True)})"
+        )
+        if skewed.vs_none.compare() == "higher":
+            return (
+                "partly",
+                f"{fewer}, though it still beats no BN ({skewed.vs_none.fmt(signed=True)})",
+            )
+        return True, f"{fewer}: it loses BN's range of trainable rates"
     if skewed.vs_none.compare() == "higher":
         if skewed.vs_bn.compare() == "lower" and not _within(skewed.vs_bn, bound):
             return "partly", (
@@ -286,13 +301,13 @@ def b2_why_bn(
     normal, why_normal = _shape(skewed, bound) if bn_adv.compare() == "higher" else (None, "")
     halves = [h for h in (fixed, normal) if h is not None]
     held: bool | str | None = (
-        "partly"
-        if "partly" in halves
+        "partly"  # one half holds and the other fails, or a half holds in part
+        if "partly" in halves or {True, False} <= set(halves)
         else False
         if False in halves
         else (True if halves and all(halves) else None)
     )
-    if skewed is not None and held is True and normal is None:
+    if skewed is not None and normal is None:
         held = None  # the normal half ran and did not decide: the account is half tested
     why = why_fixed + (f"; {why_normal}" if why_normal else "")
     if skewed is not None:

@@ -20,7 +20,7 @@ from ablate.analysis.stats import Estimate
 Arm = tuple[str, str]  # (input level compared with centred inputs, activation)
 
 
-STEP_SHARE = 0.10  # a speed difference within 10% of centred inputs' steps: no effect
+STEP_SHARE = 0.25  # within 25% of centred inputs' steps: no effect (A5's ×1.25 band)
 
 
 def d1_centering(
