@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -95,6 +97,10 @@ def noise_experiment(
             rate_seed_units(
                 df.assign(trains=df["trains"].astype(float)), "arm", SKEWED, "batch", "trains"
             ),
+            _failed_loss(df[df["arm"] == SKEWED]),
+            int(df["classes"].dropna().iloc[0])
+            if "classes" in df and df["classes"].notna().any()
+            else 10,
         )
     # Any arm may decide, so the deciding comparisons are Holm-adjusted across the noise
     # levels and the skewed arm together.
@@ -104,9 +110,7 @@ def noise_experiment(
     adjusted = holm_family(family)
     levels = {a: rules.NoiseLevel(adjusted[a], lv.vs_bn, lv.drift) for a, lv in levels.items()}
     if skewed is not None:
-        skewed = rules.ShapeArm(
-            adjusted[SKEWED], skewed.vs_bn, skewed.kurtosis, skewed.trains_vs_bn
-        )
+        skewed = replace(skewed, vs_none=adjusted[SKEWED])
     contrasts = "; ".join(
         f"noise {a:g}: − none {lv.vs_none.fmt(signed=True)}, − BN {lv.vs_bn.fmt(signed=True)}, "
         f"log10 shift ratio {lv.drift.fmt(signed=True, digits=2)}"
@@ -209,3 +213,11 @@ def shape_sentence(df: pd.DataFrame) -> str:
         f"{PAIRS} where both finished: {'; '.join(parts)} (BN fixes each unit's mean and "
         "variance, not the shape of its distribution)."
     )
+
+
+def _failed_loss(runs: pd.DataFrame) -> float:
+    """Median final training loss of the runs that did not train (NaN where all trained)."""
+    if "final_train_loss" not in runs:
+        return float("nan")
+    failed = runs.loc[~runs["trains"].astype(bool), "final_train_loss"]
+    return float(failed.median()) if failed.notna().any() else float("nan")

@@ -10,7 +10,7 @@ import pandas as pd
 from ablate.analysis import act_properties
 from ablate.analysis.contrasts import contrast
 from ablate.analysis.floor import flag_collapsed
-from ablate.analysis.paired import paired_diff
+from ablate.analysis.paired import paired_diff, paired_units
 from ablate.analysis.rules import activations as rules
 from ablate.analysis.rules.common import MissingEvidence
 from ablate.analysis.stats import Estimate, mean_ci
@@ -32,14 +32,27 @@ def _speed(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(**{STEPS: np.log2(steps.clip(lower=1).astype(float))})
 
 
-def _main_cells(ctx: Context) -> tuple[Estimate, dict[str, Estimate], tuple[int, int]]:
+def _main_cells(
+    ctx: Context,
+) -> tuple[Estimate, dict[str, Estimate], tuple[int, int], Estimate, str]:
     """relu minus tanh test accuracy over the main grid's conv cells (the units; seeds
     averaged inside a cell; cells where either arm collapsed or failed left out and counted),
-    per norm, and in how many cells relu is ahead; no cells where the grid lacks an arm."""
+    per norm, and in how many cells relu is ahead; no cells where the grid lacks an arm.
+    Trainability first: relu minus tanh share of seeds that trained, per cell (every cell a
+    unit, so a cell where one arm fails counts against it), and the runs that trained."""
     main = ctx.study("main", status=None)
+    none = Estimate(np.nan, np.nan, np.nan, 0, unit="cells")
     if not {"relu", "tanh"} <= set(main["activation"]):  # e.g. a profile's relu-only grid
-        return Estimate(np.nan, np.nan, np.nan, 0, unit="cells"), {}, (0, 0)
+        return none, {}, (0, 0), none, ""
     pair_on = [c for c in ("init", "norm", "downsampling", "arch", "seed") if c in main]
+    arms = main[main["activation"].isin(["relu", "tanh"])]
+    share = (
+        arms.assign(ok=outcomes.trained(arms).astype(float))
+        .pivot_table(index=pair_on[:-1], columns="activation", values="ok", aggfunc="mean")
+        .dropna(subset=["relu", "tanh"])
+    )
+    trains = paired_units((share["relu"] - share["tanh"]).to_numpy(), "cells")
+    counts = "; ".join(f"{a} {outcomes.count(g)}" for a, g in arms.groupby("activation"))
     cells = paired_diff(main, "activation", "relu", "tanh", pair_on, drop_failed=True)
     by_norm = {
         str(n): paired_diff(g, "activation", "relu", "tanh", pair_on, drop_failed=True)
@@ -51,15 +64,23 @@ def _main_cells(ctx: Context) -> tuple[Estimate, dict[str, Estimate], tuple[int,
         subset=["relu", "tanh"]
     )
     per_cell = (wide["relu"] - wide["tanh"]).groupby(level=pair_on[:-1]).mean()
-    return cells, by_norm, (int((per_cell > 0).sum()), len(per_cell))
+    return cells, by_norm, (int((per_cell > 0).sum()), len(per_cell)), trains, counts
 
 
-def _cells_text(cells: Estimate, by_norm: dict[str, Estimate], wins: tuple[int, int]) -> str:
+def _cells_text(
+    cells: Estimate,
+    by_norm: dict[str, Estimate],
+    wins: tuple[int, int],
+    trains: Estimate,
+    counts: str,
+) -> str:
     if not cells.n:
         return "The main grid has no relu and tanh conv cells to pair."
     return (
-        "The main grid's conv nets, relu − tanh test accuracy per cell (the cells are the "
-        f"units, seeds averaged inside a cell): {cells.fmt(signed=True)} over {cells.n} "
+        "The main grid's conv nets, trainability first: relu − tanh share of seeds that "
+        f"trained per cell {trains.fmt(signed=True)} over {trains.n} {trains.unit} "
+        f"({counts}). Then relu − tanh test accuracy per cell where both trained (the cells "
+        f"are the units, seeds averaged inside a cell): {cells.fmt(signed=True)} over {cells.n} "
         f"{cells.unit}, relu ahead in {wins[0]} of {wins[1]}"
         + (f" ({cells.dropped_note()})" if cells.dropped else "")
         + "; by norm: "
@@ -69,7 +90,7 @@ def _cells_text(cells: Estimate, by_norm: dict[str, Estimate], wins: tuple[int, 
 
 
 def a5(ctx: Context) -> Section:
-    cells, by_norm, wins = _main_cells(ctx)
+    cells, by_norm, wins, trains, counts = _main_cells(ctx)
     rp = ctx.study("relu_properties", status=None)
     if not {"relu", "tanh"} <= set(rp["activation"]):
         raise MissingEvidence("relu_properties needs relu and tanh runs")
@@ -92,6 +113,7 @@ def a5(ctx: Context) -> Section:
         wins,
         speed_vs_tanh,
         {p: {w: e for w, (_, _, e) in s.items()} for p, s in contrasts.items()},
+        trains,
     )
     mark = {True: "yes", False: "—"}
     rows = [
@@ -189,7 +211,7 @@ def a5(ctx: Context) -> Section:
                 ],
                 contrast_rows,
             ),
-            _cells_text(cells, by_norm, wins),
+            _cells_text(cells, by_norm, wins, trains, counts),
             "ReLU's derivative is exactly 1 where it is active, so gradients pass through depth "
             "without the per-layer shrinking of a saturating derivative (at most 0.25 for "
             "sigmoid); about half its outputs are exactly 0 (sparse). He et al. (2015) pair it "

@@ -234,3 +234,11 @@ def test_a_real_difference_within_the_margin_is_no_cost_worth_the_name():
     assert activations.reading(small, 0.016) == "higher"
     assert activations.practical(small, 0.016) == "none"
     assert activations.practical(UP, 0.01) == "higher"
+
+
+def test_a5_relu_that_trains_in_fewer_cells_is_not_the_better_arm():
+    args = (UP, {"batch": UP}, (8, 9), FASTER, {})
+    assert "holds: relu trains in as many" in activations.a5_relu(*args).explanation
+    verdict = activations.a5_relu(*args, cells_trains=DOWN)
+    assert "fails: relu trains in as many" in verdict.explanation
+    assert verdict.key_number.startswith("relu − tanh share of seeds that trained per cell")

@@ -117,3 +117,11 @@ def test_b2_tests_normal_apart_from_fixed_with_a_bent_bn(noisy, skewed, expected
     assert verdict.verdict == expected
     assert "fixed log-normal BN − no BN" in verdict.key_number
     assert verdict.numbers["skewed_kurtosis_minus_bn"] == skewed.kurtosis.mean
+
+
+def test_b2_a_bent_bn_that_fails_by_blowing_up_does_not_decide_normality():
+    skewed = ShapeArm(FLAT, FLAT, UP, DOWN, failed_loss=500.0)
+    noisy = {0.3: NoiseLevel(UP, TINY, SHIFTS)}
+    verdict = batchnorm.b2_why_bn(1.0, 0.1, DOWN, {"main": UP}, UP, noisy, 0.01, skewed)
+    assert verdict.verdict == "inconclusive"
+    assert "a blow-up, not a stall" in verdict.explanation and "500" in verdict.explanation

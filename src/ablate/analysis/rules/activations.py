@@ -387,6 +387,7 @@ def a5_relu(
     wins: tuple[int, int],
     speed_vs_tanh: Estimate,
     props: Mapping[str, Mapping[str, Estimate]],
+    cells_trains: Estimate | None = None,
 ) -> Verdict:
     """Open question: why does ReLU work so well? Tested as the common answer states it
     (Krizhevsky et al. 2012; Glorot et al. 2011): ReLU trains better than the saturating
@@ -396,7 +397,10 @@ def a5_relu(
     training-loss threshold over relu's in a deep MLP, the seeds as units (above 0: relu is
     faster); `props[p][stratum]`: log2 of the steps of the activations that have property
     p over those that lack it, in a stratum where they agree on the other properties
-    (above 0: p slows training). Sparsity and smoothness are named as what else matters."""
+    (above 0: p slows training). Sparsity and smoothness are named as what else matters.
+    `cells_trains`: relu minus tanh share of seeds that trained per cell, decided first: an
+    arm that trains in fewer cells is not the better one, whatever its accuracy where both
+    train."""
     sat = {k: reading(e, STEP_MARGIN) for k, e in props.get("saturating", {}).items()}
     by_cell = {k: reading(e) for k, e in cells_by.items()}
     numbers = {
@@ -409,10 +413,22 @@ def a5_relu(
         f"(relu ahead in {wins[0]} of {wins[1]}); steps to the loss threshold tanh / relu "
         f"{ratio_fmt(speed_vs_tanh)} ({speed_vs_tanh.n} {speed_vs_tanh.unit})"
     )
+    trains = cells_trains.compare() if cells_trains is not None else "overlap"
+    if cells_trains is not None and cells_trains.n:
+        key = (
+            f"relu − tanh share of seeds that trained per cell {cells_trains.fmt(signed=True)}; "
+            + key
+        )
+        key = key.replace("relu − tanh accuracy", "where both trained, relu − tanh accuracy", 1)
     parts = {
-        "relu is more accurate than tanh in the main grid's conv cells": False
-        if mixed(by_cell, "higher")
-        else _dir(cells),
+        "relu trains in as many of the main grid's conv cells as tanh and is more accurate "
+        "where both train": (
+            trains == "higher"
+            if trains != "overlap"
+            else False
+            if mixed(by_cell, "higher")
+            else _dir(cells)
+        ),
         "relu reaches the training-loss threshold in fewer steps than tanh": _dir(speed_vs_tanh),
         **per_stratum_parts(
             sat, "higher", "a saturating slope slows training", "among {} activations"

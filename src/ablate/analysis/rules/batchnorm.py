@@ -166,6 +166,8 @@ class ShapeArm:
     vs_bn: Estimate
     kurtosis: Estimate
     trains_vs_bn: Estimate | None = None  # share of (rate, seed) pairs that trained, − BN's
+    failed_loss: float = float("nan")  # median final training loss of its runs that failed
+    classes: int = 10
 
 
 def _shape(skewed: ShapeArm | None, bound: float) -> tuple[bool | str | None, str]:
@@ -185,6 +187,13 @@ def _shape(skewed: ShapeArm | None, bound: float) -> tuple[bool | str | None, st
             "at fewer (rate, seed) pairs than BN (trained share "
             f"{skewed.trains_vs_bn.fmt(signed=True)})"
         )
+        if skewed.failed_loss > 2 * math.log(skewed.classes):
+            return None, (
+                f"{fewer}; but its exponential also amplifies large inputs, and where it fails "
+                f"its training loss ends at {skewed.failed_loss:.3g} (median), far above "
+                f"ln {skewed.classes} = {math.log(skewed.classes):.2f}: a blow-up, not a stall, "
+                "so the lost rates cannot be laid on the shape alone (normality untested)"
+            )
         if skewed.vs_none.compare() == "higher":
             return (
                 "partly",
