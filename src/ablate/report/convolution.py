@@ -10,7 +10,7 @@ from ablate.analysis.coverage import padding_pairs, pair_frame
 from ablate.analysis.paired import noninferiority_p, paired_by_stratum, paired_diff
 from ablate.analysis.rules import common
 from ablate.analysis.rules import convolution as rules
-from ablate.analysis.rules.common import MissingEvidence
+from ablate.analysis.rules.common import MissingEvidence, Verdict
 from ablate.analysis.significance import holm_family
 from ablate.analysis.stats import Estimate, mean_ci
 from ablate.report import figures
@@ -375,17 +375,26 @@ def c2(ctx: Context) -> Section:
         margin,
         shift,
     )
+    accs = {(n, s): mean_ci(g["test_acc"]) for (n, s), g in df.groupby(["shift_px", "stem"])}
+    rate = df.groupby(["stem", "shift_px"])["lr"].agg(
+        lambda v: ", ".join(f"{x:g}" for x in sorted(set(v)))
+    )
+    lrs = {s: f"{rate.get((s, 0), '—')} / {rate.get((s, shift), '—')}" for s in df["stem"].unique()}
+    confound, ordered = _map_size_confound(geometry, deciding, lrs)
+    if ordered:  # map size alone orders every resolved pair: padding's own effect is unknown
+        verdict = Verdict(
+            "C2",
+            "inconclusive",
+            verdict.key_number,
+            "Every resolved pair is ordered by output size as well as by padding: " + confound,
+            verdict.numbers,
+        )
     path, link = ctx.figure("c2_coverage.png")
     figures.coverage_maps(
         {f"{s} on {size}px": coverage(size, *parse_stem(s)) for s in stems},
         path,
         "How often the first conv reads each input pixel",
     )
-    accs = {(n, s): mean_ci(g["test_acc"]) for (n, s), g in df.groupby(["shift_px", "stem"])}
-    rate = df.groupby(["stem", "shift_px"])["lr"].agg(
-        lambda v: ", ".join(f"{x:g}" for x in sorted(set(v)))
-    )
-    lrs = {s: f"{rate.get((s, 0), '—')} / {rate.get((s, shift), '—')}" for s in df["stem"].unique()}
     rows = [
         [
             s,
@@ -442,9 +451,10 @@ def c2(ctx: Context) -> Section:
                 ],
                 rows,
             ),
-            "The deciding comparisons hold kernel and stride fixed and change the padding "
-            "alone: `unread` pairs differ only in whether pixels go unread, `remainder` pairs "
-            "(both reading every pixel) only in whether the window tiles the map. Each pair "
+            "The deciding comparisons hold kernel and stride fixed and change the padding: "
+            "`unread` pairs differ in whether pixels go unread, `remainder` pairs (both "
+            "reading every pixel) in whether the window tiles the map; padding also changes "
+            "the output size and so the FLOPs (below the table). Each pair "
             "is a stratum, judged on its own before any pooling. Paired differences over "
             "seeds (arm − partner; exact sign-flip p and its interval, Holm-adjusted over the "
             f"pairs on moved digits); no effect means a CI within ±{margin:.4f}, a quarter "
@@ -460,6 +470,41 @@ def c2(ctx: Context) -> Section:
                 ],
                 per_pair,
             ),
+            confound,
         ]
     )
     return Section("c2", "C2", body, [verdict])
+
+
+def _map_size_confound(
+    geometry: dict[str, dict], deciding: dict[str, Estimate], lrs: dict[str, str]
+) -> tuple[str, bool]:
+    """Padding changes the output map with the reading, so each pair also differs in output
+    size and FLOPs (and, where the searches chose differently, in rate): says, per pair,
+    whether the arm with the larger map is the more accurate on moved digits, so a reader
+    can see whether map size alone would order the pairs; and whether it orders every
+    resolved pair (then the pairs cannot separate padding from map size)."""
+    parts, agree, resolved = [], 0, 0
+    for k, e in deciding.items():
+        arm, partner = k.split(" − ")
+        a, b = geometry[arm]["out"], geometry[partner]["out"]
+        side = e.compare()
+        if side != "overlap" and a != b:
+            resolved += 1
+            agree += (side == "higher") == (a > b)
+        rates = "" if lrs[arm] == lrs[partner] else f", rates {lrs[arm]} vs {lrs[partner]}"
+        parts.append(f"{k}: output {a} vs {b}{rates}")
+    if not parts:
+        return "", False
+    ordered = bool(resolved) and agree == resolved
+    return (
+        "Padding is not all a pair changes: " + "; ".join(parts) + f". In {agree} of "
+        f"{resolved} resolved pairs the arm with the larger output map is the more accurate on "
+        "moved digits"
+        + (
+            ", so map size alone would order them: the pairs cannot tell unread pixels or a "
+            "remainder from a smaller map."
+            if ordered
+            else ", so map size alone does not order them; it remains a confound of each pair."
+        )
+    ), ordered
