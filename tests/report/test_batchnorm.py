@@ -46,6 +46,7 @@ def runs(post_trains_below: float, post_gain: float) -> pd.DataFrame:
 class FakeContext:
     def __init__(self, tables: dict[str, pd.DataFrame]) -> None:
         self.tables = tables
+        self.history = pd.DataFrame()  # no loss curves
 
     def study(self, name: str, status: str | None = "ok") -> pd.DataFrame:
         return self.tables.get(name, pd.DataFrame(columns=["norm", "norm_position"]))

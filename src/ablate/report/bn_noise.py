@@ -97,7 +97,7 @@ def noise_experiment(
             rate_seed_units(
                 df.assign(trains=df["trains"].astype(float)), "arm", SKEWED, "batch", "trains"
             ),
-            _failed_loss(df[df["arm"] == SKEWED]),
+            _failed_loss(df[df["arm"] == SKEWED], ctx.history),
             int(df["classes"].dropna().iloc[0])
             if "classes" in df and df["classes"].notna().any()
             else 10,
@@ -215,9 +215,11 @@ def shape_sentence(df: pd.DataFrame) -> str:
     )
 
 
-def _failed_loss(runs: pd.DataFrame) -> float:
-    """Median final training loss of the runs that did not train (NaN where all trained)."""
-    if "final_train_loss" not in runs:
+def _failed_loss(runs: pd.DataFrame, history: pd.DataFrame) -> float:
+    """Median over the runs that did not train of each one's highest logged training loss
+    (NaN where all trained or no curve is logged): a blow-up peaks far above ln(classes)."""
+    if history.empty or not {"key", "train_loss"} <= set(history) or "key" not in runs:
         return float("nan")
-    failed = runs.loc[~runs["trains"].astype(bool), "final_train_loss"]
-    return float(failed.median()) if failed.notna().any() else float("nan")
+    failed = runs.loc[~runs["trains"].astype(bool), "key"]
+    peaks = history[history["key"].isin(failed)].groupby("key")["train_loss"].max()
+    return float(peaks.median()) if peaks.notna().any() else float("nan")
