@@ -238,7 +238,12 @@ def test_a_real_difference_within_the_margin_is_no_cost_worth_the_name():
 
 def test_a5_relu_that_trains_in_fewer_cells_is_not_the_better_arm():
     args = (UP, {"batch": UP}, (8, 9), FASTER, {})
-    assert "holds: relu trains in as many" in activations.a5_relu(*args).explanation
+    assert "trains in as many" not in activations.a5_relu(*args).explanation  # not measured
     verdict = activations.a5_relu(*args, cells_trains=DOWN)
-    assert "fails: relu trains in as many" in verdict.explanation
+    assert "fails: relu trains in as many of those cells as tanh" in verdict.explanation
     assert verdict.key_number.startswith("relu − tanh share of seeds that trained per cell")
+    unclear = activations.a5_relu(*args, cells_trains=FLAT).explanation  # FLAT dips below 0
+    assert "threshold): relu trains in as many of those cells as tanh" in unclear
+    same = Estimate(0.0, 0.0, 0.0, 9, unit="cells")  # every cell trains in both arms
+    held = activations.a5_relu(*args, cells_trains=same).explanation
+    assert "holds: relu is more accurate" in held and "relu trains in as many" in held

@@ -421,13 +421,17 @@ def a5_relu(
         )
         key = key.replace("relu − tanh accuracy", "where both trained, relu − tanh accuracy", 1)
     parts = {
-        "relu trains in as many of the main grid's conv cells as tanh and is more accurate "
-        "where both train": (
-            trains == "higher"
-            if trains != "overlap"
-            else False
-            if mixed(by_cell, "higher")
-            else _dir(cells)
+        "relu is more accurate than tanh where both train in the main grid's conv cells": False
+        if mixed(by_cell, "higher")
+        else _dir(cells),
+        **(
+            {
+                "relu trains in as many of those cells as tanh": (
+                    False if trains == "lower" else True if cells_trains.lo >= 0 else None
+                )
+            }
+            if cells_trains is not None and cells_trains.n
+            else {}
         ),
         "relu reaches the training-loss threshold in fewer steps than tanh": _dir(speed_vs_tanh),
         **per_stratum_parts(
