@@ -118,7 +118,9 @@ def b1(ctx: Context) -> Section:
             "runs counted apart):",
             *counts,
             "Before − after, per stratum, each (rate, seed) pair of runs that differ only in "
-            "the position one unit: the difference in whether it trains (the share of the "
+            "the position one unit (each rate draws its own init and batch order from the "
+            "seed, `trainer.seed_by_rate`, so seed 0 at two rates is two draws): the "
+            "difference in whether it trains (the share of the "
             "sweep), and in test accuracy over the pairs where both train, each with a "
             "an exact sign-flip p and its interval, Holm-adjusted per measure over the "
             f"{len(strata)} strata. Accuracy near the ceiling leaves few errors to "
