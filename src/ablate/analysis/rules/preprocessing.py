@@ -36,8 +36,9 @@ def d1_centering(
     positive: centred is faster), no faster where its CI lies within ±`step_margin` steps
     (STEP_SHARE of centred inputs' median steps); `acc`: centred minus the level's test
     accuracy (context, with the equivalence margin `acc_margin` named where it holds)."""
+    beyond = f" by more than {step_margin:.0f} steps" if step_margin > 0 else ""
     parts = {
-        f"centred inputs reach the loss sooner than {level} ({act})": (
+        f"centred inputs reach the loss sooner than {level} ({act}){beyond}": (
             False if step_margin > 0 and within(est, step_margin) else _dir(est)
         )
         for (level, act), est in sorted(speed.items())
