@@ -184,3 +184,12 @@ def test_a4_gives_the_main_grids_leaky_minus_relu_per_init_as_context(tmp_path):
     assert "kaiming: +0.004" in text and "xavier: -0.002" in text and "(6 cells)" in text
     assert "median 10%, up to 10%" in text
     assert _across_inits(runs.context(runs.main_grid(0.02), tmp_path / "none")) == ""
+
+
+def test_a_study_names_only_the_early_stops_its_runs_made(tmp_path):
+    rows = runs.dead_units({("relu", 0.1): 0.96, ("leaky_relu", 0.1): 0.96}, DEAD)
+    for row in rows[:2]:
+        row["stopped"] = "converged"
+    text = runs.context(rows, tmp_path).describe("dead_units")
+    assert "2 runs stopped early: 2 `converged` (training loss ~0)" in text
+    assert "stalled" not in text

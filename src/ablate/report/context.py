@@ -137,10 +137,16 @@ class Context:
             + "."
         )
         if stopped:
+            why = {
+                "stalled": "`stalled` (no progress from the uniform-guess loss within the first "
+                "steps, and no better than guessing on validation)",
+                "converged": "`converged` (training loss ~0)",
+            }
+            kinds = df["stopped"].dropna().value_counts()
             text += (
-                f" {stopped} runs stopped early: `stalled` (no progress from the uniform-guess "
-                "loss within the first steps, and no better than guessing on validation) or "
-                "`converged` (training loss ~0); they are results, not failures."
+                f" {stopped} run{'s' if stopped != 1 else ''} stopped early: "
+                + ", ".join(f"{n} {why.get(str(k), f'`{k}`')}" for k, n in kinds.items())
+                + "; they are results, not failures."
             )
         if tuned and df["lr"].nunique() > 1 and study not in self.tuning:
             text += " The learning rate is tuned per grid cell on validation accuracy."
