@@ -27,6 +27,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src pipelines tests
 	$(BIN)/ruff format --check src pipelines tests
 
-# Two workers, one file at a time each: the pipeline's end-to-end files start first.
+# Two workers, one file at a time each: the pipeline's end-to-end files start first, in the
+# order tests/conftest.py collects them (xdist would otherwise queue files by test count).
 test: lint $(RAY_STAMP)
-	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest -n 2 --dist loadfile
+	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
