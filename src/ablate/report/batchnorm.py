@@ -15,6 +15,7 @@ from ablate.report.bn_measures import (
     bn_arms,
     median_text,
     outcome_counts,
+    position_name,
     rate_seed_units,
     run_medians,
     scored,
@@ -187,9 +188,16 @@ def b2(ctx: Context) -> Section:
     df = ctx.study("bn", status=None)
     if df["norm"].nunique() < 2:
         raise MissingEvidence("bn needs runs with and without BN")
-    trains = df.assign(trains=trained(df))
-    by_lr = trains.groupby(["norm", "lr"])["trains"].mean().unstack(0)
-    top = {norm: top_rate(trains[trains["norm"] == norm]) for norm in ("batch", "none")}
+    trains = df.assign(trains=trained(df), arm=lambda d: bn_arms(d))
+    by_lr = trains.groupby(["arm", "lr"])["trains"].mean().unstack(0)
+    # Each BN position is its own arm: pooled, a position that still trains at the top
+    # rate would be averaged with one that diverges there.
+    top = {arm: top_rate(g) for arm, g in trains.groupby("arm")}
+    at_top = {
+        arm: top[arm] is not None and top[arm] >= g["lr"].max() for arm, g in trains.groupby("arm")
+    }
+    positions = sorted((a for a in top if a != "none"), key=lambda a: -(top[a] or 0))
+    best = positions[0] if positions else "none"
     ok = trains[trains["status"] == "ok"]
     # Smoothness only where both arms trained, pair by pair: a net that never moved sits on
     # a plateau, which is trivially smooth; β scales with the step, so pairs share a rate.
@@ -202,7 +210,16 @@ def b2(ctx: Context) -> Section:
     easier, easy_rows = easier_units(ctx)
     bn_adv, levels, bound, noise_text, skewed = noise_experiment(ctx)
     verdict = rules.b2_why_bn(
-        top["batch"], top["none"], beta, easier, bn_adv, levels, bound, skewed
+        top.get(best),
+        top.get("none"),
+        beta,
+        easier,
+        bn_adv,
+        levels,
+        bound,
+        skewed,
+        bn_arm=position_name(best),
+        at_top=(at_top.get(best, False), at_top.get("none", False)),
     )
     curves = ctx.curves("bn")
     curves = curves[curves["train_loss"].notna()].assign(arm=lambda d: bn_arms(d))
@@ -219,10 +236,18 @@ def b2(ctx: Context) -> Section:
         xlabel="step",
         ylabel="training loss",
     )
+    arms = ["none", *sorted(a for a in by_lr.columns if a != "none")]
     rows = [
-        [f"{lr:g}", *(f"{by_lr.loc[lr, c]:.0%}" if c in by_lr else "—" for c in ("none", "batch"))]
+        [f"{lr:g}", *("—" if by_lr[c].isna()[lr] else f"{by_lr.loc[lr, c]:.0%}" for c in arms)]
         for lr in by_lr.index
     ]
+
+    def top_text(arm: str) -> str:
+        if top.get(arm) is None:
+            return f"no rate with {position_name(arm)}"
+        edge = " (the top of its sweep: at least that)" if at_top[arm] else ""
+        return f"{top[arm]:g} with {position_name(arm)}{edge}"
+
     both = sorted(
         set(matched.loc[matched["norm"] == "batch", "lr"])
         & set(matched.loc[matched["norm"] == "none", "lr"])
@@ -258,10 +283,11 @@ def b2(ctx: Context) -> Section:
             noise_text or "The noisy-BN study (`bn_noise`) has not run.",
             "**Wider trainable rates.** " + ctx.describe("bn"),
             f"![Loss curves per learning rate with and without BN]({link})",
-            "Share of runs that train, per learning rate; the highest rate at which at least "
-            f"half train is {top['batch'] or '—'} with BN and {top['none'] or '—'} without "
-            "(for a saturating net, see the deep sigmoid counts in [B1](#b1)):",
-            table(["lr", "no BN", "BN"], rows),
+            "Share of runs that train, per learning rate and arm; the highest rate at which "
+            "at least half train is "
+            + ", ".join(top_text(a) for a in [*positions, "none"] if a in top)
+            + " (for a saturating net, see the deep sigmoid counts in [B1](#b1)):",
+            table(["lr", *(position_name(a) for a in arms)], rows),
             "**Smoother landscape.** Along the gradient direction (Santurkar et al. 2018), "
             "compared only between runs that both train; each run's value is the median over "
             "its probe points (points of one run are not independent), BN's positions "

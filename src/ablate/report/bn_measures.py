@@ -25,6 +25,18 @@ def bn_arms(df: pd.DataFrame) -> pd.Series:
     return df["norm"].where(df["norm"] == "none", "batch/" + df["norm_position"].astype(str))
 
 
+POSITIONS = {
+    "none": "no BN",
+    "batch/pre": "BN before the activation",
+    "batch/post": "BN after the activation",
+}
+
+
+def position_name(arm: str) -> str:
+    """How the report names an arm of `bn_arms`."""
+    return POSITIONS.get(arm, arm)
+
+
 def trained(df: pd.DataFrame) -> pd.Series:
     """Whether each run trains: the run table's `trained` where it has one, else the same
     rule (finished ok, test accuracy more than 0.1 above always guessing the commonest

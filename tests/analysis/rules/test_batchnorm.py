@@ -93,6 +93,22 @@ def test_b2_keeps_rates_and_smoothness_apart_from_the_verdict():
     assert "noise 0.1 (deciding)" in verdict.key_number
 
 
+def test_b2_names_bn_s_best_position_and_a_rate_at_the_top_of_the_sweep_as_a_bound():
+    levels = {0.1: NoiseLevel(UP, TINY, SHIFTS)}
+    best = "BN before the activation"
+    verdict = batchnorm.b2_why_bn(
+        1.0, 0.1, UP, {"main": UP}, UP, levels, 0.01, bn_arm=best, at_top=(True, False)
+    )
+    assert f"{best} ≥1, none 0.1 (×≥10)" in verdict.key_number
+    assert "higher learning rates: holds" in verdict.explanation
+    # no BN still trains at the top rate: which trains higher cannot be told
+    censored = batchnorm.b2_why_bn(
+        1.0, 1.0, UP, {"main": UP}, UP, levels, 0.01, at_top=(True, True)
+    )
+    assert "none ≥1" in censored.key_number and "(×" not in censored.key_number
+    assert "higher learning rates: unclear" in censored.explanation
+
+
 @pytest.mark.parametrize(
     ("noisy", "skewed", "expected"),
     [

@@ -275,6 +275,9 @@ def b2_why_bn(
     levels: dict[float, NoiseLevel],
     bound: float,
     skewed: ShapeArm | None = None,
+    *,
+    bn_arm: str = "",
+    at_top: tuple[bool, bool] = (False, False),
 ) -> Verdict:
     """Open question: BN makes training easier; why? Because the data stays normally
     distributed? The verdict answers that hypothesis in its two halves: fixed, with
@@ -288,10 +291,13 @@ def b2_why_bn(
     BN minus no BN, per setting, over paired units), whether it widens the trainable
     rates (highest swept rate that trains with and without), and whether it smooths the
     landscape (`beta_diff`: BN minus none, lower is smoother). `bn_adv`: BN minus no BN in
-    the noisy-BN study's own net; `bound`: the equivalence margin for "lost"."""
+    the noisy-BN study's own net; `bound`: the equivalence margin for "lost". `top_bn` is
+    BN's best position's (`bn_arm`, its name): positions are arms, not one pooled stratum.
+    `at_top`: whether BN's and no BN's highest rate is the top of the sweep, so only a lower
+    bound (a ratio against a censored no-BN rate says nothing)."""
 
-    def rate(value: float | None) -> str:
-        return "none" if value is None else f"{value:g}"
+    def rate(value: float | None, censored: bool) -> str:
+        return "none" if value is None else ("≥" if censored else "") + f"{value:g}"
 
     ratio = top_bn / top_none if top_bn and top_none else float("nan")
     numbers = {
@@ -335,12 +341,19 @@ def b2_why_bn(
     )
     if skewed is not None:
         key += f"; fixed log-normal BN − no BN {skewed.vs_none.fmt(signed=True)}"
-    times = f" (×{ratio:g})" if ratio == ratio else ""
-    key += f"; highest rate that trains: BN {rate(top_bn)}, none {rate(top_none)}{times}"
+    bound_ratio = "≥" if at_top[0] else ""
+    times = f" (×{bound_ratio}{ratio:g})" if ratio == ratio and not at_top[1] else ""
+    bn_name = bn_arm or "BN"
+    key += (
+        f"; highest rate that trains: {bn_name} {rate(top_bn, at_top[0])}, "
+        f"none {rate(top_none, at_top[1])}{times}"
+    )
 
     easy = {n: _dir(e) for n, e in easier.items()}
     smoother = _dir(beta_diff)
     wider = None if top_bn is None and top_none is None else (top_bn or 0) > (top_none or 0)
+    if at_top[1] and not wider:
+        wider = None  # no BN still trains at the top of the sweep: the comparison is censored
     aside = {
         "BN makes training easier": (
             None
