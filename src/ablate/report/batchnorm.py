@@ -3,6 +3,8 @@ test is in `bn_noise.py`, the run measures both share in `bn_measures.py`."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from ablate.analysis.paired import paired_units
 from ablate.analysis.rules import batchnorm as rules
 from ablate.analysis.rules import common
@@ -16,6 +18,7 @@ from ablate.report.bn_measures import (
     median_text,
     outcome_counts,
     position_name,
+    rate_seed_diffs,
     rate_seed_units,
     run_medians,
     scored,
@@ -38,6 +41,7 @@ def position_strata(
     tests. Also, per family, a table of runs that train (and diverge) per arm and rate,
     and per stratum and position the accuracy at its own best-validated rate."""
     raw: dict[tuple[str, str], tuple[Estimate, Estimate, float]] = {}
+    differ: dict[tuple[str, str], int] = {}
     counts: list[str] = []
     best_rows: list[list[str]] = []
     for study, family in FAMILIES.items():
@@ -52,6 +56,9 @@ def position_strata(
             if bn["norm_position"].nunique() < 2:
                 continue
             success = rate_seed_units(bn, "norm_position", "pre", "post", "trains")
+            differ[(family, str(init))] = int(
+                np.count_nonzero(rate_seed_diffs(bn, "norm_position", "pre", "post", "trains"))
+            )
             acc = rate_seed_units(bn, "norm_position", "pre", "post", "test_acc", "trains")
             best_acc = {}
             for position, h in bn.groupby("norm_position"):
@@ -75,7 +82,10 @@ def position_strata(
     # of every stratum: Holm-adjusted across the strata, per measure.
     trains = holm_family({k: s for k, (s, _, _) in raw.items()})
     accs = holm_family({k: a for k, (_, a, _) in raw.items()})
-    strata = {k: rules.PositionStratum(trains[k], accs[k], bound) for k, (*_, bound) in raw.items()}
+    strata = {
+        k: rules.PositionStratum(trains[k], accs[k], bound, differ[k])
+        for k, (*_, bound) in raw.items()
+    }
     return strata, counts, best_rows
 
 

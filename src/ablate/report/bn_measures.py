@@ -4,6 +4,7 @@ per rate, and per-run medians over probe points."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ablate.analysis.floor import flag_collapsed
@@ -72,15 +73,28 @@ def rate_seed_units(
     unit; pairs are also matched on the `within` columns present, and anything else is
     averaged within a pair); with `only_where`, over the pairs where that boolean column
     holds for both."""
+    return paired_units(rate_seed_diffs(df, arm, a, b, value, only_where, within), PAIRS)
+
+
+def rate_seed_diffs(
+    df: pd.DataFrame,
+    arm: str,
+    a: object,
+    b: object,
+    value: str,
+    only_where: str | None = None,
+    within: tuple[str, ...] = ("init",),
+) -> np.ndarray:
+    """The per-pair differences behind `rate_seed_units`."""
     index = ["lr", "seed", *(c for c in within if c in df)]
     wide = df.pivot_table(index=index, columns=arm, values=value, aggfunc="mean")
     if a not in wide or b not in wide:
-        return paired_units([], PAIRS)
+        return np.array([])
     diff = wide[a] - wide[b]
     if only_where is not None:
         ok = df.pivot_table(index=index, columns=arm, values=only_where, aggfunc="min")
         diff = diff[(ok[a] > 0) & (ok[b] > 0)]
-    return paired_units(diff.dropna().to_numpy(), PAIRS)
+    return diff.dropna().to_numpy()
 
 
 def outcome_counts(df: pd.DataFrame, arm: str) -> tuple[list[str], list[list[str]]]:

@@ -51,6 +51,14 @@ def test_b1_names_the_strata_and_what_decides_in_each():
     assert "[" in verdict.key_number and "pairs" in verdict.key_number  # numbers with CIs
 
 
+def test_b1_says_when_too_few_pairs_differ_for_the_trains_test_to_decide():
+    few = PositionStratum(FLAT, TINY, margin=0.01, differ=3)  # 2/2^3 = 0.25 at best
+    enough = PositionStratum(FLAT, TINY, margin=0.01, differ=6)
+    key = batchnorm.b1_position({("conv", "k"): few, ("mlp", "k"): enough}).key_number
+    assert key.count("that differ: too few for p < 0.05") == 1
+    assert "3 that differ" in key
+
+
 SHIFTS = UP  # the noise moves the distribution more than training does without BN
 STILL = DOWN  # ... less
 

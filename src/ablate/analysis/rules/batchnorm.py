@@ -6,7 +6,8 @@ import math
 from dataclasses import dataclass
 
 from ablate.analysis.rules.common import Verdict, _dir, with_needs
-from ablate.analysis.stats import Estimate
+from ablate.analysis.significance import smallest_p
+from ablate.analysis.stats import ALPHA, Estimate
 
 # "Trains at as many rates": the paired difference in the share of (rate, seed) pairs that
 # train lies within ±TRAIN_MARGIN (a tenth of the sweep).
@@ -28,11 +29,13 @@ class PositionStratum:
     """BN before minus BN after the activation in one (family, init) stratum, each unit a
     (rate, seed) pair of runs that differ only in the position: `trains`, the difference
     in whether the run trains (1/0); `acc`, the test-accuracy difference over the pairs
-    where both train; `margin`, the equivalence margin for `acc`."""
+    where both train; `margin`, the equivalence margin for `acc`; `differ`, the pairs in
+    which one position trains and the other does not (the only ones that move `trains`)."""
 
     trains: Estimate
     acc: Estimate
     margin: float
+    differ: int | None = None
 
     def side(self) -> str | None:
         """`pre` or `post` when a measure decides for it and none for the other; `mixed`
@@ -85,13 +88,17 @@ def b1_position(strata: dict[tuple[str, str], PositionStratum]) -> Verdict:
         numbers[f"{family}/{init}_trains_pre_minus_post"] = s.trains.mean
         numbers[f"{family}/{init}_acc_pre_minus_post"] = s.acc.mean
 
-    def trains(est: Estimate) -> str:
+    def trains(s: PositionStratum) -> str:
+        est = s.trains
         if est.n and est.lo == est.hi == 0:
             return f"trains alike in all {est.n} pairs"
-        return f"trains {est.fmt(signed=True, digits=2)} ({est.n} pairs)"
+        few = ""
+        if s.differ is not None and smallest_p(s.differ) >= ALPHA:
+            few = f", {s.differ} that differ: too few for p < {ALPHA:g}"
+        return f"trains {est.fmt(signed=True, digits=2)} ({est.n} pairs{few})"
 
     key = "; ".join(
-        f"{family}/{init} ({SIDE_WORDS[sides[(family, init)]]}): {trains(s.trains)}, "
+        f"{family}/{init} ({SIDE_WORDS[sides[(family, init)]]}): {trains(s)}, "
         f"accuracy where both train {s.acc.fmt(signed=True)} ({s.acc.n} pairs)"
         for (family, init), s in strata.items()
     )
