@@ -4,6 +4,8 @@ per rate, and per-run medians over probe points."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -60,22 +62,6 @@ def scored(df: pd.DataFrame) -> pd.Series:
     return df["test_acc"].mask(failed, floor)
 
 
-def rate_seed_units(
-    df: pd.DataFrame,
-    arm: str,
-    a: object,
-    b: object,
-    value: str,
-    only_where: str | None = None,
-    within: tuple[str, ...] = ("init",),
-) -> Estimate:
-    """a − b in `value` over the (rate, seed) pairs where both arms ran (each pair one
-    unit; pairs are also matched on the `within` columns present, and anything else is
-    averaged within a pair); with `only_where`, over the pairs where that boolean column
-    holds for both."""
-    return paired_units(rate_seed_diffs(df, arm, a, b, value, only_where, within), PAIRS)
-
-
 def rate_seed_diffs(
     df: pd.DataFrame,
     arm: str,
@@ -85,7 +71,9 @@ def rate_seed_diffs(
     only_where: str | None = None,
     within: tuple[str, ...] = ("init",),
 ) -> np.ndarray:
-    """The per-pair differences behind `rate_seed_units`."""
+    """a − b in `value` per (rate, seed) pair where both arms ran (pairs are also matched
+    on the `within` columns present, and anything else is averaged within a pair); with
+    `only_where`, only the pairs where that boolean column holds for both."""
     index = ["lr", "seed", *(c for c in within if c in df)]
     wide = df.pivot_table(index=index, columns=arm, values=value, aggfunc="mean")
     if a not in wide or b not in wide:
@@ -95,6 +83,11 @@ def rate_seed_diffs(
         ok = df.pivot_table(index=index, columns=arm, values=only_where, aggfunc="min")
         diff = diff[(ok[a] > 0) & (ok[b] > 0)]
     return diff.dropna().to_numpy()
+
+
+def rate_seed_units(df: pd.DataFrame, *pair: Any, **where: Any) -> Estimate:
+    """`rate_seed_diffs` (same arguments) as paired units, each (rate, seed) pair one."""
+    return paired_units(rate_seed_diffs(df, *pair, **where), PAIRS)
 
 
 def outcome_counts(df: pd.DataFrame, arm: str) -> tuple[list[str], list[list[str]]]:
