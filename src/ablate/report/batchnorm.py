@@ -14,6 +14,7 @@ from ablate.analysis.stats import Estimate, mean_ci
 from ablate.analysis.tuning import select_best_lr
 from ablate.report import figures
 from ablate.report.bn_measures import (
+    PAIRS,
     bn_arms,
     median_text,
     outcome_counts,
@@ -40,8 +41,7 @@ def position_strata(
     run trains and in test accuracy where both train; Holm-adjusted as one family of
     tests. Also, per family, a table of runs that train (and diverge) per arm and rate,
     and per stratum and position the accuracy at its own best-validated rate."""
-    raw: dict[tuple[str, str], tuple[Estimate, Estimate, float]] = {}
-    differ: dict[tuple[str, str], int] = {}
+    raw: dict[tuple[str, str], tuple[Estimate, Estimate, float, int]] = {}
     counts: list[str] = []
     best_rows: list[list[str]] = []
     for study, family in FAMILIES.items():
@@ -55,10 +55,7 @@ def position_strata(
             bn = g[g["norm"] == "batch"].assign(trains=lambda d: d["trains"].astype(float))
             if bn["norm_position"].nunique() < 2:
                 continue
-            success = rate_seed_units(bn, "norm_position", "pre", "post", "trains")
-            differ[(family, str(init))] = int(
-                np.count_nonzero(rate_seed_diffs(bn, "norm_position", "pre", "post", "trains"))
-            )
+            trains_diff = rate_seed_diffs(bn, "norm_position", "pre", "post", "trains")
             acc = rate_seed_units(bn, "norm_position", "pre", "post", "test_acc", "trains")
             best_acc = {}
             for position, h in bn.groupby("norm_position"):
@@ -77,14 +74,19 @@ def position_strata(
                         median_text(h, "probe_bn_out_kurt_end"),
                     ]
                 )
-            raw[(family, str(init))] = (success, acc, common.margin(max(best_acc.values())))
+            raw[(family, str(init))] = (
+                paired_units(trains_diff, PAIRS),
+                acc,
+                common.margin(max(best_acc.values())),
+                int(np.count_nonzero(trains_diff)),  # pairs where only one position trains
+            )
     # Each measure is its own question (does it train? how well, where both do?), asked
     # of every stratum: Holm-adjusted across the strata, per measure.
-    trains = holm_family({k: s for k, (s, _, _) in raw.items()})
-    accs = holm_family({k: a for k, (_, a, _) in raw.items()})
+    trains = holm_family({k: s for k, (s, *_) in raw.items()})
+    accs = holm_family({k: a for k, (_, a, *_) in raw.items()})
     strata = {
-        k: rules.PositionStratum(trains[k], accs[k], bound, differ[k])
-        for k, (*_, bound) in raw.items()
+        k: rules.PositionStratum(trains[k], accs[k], bound, differ)
+        for k, (_, _, bound, differ) in raw.items()
     }
     return strata, counts, best_rows
 
@@ -198,14 +200,15 @@ def b2(ctx: Context) -> Section:
     df = ctx.study("bn", status=None)
     if df["norm"].nunique() < 2:
         raise MissingEvidence("bn needs runs with and without BN")
-    trains = df.assign(trains=trained(df), arm=lambda d: bn_arms(d))
+    trains = df.assign(trains=trained(df), arm=bn_arms)
     by_lr = trains.groupby(["arm", "lr"])["trains"].mean().unstack(0)
     # Each BN position is its own arm: pooled, a position that still trains at the top
     # rate would be averaged with one that diverges there.
-    top = {arm: top_rate(g) for arm, g in trains.groupby("arm")}
-    at_top = {
-        arm: top[arm] is not None and top[arm] >= g["lr"].max() for arm, g in trains.groupby("arm")
-    }
+    top: dict[str, float | None] = {}
+    at_top: dict[str, bool] = {}  # its highest trainable rate is its sweep's top: a bound
+    for arm, g in trains.groupby("arm"):
+        top[arm] = top_rate(g)
+        at_top[arm] = top[arm] is not None and top[arm] >= g["lr"].max()
     positions = sorted((a for a in top if a != "none"), key=lambda a: -(top[a] or 0))
     best = positions[0] if positions else "none"
     ok = trains[trains["status"] == "ok"]
